@@ -1,0 +1,1 @@
+"""Digital twins: message links, edge twins, the core-cloud twin and its pure solvers."""
