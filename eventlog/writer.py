@@ -1,0 +1,129 @@
+"""Incremental JSON Lines event log: one flushed line per event, arrays and timings in side files.
+
+Files in the run folder:
+- ``events.jsonl``: the event rows (deterministic: same scenario + seed ⇒ identical bytes);
+- ``arrays.jsonl``: one row per logged array ``{"id", "name", "shape", "re", "im"}``;
+- ``timings.jsonl``: wall-clock measurements keyed by the event's ``seq`` (``{"seq", "wall_s", …}``).
+  Wall time differs between runs, so it is kept out of ``events.jsonl`` to keep that file
+  byte-identical; :func:`eventlog.reader.load_events` joins it back on ``seq``.
+
+Every line is flushed as it is written, so a killed run leaves a log readable up to its last event.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from eventlog.kinds import check_kind
+
+EVENTS_FILE = "events.jsonl"
+ARRAYS_FILE = "arrays.jsonl"
+TIMINGS_FILE = "timings.jsonl"
+
+Scalar = int | float | str | bool | None
+
+
+def _scalar(name: str, value: Any) -> Scalar:
+    """A JSON-safe scalar; non-finite floats become null. Rejects arrays (use ``EventLog.array``)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"event field {name!r} must be a scalar, got {type(value).__name__}")
+
+
+class EventLog:
+    """The one logger injected into every layer.
+
+    Args:
+        events, arrays, timings: open text streams (files, or ``io.StringIO`` in tests).
+    """
+
+    def __init__(self, events: IO[str], arrays: IO[str], timings: IO[str]) -> None:
+        self._events = events
+        self._arrays = arrays
+        self._timings = timings
+        self._owns_streams = False
+        self._seq = 0
+        self._array_seq = 0
+        self.counts: dict[str, int] = {}
+
+    @classmethod
+    def open(cls, directory: Path) -> "EventLog":
+        """Create the three log files in ``directory`` (which must exist), truncating old ones."""
+        streams = [open(directory / name, "w", encoding="utf-8") for name in (EVENTS_FILE, ARRAYS_FILE, TIMINGS_FILE)]
+        log = cls(*streams)
+        log._owns_streams = True
+        return log
+
+    def log(self, t_s: float, source: str, kind: str, **fields: Any) -> int:
+        """Write one event row and return its ``seq``.
+
+        Args:
+            t_s: simulated time of the event (s).
+            source: the entity, twin or link that logged it.
+            kind: a kind declared in :mod:`eventlog.kinds`.
+            fields: flat scalars with unit-suffixed names.
+        """
+        check_kind(kind)
+        seq = self._seq
+        self._seq += 1
+        row: dict[str, Scalar] = {"t_s": _scalar("t_s", t_s), "seq": seq, "source": source, "kind": kind}
+        for name, value in fields.items():
+            if name in row:
+                raise ValueError(f"event field {name!r} clashes with a reserved column")
+            row[name] = _scalar(name, value)
+        self._write(self._events, row)
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        return seq
+
+    def array(self, name: str, values: np.ndarray) -> str:
+        """Store an array in the side file and return its id (``a<N>``) for an event field."""
+        values = np.asarray(values)
+        array_id = f"a{self._array_seq}"
+        self._array_seq += 1
+        flat = values.ravel()
+        row = {
+            "id": array_id,
+            "name": name,
+            "shape": list(values.shape),
+            "re": [float(x) for x in flat.real],
+            "im": [float(x) for x in flat.imag] if np.iscomplexobj(values) else None,
+        }
+        self._write(self._arrays, row)
+        return array_id
+
+    def timing(self, seq: int, **measurements: float) -> None:
+        """Record wall-clock measurements (s) for event ``seq`` in the timings side file."""
+        row = {"seq": seq, **{k: _scalar(k, v) for k, v in measurements.items()}}
+        self._write(self._timings, row)
+
+    def close(self) -> None:
+        """Flush the streams, and close them if :meth:`open` created them (idempotent)."""
+        for stream in (self._events, self._arrays, self._timings):
+            if not stream.closed:
+                stream.flush()
+                if self._owns_streams:
+                    stream.close()
+
+    def __enter__(self) -> "EventLog":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _write(stream: IO[str], row: dict) -> None:
+        stream.write(json.dumps(row, separators=(",", ":"), allow_nan=False))
+        stream.write("\n")
+        stream.flush()

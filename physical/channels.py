@@ -1,0 +1,241 @@
+"""Radio channels of the three transmitters to SU, AU, GU and Eve (Yin et al., eq. 1–3).
+
+Large-scale gains follow the geometry at every tick; small-scale fading evolves as a first-order
+Gauss-Markov process z ← ρ·z + sqrt(1−ρ²)·n with ρ = exp(−Δt/T_c) for a coherence time T_c
+(shared/DESIGN.md section 3). Every vector is divided by sqrt(N0) of the receiver noise, so the
+secrecy maths sees unit noise (the "noise normalisation" of the README).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from scipy import special, stats
+
+from physical.secrecy import RECEIVERS, ChannelSet
+from physical.units import db_to_linear, noise_power_w, wavelength_m
+
+BEAM_U_FACTOR: Final = 2.07123  #: u = 2.07123·sin α / sin α_3dB in the ITU spot-beam pattern (Yin et al. eq. 2)
+ULA_SPACING_WAVELENGTHS: Final = 0.5  #: half-wavelength uniform linear arrays
+
+
+def free_space_gain(wavelength: float, range_m: np.ndarray | float) -> np.ndarray | float:
+    """Free-space power gain C_L = (λ / 4πr)² (Yin et al. eq. 1 with d² + h_sat² = r²) (–)."""
+    return (wavelength / (4.0 * math.pi * np.asarray(range_m, dtype=float))) ** 2
+
+
+def spot_beam_gain(off_axis_rad: np.ndarray | float, beam_3db_rad: float, max_gain: float) -> np.ndarray | float:
+    """Satellite spot-beam gain b = G_max·(J1(u)/(2u) + 36·J3(u)/u³)² (Yin et al. eq. 2, ITU form).
+
+    Args:
+        off_axis_rad: angle between the beam boresight and the receiver, seen from the satellite (rad).
+        beam_3db_rad: 3-dB angle α_3dB (rad).
+        max_gain: G_max (linear). At α = 0 the bracket tends to 1/4 + 36/48 = 1, so b(0) = G_max.
+    """
+    u = BEAM_U_FACTOR * np.sin(np.asarray(off_axis_rad, dtype=float)) / math.sin(beam_3db_rad)
+    u_safe = np.where(np.abs(u) < 1e-6, 1e-6, u)
+    pattern = special.jv(1, u_safe) / (2.0 * u_safe) + 36.0 * special.jv(3, u_safe) / u_safe**3
+    out = max_gain * pattern**2
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def uav_large_scale_gain(ref_gain: float, distance_m: np.ndarray | float) -> np.ndarray | float:
+    """UAV path gain G_L = g0 / (U_d² + U_h²) with the 3-D distance (Yin et al. eq. 3) (–)."""
+    return ref_gain / np.asarray(distance_m, dtype=float) ** 2
+
+
+def bs_large_scale_gain(ref_gain: float, distance_m: np.ndarray | float) -> np.ndarray | float:
+    """Base-station path gain C0·r⁻⁴ (Yin et al., terrestrial channel) (–)."""
+    return ref_gain * np.asarray(distance_m, dtype=float) ** -4.0
+
+
+def ula_response(antennas: int, direction: np.ndarray) -> np.ndarray:
+    """Line-of-sight response of a half-wavelength ULA along the east axis toward a unit ``direction``."""
+    cos_angle = float(np.clip(direction[0], -1.0, 1.0))
+    n = np.arange(antennas)
+    return np.exp(-2j * math.pi * ULA_SPACING_WAVELENGTHS * n * cos_angle)
+
+
+def gauss_markov_rho(dt_s: float, coherence_time_s: float) -> float:
+    """Correlation ρ = exp(−Δt / T_c) of a first-order Gauss-Markov process over Δt (s)."""
+    if dt_s <= 0:
+        return 1.0
+    return math.exp(-dt_s / coherence_time_s)
+
+
+class GaussMarkov:
+    """Circularly-symmetric complex Gaussian process with unit variance per element and AR(1) memory."""
+
+    def __init__(self, size: int, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self.value = self._draw(size)
+
+    def _draw(self, size: int) -> np.ndarray:
+        return (self._rng.standard_normal(size) + 1j * self._rng.standard_normal(size)) / math.sqrt(2.0)
+
+    def step(self, rho: float) -> np.ndarray:
+        """Advance by one step of correlation ``rho`` and return the new value (stationary CN(0, 1))."""
+        self.value = rho * self.value + math.sqrt(max(0.0, 1.0 - rho * rho)) * self._draw(self.value.size)
+        return self.value
+
+
+class NakagamiFading:
+    """Nakagami-m amplitudes with uniform phases and Gauss-Markov memory (Gaussian copula).
+
+    The amplitude is F⁻¹(Φ(x)) with x a real AR(1) N(0, 1) process, so each element's marginal is
+    exactly Nakagami(m, Ω): E[|g|²] = Ω. The phase is the angle of a complex AR(1) process.
+    """
+
+    def __init__(self, size: int, m: float, omega: float, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self._dist = stats.nakagami(m, scale=math.sqrt(omega))
+        self._x = rng.standard_normal(size)
+        self._phase = GaussMarkov(size, rng)
+
+    def value(self) -> np.ndarray:
+        """Current complex fading vector."""
+        amplitude = self._dist.ppf(np.clip(stats.norm.cdf(self._x), 1e-15, 1 - 1e-15))
+        return amplitude * np.exp(1j * np.angle(self._phase.value))
+
+    def step(self, rho: float) -> np.ndarray:
+        """Advance one step of correlation ``rho`` and return the new fading vector."""
+        self._x = rho * self._x + math.sqrt(max(0.0, 1.0 - rho * rho)) * self._rng.standard_normal(self._x.size)
+        self._phase.step(rho)
+        return self.value()
+
+
+@dataclass(frozen=True)
+class RadioParameters:
+    """Radio parameters in SI/linear units (converted from the scenario's dB values at load).
+
+    Args:
+        carrier_freq_hz: shared carrier (Hz).
+        bandwidth_hz, noise_figure_db: receiver noise N0 = −174 dBm/Hz + 10·log10(B) + NF.
+        sat_antennas, uav_antennas, bs_antennas: N_S, N_U, N_B.
+        sat_max_gain: G_max (linear); sat_beam_3db_rad: α_3dB (rad).
+        uav_ref_gain: g0 (linear, at 1 m); uav_rician_k: K (linear).
+        bs_ref_gain: C0 (linear); bs_nakagami_m, bs_nakagami_omega: Nakagami m and Ω.
+        sat_coherence_s, uav_coherence_s, bs_coherence_s: small-scale coherence times (s).
+        sat_min_elevation_rad: below this elevation the satellite does not serve the site (rad).
+    """
+
+    carrier_freq_hz: float
+    bandwidth_hz: float
+    noise_figure_db: float
+    sat_antennas: int
+    uav_antennas: int
+    bs_antennas: int
+    sat_max_gain: float
+    sat_beam_3db_rad: float
+    uav_ref_gain: float
+    uav_rician_k: float
+    bs_ref_gain: float
+    bs_nakagami_m: float
+    bs_nakagami_omega: float
+    sat_coherence_s: float
+    uav_coherence_s: float
+    bs_coherence_s: float
+    sat_min_elevation_rad: float
+
+    @property
+    def noise_w(self) -> float:
+        """Receiver noise power N0 (W)."""
+        return noise_power_w(self.bandwidth_hz, self.noise_figure_db)
+
+
+@dataclass(frozen=True)
+class LinkGeometry:
+    """What the channels need from the world at one instant (ENU metres, radians, dB).
+
+    Args:
+        satellite_m: satellite ENU position (m).
+        satellite_elevation_rad: satellite elevation at the site (rad).
+        beam_centre_m: ENU point the satellite beam is aimed at (m).
+        uav_m, bs_m: UAV and base-station antenna positions (m).
+        receivers_m: ENU positions of ``su``, ``au``, ``gu``, ``e`` (m).
+        rain_fade_db: rain attenuation β on the satellite links (dB, ≥ 0).
+    """
+
+    satellite_m: np.ndarray
+    satellite_elevation_rad: float
+    beam_centre_m: np.ndarray
+    uav_m: np.ndarray
+    bs_m: np.ndarray
+    receivers_m: dict[str, np.ndarray]
+    rain_fade_db: float
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(vector)
+    return vector / norm if norm > 0 else vector
+
+
+class ChannelModel:
+    """The 12 transmitter→receiver channels with geometry-driven gains and evolving fading.
+
+    Args:
+        params: radio parameters.
+        rng_for: a function giving the seeded generator of a named component.
+    """
+
+    def __init__(self, params: RadioParameters, rng_for) -> None:
+        self.params = params
+        self._wavelength = wavelength_m(params.carrier_freq_hz)
+        self._noise_w = params.noise_w
+        p = params
+        self._sat = {r: GaussMarkov(p.sat_antennas, rng_for(f"fading.sat.{r}")) for r in RECEIVERS}
+        self._uav = {r: GaussMarkov(p.uav_antennas, rng_for(f"fading.uav.{r}")) for r in RECEIVERS}
+        self._bs = {
+            r: NakagamiFading(p.bs_antennas, p.bs_nakagami_m, p.bs_nakagami_omega, rng_for(f"fading.bs.{r}"))
+            for r in RECEIVERS
+        }
+        self._last_t_s: float | None = None
+
+    def step(self, t_s: float, geo: LinkGeometry) -> ChannelSet:
+        """Advance the fading to ``t_s`` (s) and return the noise-normalised channels for ``geo``."""
+        p = self.params
+        dt = 0.0 if self._last_t_s is None else t_s - self._last_t_s
+        self._last_t_s = t_s
+        sat_rho = gauss_markov_rho(dt, p.sat_coherence_s)
+        uav_rho = gauss_markov_rho(dt, p.uav_coherence_s)
+        bs_rho = gauss_markov_rho(dt, p.bs_coherence_s)
+        scale = 1.0 / math.sqrt(self._noise_w)
+        k = p.uav_rician_k
+        boresight = _unit(geo.beam_centre_m - geo.satellite_m)
+        sat_on = geo.satellite_elevation_rad >= p.sat_min_elevation_rad
+        rain_factor = float(db_to_linear(-geo.rain_fade_db))
+        arrays: dict[str, np.ndarray] = {}
+        for r in RECEIVERS:
+            rx = geo.receivers_m[r]
+            # satellite, eq. 1–2: h = sqrt(C_L·b·β)·exp(−jθ), θ uniform (phases of an AR(1) process)
+            phases = np.angle(self._sat[r].step(sat_rho))
+            to_rx = rx - geo.satellite_m
+            off_axis = math.acos(float(np.clip(np.dot(boresight, _unit(to_rx)), -1.0, 1.0)))
+            sat_gain = free_space_gain(self._wavelength, np.linalg.norm(to_rx)) * spot_beam_gain(off_axis, p.sat_beam_3db_rad, p.sat_max_gain)
+            amplitude = math.sqrt(sat_gain * rain_factor) if sat_on else 0.0
+            arrays[f"h_{r}"] = scale * amplitude * np.exp(-1j * phases)
+            # UAV, eq. 3: Rician with a ULA line-of-sight component
+            uav_vec = rx - geo.uav_m
+            los = ula_response(p.uav_antennas, _unit(uav_vec))
+            ray = self._uav[r].step(uav_rho)
+            g_l = uav_large_scale_gain(p.uav_ref_gain, np.linalg.norm(uav_vec))
+            arrays[f"a_{r}"] = scale * math.sqrt(g_l) * (math.sqrt(k / (k + 1)) * los + math.sqrt(1 / (k + 1)) * ray)
+            # base station: sqrt(C0·r⁻⁴)·g0 with Nakagami-m small-scale fading
+            r_bs = np.linalg.norm(rx - geo.bs_m)
+            arrays[f"g_{r}"] = scale * math.sqrt(bs_large_scale_gain(p.bs_ref_gain, r_bs)) * self._bs[r].step(bs_rho)
+        return ChannelSet.from_mapping(arrays)
+
+
+def estimate_with_error(channel: np.ndarray, relative_error: float, rng: np.random.Generator) -> np.ndarray:
+    """A channel estimate ĥ = h − Δh with ‖Δh‖ = Δ·‖h‖ in a uniformly random complex direction.
+
+    The error sits on the boundary of the norm ball ‖Δh‖ ≤ Δ‖h‖ (shared/DESIGN.md section 2).
+    """
+    if relative_error == 0:
+        return channel.copy()
+    direction = rng.standard_normal(channel.size) + 1j * rng.standard_normal(channel.size)
+    direction /= np.linalg.norm(direction)
+    return channel - relative_error * np.linalg.norm(channel) * direction

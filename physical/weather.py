@@ -1,0 +1,80 @@
+"""Weather at the ground site: a Markov chain over clear / cloudy / rain, and the rain fade.
+
+The chain is a continuous-time Markov chain sampled at each step: a state with mean duration T
+is left within Δt with probability 1 − exp(−Δt/T), to a next state drawn from its jump
+probabilities. In rain the satellite links suffer the log-normal fade of Yin et al. (eq. 1):
+ln(β_dB) ~ N(μ, σ²), with temporal memory through an AR(1) process on the underlying Gaussian
+(correlation exp(−Δt/T_rain)). Clear and cloudy skies add no RF fade; a cloudy sky blocks optical
+(QKD) links.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final, Mapping
+
+import numpy as np
+
+WEATHER_STATES: Final = ("clear", "cloudy", "rain")  #: the chain's states
+
+
+@dataclass(frozen=True)
+class WeatherModel:
+    """Parameters of the weather chain.
+
+    Args:
+        initial: the state at t = 0.
+        mean_duration_s: mean sojourn time per state (s).
+        jump_probabilities: for each state, the probabilities of the next state (summing to 1, no self-jumps).
+        rain_fade_mu, rain_fade_variance: μ and σ² of ln(β_dB) in rain (Yin et al.: −3.152 and 1.6).
+        rain_fade_correlation_s: memory of the fade process (s).
+    """
+
+    initial: str
+    mean_duration_s: Mapping[str, float]
+    jump_probabilities: Mapping[str, Mapping[str, float]]
+    rain_fade_mu: float = -3.152
+    rain_fade_variance: float = 1.6
+    rain_fade_correlation_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class WeatherSample:
+    """The weather at one instant: state, rain fade on satellite RF links (dB), and whether it just changed."""
+
+    state: str
+    rain_fade_db: float
+    changed_from: str | None
+
+
+class Weather:
+    """Advances the weather chain and the rain fade with its own seeded generator."""
+
+    def __init__(self, model: WeatherModel, rng: np.random.Generator) -> None:
+        self.model = model
+        self._rng = rng
+        self.state = model.initial
+        self._fade_x = rng.standard_normal()
+        self._last_t_s: float | None = None
+
+    def _fade_db(self) -> float:
+        if self.state != "rain":
+            return 0.0
+        return math.exp(self.model.rain_fade_mu + math.sqrt(self.model.rain_fade_variance) * self._fade_x)
+
+    def step(self, t_s: float) -> WeatherSample:
+        """Advance to ``t_s`` (s) and return the weather there."""
+        dt = 0.0 if self._last_t_s is None else t_s - self._last_t_s
+        self._last_t_s = t_s
+        previous = self.state
+        if dt > 0:
+            leave = 1.0 - math.exp(-dt / self.model.mean_duration_s[self.state])
+            if self._rng.random() < leave:
+                jumps = self.model.jump_probabilities[self.state]
+                targets = sorted(jumps)
+                probabilities = np.array([jumps[s] for s in targets], dtype=float)
+                self.state = targets[int(self._rng.choice(len(targets), p=probabilities / probabilities.sum()))]
+            rho = math.exp(-dt / self.model.rain_fade_correlation_s)
+            self._fade_x = rho * self._fade_x + math.sqrt(1.0 - rho * rho) * self._rng.standard_normal()
+        return WeatherSample(self.state, self._fade_db(), previous if self.state != previous else None)

@@ -1,0 +1,196 @@
+"""The physical world as SimPy processes: one tick process for the shared state, one actuator per transmitter.
+
+At each tick ``k·tick_s`` (absolute times, so float error does not accumulate) the world, in a
+fixed order: advances the weather, indexes the precomputed satellite geometry, moves the UAV and
+the users, draws the new channels, logs the secrecy rates achieved on the TRUE channels with the
+precoders in force, and puts each entity's report into the outbox it was given. Transmitters apply
+precoder commands as they arrive on the inboxes they were given. Nothing here knows about twins.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping, Protocol
+
+import numpy as np
+import simpy
+
+from physical.channels import ChannelModel, LinkGeometry, estimate_with_error
+from physical.mobility import LinearMotion, WaypointTrajectory
+from physical.orbit import SiteGeometry
+from physical.reports import PrecoderCommand, TransmitterReport, WeatherReport
+from physical.secrecy import RECEIVERS, SERVED_USER, TRANSMITTER_PREFIX, USERS, ChannelSet, secrecy_rates
+from physical.weather import Weather
+
+#: relative slack on a transmitter's power limit before a command is scaled down
+POWER_TOLERANCE = 1e-6
+
+
+class Outbox(Protocol):
+    """Where an entity puts its reports (a twin link, in the wired simulation)."""
+
+    def put(self, message: object) -> None: ...
+
+
+class Logger(Protocol):
+    def log(self, t_s: float, source: str, kind: str, **fields: object) -> int: ...
+
+    def array(self, name: str, values: np.ndarray) -> str: ...
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where everything is, in the site's ENU frame.
+
+    Args:
+        geometry: the satellite geometry precomputed for every tick.
+        beam_centre_m: ENU point the satellite's spot beam is aimed at (m).
+        uav: the UAV's trajectory.
+        bs_m: the base-station antenna position (m).
+        receivers: motion of ``su``, ``au``, ``gu`` and ``e``.
+    """
+
+    geometry: SiteGeometry
+    beam_centre_m: np.ndarray
+    uav: WaypointTrajectory
+    bs_m: np.ndarray
+    receivers: Mapping[str, LinearMotion]
+
+
+class World:
+    """The SimPy model of the physical network.
+
+    Args:
+        env: the SimPy environment.
+        layout: positions and precomputed geometry.
+        channels: the channel model (owns its fading generators).
+        weather: the weather chain (owns its generator).
+        power_limits_w: power limit per transmitter (W).
+        eve_csi_error: Δ, relative norm of the transmitters' error on Eve's channel.
+        rng_for: gives the seeded generator of a named component.
+        tick_s: tick period (s); n_ticks: number of ticks.
+        outboxes: ``satellite``, ``uav``, ``bs`` and ``weather`` report destinations.
+        inboxes: ``satellite``, ``uav``, ``bs`` SimPy stores delivering :class:`PrecoderCommand`.
+        log: the event logger.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        *,
+        layout: Layout,
+        channels: ChannelModel,
+        weather: Weather,
+        power_limits_w: Mapping[str, float],
+        eve_csi_error: float,
+        rng_for: Callable[[str], np.random.Generator],
+        tick_s: float,
+        n_ticks: int,
+        outboxes: Mapping[str, Outbox],
+        inboxes: Mapping[str, simpy.Store],
+        log: Logger,
+    ) -> None:
+        self.env = env
+        self.layout = layout
+        self.channels = channels
+        self.weather = weather
+        self.power_limits_w = dict(power_limits_w)
+        self.eve_csi_error = eve_csi_error
+        self._estimation_rng = {tx: rng_for(f"estimation.{tx}") for tx in TRANSMITTER_PREFIX}
+        self.tick_s = tick_s
+        self.n_ticks = n_ticks
+        self.outboxes = outboxes
+        self.log = log
+        self.in_force: dict[str, PrecoderCommand | None] = {tx: None for tx in TRANSMITTER_PREFIX}
+        self.true_channels: ChannelSet | None = None
+        self.ticks_done = 0
+        self.process = env.process(self._ticks())
+        for tx in TRANSMITTER_PREFIX:
+            env.process(self._actuator(tx, inboxes[tx]))
+
+    # -- transmitters -------------------------------------------------------------------------
+    def _actuator(self, transmitter: str, inbox: simpy.Store):
+        """Apply each precoder command as it arrives, scaling it down if it exceeds the power limit."""
+        limit_w = self.power_limits_w[transmitter]
+        while True:
+            command: PrecoderCommand = yield inbox.get()
+            power_w = float(np.vdot(command.precoder, command.precoder).real)
+            scaled = power_w > limit_w * (1 + POWER_TOLERANCE)
+            if scaled:
+                command = PrecoderCommand(**{**command.__dict__, "precoder": command.precoder * math.sqrt(limit_w / power_w)})
+            self.in_force[transmitter] = command
+            self.log.log(
+                self.env.now, transmitter, "decision_applied",
+                solve_id=command.solve_id, method=command.method,
+                power_w=min(power_w, limit_w), scaled_to_limit=scaled,
+                decision_age_s=self.env.now - command.decided_at_s,
+                input_age_s=self.env.now - command.oldest_input_s,
+                planned_rate_bps_hz=command.planned_rate_bps_hz,
+                precoder_array_id=self.log.array(f"precoder.{transmitter}", command.precoder),
+            )
+
+    def _precoder(self, transmitter: str, antennas: int) -> np.ndarray:
+        command = self.in_force[transmitter]
+        return np.zeros(antennas, dtype=complex) if command is None else command.precoder
+
+    # -- the tick ---------------------------------------------------------------------------------
+    def _ticks(self):
+        for k in range(self.n_ticks):
+            yield self.env.timeout(k * self.tick_s - self.env.now)
+            self._tick(k)
+            self.ticks_done = k + 1
+
+    def _tick(self, k: int) -> None:
+        t = self.env.now
+        geo = self.layout.geometry
+        sample = self.weather.step(t)
+        if sample.changed_from is not None:
+            self.log.log(t, "weather", "weather_change", from_state=sample.changed_from, to_state=sample.state, rain_fade_db=sample.rain_fade_db)
+        sat_m = geo.satellite_enu_m(k)
+        elevation = float(geo.elevation_rad[k])
+        self.log.log(
+            t, "satellite", "satellite_state",
+            elevation_deg=math.degrees(elevation), azimuth_deg=math.degrees(geo.azimuth_rad[k]),
+            range_m=float(geo.range_m[k]), sunlit=bool(geo.sat_sunlit[k]),
+            sun_elevation_deg=math.degrees(geo.sun_elevation_rad[k]),
+            serving=elevation >= self.channels.params.sat_min_elevation_rad,
+        )
+        uav_m = self.layout.uav.position_m(t)
+        self.log.log(t, "uav", "uav_state", x_m=uav_m[0], y_m=uav_m[1], z_m=uav_m[2])
+        receivers_m = {r: self.layout.receivers[r].position_m(t) for r in RECEIVERS}
+        link_geo = LinkGeometry(sat_m, elevation, self.layout.beam_centre_m, uav_m, self.layout.bs_m, receivers_m, sample.rain_fade_db)
+        truth = self.channels.step(t, link_geo)
+        self.true_channels = truth
+        self._log_secrecy(t, truth)
+        positions = {"satellite": sat_m, "uav": uav_m, "bs": self.layout.bs_m}
+        scalars = {"elevation_deg": math.degrees(elevation), "range_m": float(geo.range_m[k])}
+        for tx, prefix in TRANSMITTER_PREFIX.items():
+            eve_true = getattr(truth, f"{prefix}_e")
+            self.outboxes[tx].put(
+                TransmitterReport(
+                    transmitter=tx,
+                    measured_at_s=t,
+                    channels={u: getattr(truth, f"{prefix}_{u}") for u in USERS},
+                    eve_estimate=estimate_with_error(eve_true, self.eve_csi_error, self._estimation_rng[tx]),
+                    power_limit_w=self.power_limits_w[tx],
+                    position_m=np.asarray(positions[tx], dtype=float),
+                    scalars=scalars if tx == "satellite" else {},
+                )
+            )
+        self.outboxes["weather"].put(WeatherReport(t, sample.state, sample.rain_fade_db))
+
+    def _log_secrecy(self, t: float, truth: ChannelSet) -> None:
+        n_s, n_u, n_b = truth.antenna_counts()
+        w, f, v = self._precoder("satellite", n_s), self._precoder("uav", n_u), self._precoder("bs", n_b)
+        achieved = secrecy_rates(truth, w, f, v)
+        fields: dict[str, object] = {}
+        for tx, user in SERVED_USER.items():
+            command = self.in_force[tx]
+            fields[f"achieved_{user}_bps_hz"] = achieved.rates[user]
+            fields[f"planned_{user}_bps_hz"] = math.nan if command is None else command.planned_rate_bps_hz
+            fields[f"solve_id_{tx}"] = -1 if command is None else command.solve_id
+        fields["achieved_min_bps_hz"] = achieved.min_rate
+        planned = [fields[f"planned_{u}_bps_hz"] for u in USERS]
+        fields["planned_min_bps_hz"] = float(np.min(planned))  # NaN until every transmitter has a decision
+        self.log.log(t, "world", "secrecy", **fields)

@@ -1,0 +1,114 @@
+"""``sagin-twin run SCENARIO [--out DIR] [--seed N] [--duration S]``: run a scenario, write its log."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+from eventlog import EventLog
+from eventlog.reader import load_events
+from eventlog.summary import format_summary, summarize
+from eventlog.writer import ARRAYS_FILE, EVENTS_FILE, TIMINGS_FILE
+from sagin_twin import __version__
+from sagin_twin.errors import InputError
+from scenarios.build import build
+from scenarios.config import Scenario, load_scenario
+
+RUN_FILE = "run.json"
+SUMMARY_FILE = "summary.json"
+OUTPUT_FILES = (EVENTS_FILE, ARRAYS_FILE, TIMINGS_FILE, RUN_FILE, SUMMARY_FILE)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("run", help="run a scenario and write its event log", description=__doc__)
+    p.add_argument("scenario", type=Path, help="scenario TOML file, e.g. scenarios/default.toml")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<scenario>-seed<N>)")
+    p.add_argument("--seed", type=int, default=None, help="override run.seed")
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="override run.duration_s (s)")
+    p.add_argument("--force", action="store_true", help="replace the log files of an earlier run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress and no summary; print only the log path")
+    p.set_defaults(func=run)
+
+
+def _jsonable(value):
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(type(value).__name__)
+
+
+def prepare_output(out: Path, force: bool) -> None:
+    """Create ``out``; refuse to overwrite an earlier run's files unless ``force``."""
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder", source=str(out))
+    existing = [name for name in OUTPUT_FILES if (out / name).exists()]
+    if existing and not force:
+        raise InputError(f"already holds a run ({existing[0]}); pass --force to replace it or choose another --out", source=str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    for name in existing:
+        (out / name).unlink()
+
+
+class Progress:
+    """A one-line progress indicator on stderr (only when stderr is a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.started = time.perf_counter()
+
+    def __call__(self, fraction: float) -> None:
+        if self.enabled:
+            elapsed = time.perf_counter() - self.started
+            bar = "#" * int(30 * fraction)
+            sys.stderr.write(f"\r[{bar:<30}] {100 * fraction:5.1f}%  {elapsed:6.1f} s")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def execute(scenario: Scenario, out: Path, *, progress: Progress | None = None) -> dict:
+    """Run ``scenario`` writing its log into ``out`` (already prepared); returns the summary."""
+    (out / RUN_FILE).write_text(
+        json.dumps({"version": __version__, "scenario_file": str(scenario.path), "scenario": dataclasses.asdict(scenario)},
+                   indent=2, default=_jsonable) + "\n",
+        encoding="utf-8",
+    )
+    log = EventLog.open(out)
+    status = "error"
+    sim = None
+    try:
+        sim = build(scenario, log)
+        step = max(scenario.run.tick_s, scenario.run.duration_s / 200.0)
+        sim.run(progress=progress, progress_step_s=step)
+        status = "completed"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        if progress is not None:
+            progress.done()
+        now = sim.env.now if sim is not None else 0.0
+        ticks = sim.world.ticks_done if sim is not None else 0
+        log.log(now, "run", "run_finished", status=status, ticks=ticks)
+        log.close()
+    summary = summarize(load_events(out))
+    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    return summary
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, duration_s=args.duration)
+    out = args.out or Path("runs") / f"{scenario.path.stem}-seed{scenario.run.seed}"
+    prepare_output(out, args.force)
+    summary = execute(scenario, out, progress=Progress(not args.quiet))
+    if not args.quiet:
+        print(format_summary(summary))
+    print(f"event log: {out / EVENTS_FILE}")
+    return 0

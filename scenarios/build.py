@@ -1,0 +1,182 @@
+"""Wire a validated scenario into one runnable :class:`Simulation`: world, links, twins and log.
+
+Reports flow entity → intra-twin link → edge twin → inter-twin link → core-cloud twin; decisions
+flow core → decision link → transmitter. The builder is the only place that knows both
+``physical`` and ``twin``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Callable
+
+import numpy as np
+import simpy
+
+from eventlog import EventLog
+from physical.channels import ChannelModel, RadioParameters
+from physical.mobility import LinearMotion, WaypointTrajectory
+from physical.orbit import GroundSite, LeoOrbit
+from physical.randomness import component_rng
+from physical.units import db_to_linear, dbw_to_watts
+from physical.weather import Weather, WeatherModel
+from physical.world import Layout, World
+from scenarios.config import LinkConfig, Scenario
+from twin.core import CoreTwin, TriggerPolicy
+from twin.edge import EdgeTwin
+from twin.link import Link, LinkModel
+from twin.precoding import PRECODERS
+
+TRANSMITTERS = ("satellite", "uav", "bs")
+
+
+def radio_parameters(s: Scenario) -> RadioParameters:
+    """Convert the scenario's radio fields (dB, degrees) into the channel model's SI/linear units."""
+    return RadioParameters(
+        carrier_freq_hz=s.radio.carrier_freq_hz,
+        bandwidth_hz=s.radio.bandwidth_hz,
+        noise_figure_db=s.radio.noise_figure_db,
+        sat_antennas=s.satellite.antennas,
+        uav_antennas=s.uav.antennas,
+        bs_antennas=s.base_station.antennas,
+        sat_max_gain=float(db_to_linear(s.satellite.max_gain_db)),
+        sat_beam_3db_rad=math.radians(s.satellite.beam_3db_deg),
+        uav_ref_gain=float(db_to_linear(s.uav.ref_gain_db)),
+        uav_rician_k=float(db_to_linear(s.uav.rician_k_db)),
+        bs_ref_gain=float(db_to_linear(s.base_station.path_loss_ref_db)),
+        bs_nakagami_m=s.base_station.nakagami_m,
+        bs_nakagami_omega=s.base_station.nakagami_omega,
+        sat_coherence_s=s.satellite.coherence_time_s,
+        uav_coherence_s=s.uav.coherence_time_s,
+        bs_coherence_s=s.base_station.coherence_time_s,
+        sat_min_elevation_rad=math.radians(s.satellite.min_elevation_deg),
+    )
+
+
+def _link_model(config: LinkConfig) -> LinkModel:
+    return LinkModel(config.latency_s, config.jitter_s, config.loss_probability)
+
+
+@dataclass
+class Simulation:
+    """A built scenario, ready to run. ``run()`` advances SimPy to the end and returns the world."""
+
+    scenario: Scenario
+    env: simpy.Environment
+    world: World
+    core: CoreTwin
+    log: EventLog
+    start_utc: object
+
+    def run(self, progress: Callable[[float], None] | None = None, progress_step_s: float | None = None) -> World:
+        """Run to ``duration_s``; ``progress(fraction)`` is called every ``progress_step_s`` of simulated time."""
+        duration = self.scenario.run.duration_s
+        step = progress_step_s or duration
+        t = 0.0
+        while t < duration:
+            t = min(duration, t + step)
+            self.env.run(until=t)
+            if progress is not None:
+                progress(t / duration)
+        return self.world
+
+
+def run_start(scenario: Scenario, orbit: LeoOrbit, site: GroundSite):
+    """The run's UTC start: ``start_utc``, or centred on the first qualifying pass culmination."""
+    run = scenario.run
+    if run.align == "start":
+        return run.start_datetime
+    culmination = orbit.first_culmination(site, run.start_datetime, run.search_window_s, run.min_peak_elevation_deg)
+    return culmination - timedelta(seconds=run.duration_s / 2.0)
+
+
+def build(scenario: Scenario, log: EventLog) -> Simulation:
+    """Construct every component of ``scenario`` and log the run's static facts."""
+    seed = scenario.run.seed
+    rng_for = partial(component_rng, seed)
+    env = simpy.Environment()
+    site = GroundSite(scenario.site.name, scenario.site.latitude_deg, scenario.site.longitude_deg, scenario.site.altitude_m)
+    orbit = LeoOrbit.from_tle(scenario.tle_path)
+    start = run_start(scenario, orbit, site)
+    n_ticks = scenario.run.n_ticks
+    tick_s = scenario.run.tick_s
+    geometry = orbit.geometry(site, start, np.arange(n_ticks) * tick_s)
+
+    perigee_m, apogee_m = orbit.perigee_apogee_altitude_m()
+    log.log(
+        0.0, "run", "run_started", scenario=str(scenario.path), seed=seed, start_utc=start.isoformat(),
+        duration_s=scenario.run.duration_s, tick_s=tick_s, n_ticks=n_ticks, precoding=scenario.twin.precoding,
+    )
+    log.log(
+        0.0, "satellite", "tle_loaded", name=orbit.name, tle=str(scenario.satellite.tle), epoch_utc=orbit.epoch_utc.isoformat(),
+        epoch_age_days=(start - orbit.epoch_utc).total_seconds() / 86_400.0,
+        perigee_altitude_m=perigee_m, apogee_altitude_m=apogee_m,
+    )
+    for event in orbit.passes(site, start, scenario.run.duration_s, scenario.satellite.min_elevation_deg):
+        log.log(event.t_s, "satellite", "pass_event", event=event.event, elevation_deg=math.degrees(event.elevation_rad))
+
+    # stores: each twin's inbox and each transmitter's command inbox
+    edge_inbox = {tx: simpy.Store(env) for tx in TRANSMITTERS}
+    core_inbox = simpy.Store(env)
+    command_inbox = {tx: simpy.Store(env) for tx in TRANSMITTERS}
+
+    def link(name: str, destination: simpy.Store, config: LinkConfig) -> Link:
+        return Link(env, name, destination, _link_model(config), rng_for(f"link.{name}"), log)
+
+    links = scenario.links
+    outboxes = {tx: link(f"intra.{tx}", edge_inbox[tx], links.intra) for tx in TRANSMITTERS}
+    outboxes["weather"] = link("intra.weather", edge_inbox["bs"], links.intra)  # the site's weather station reports to the ground twin
+    for tx in TRANSMITTERS:
+        EdgeTwin(env, tx, edge_inbox[tx], link(f"inter.{tx}", core_inbox, links.inter), log)
+    downlinks = {tx: link(f"decision.{tx}", command_inbox[tx], links.decision) for tx in TRANSMITTERS}
+
+    twin = scenario.twin
+    core = CoreTwin(
+        env, core_inbox, downlinks,
+        precoder=PRECODERS[twin.precoding](),
+        fallback=PRECODERS[twin.fallback](),
+        policy=TriggerPolicy(twin.period_s, twin.csi_drift_threshold, twin.replan_on_weather_change,
+                             twin.check_period_s, twin.check_offset_s, twin.solve_delay_s),
+        eve_error_bound=scenario.radio.eve_csi_error,
+        log=log,
+    )
+
+    users = scenario.users
+    layout = Layout(
+        geometry=geometry,
+        beam_centre_m=np.asarray(scenario.satellite.beam_centre_enu_m, dtype=float),
+        uav=WaypointTrajectory(np.asarray(scenario.uav.waypoints_enu_m), scenario.uav.speed_mps, scenario.uav.loop),
+        bs_m=np.asarray(scenario.base_station.position_enu_m, dtype=float),
+        receivers={
+            "su": LinearMotion(users["su"].position_enu_m, users["su"].velocity_mps),
+            "au": LinearMotion(users["au"].position_enu_m, users["au"].velocity_mps),
+            "gu": LinearMotion(users["gu"].position_enu_m, users["gu"].velocity_mps),
+            "e": LinearMotion(users["eve"].position_enu_m, users["eve"].velocity_mps),
+        },
+    )
+    w = scenario.weather
+    world = World(
+        env,
+        layout=layout,
+        channels=ChannelModel(radio_parameters(scenario), rng_for),
+        weather=Weather(
+            WeatherModel(w.initial, w.mean_duration_s, w.jump_probabilities, w.rain_fade_mu, w.rain_fade_variance, w.rain_fade_correlation_s),
+            rng_for("weather"),
+        ),
+        power_limits_w={
+            "satellite": float(dbw_to_watts(scenario.satellite.power_dbw)),
+            "uav": float(dbw_to_watts(scenario.uav.power_dbw)),
+            "bs": float(dbw_to_watts(scenario.base_station.power_dbw)),
+        },
+        eve_csi_error=scenario.radio.eve_csi_error,
+        rng_for=rng_for,
+        tick_s=tick_s,
+        n_ticks=n_ticks,
+        outboxes=outboxes,
+        inboxes=command_inbox,
+        log=log,
+    )
+    return Simulation(scenario, env, world, core, log, start)
