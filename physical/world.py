@@ -18,7 +18,7 @@ import simpy
 
 from physical.channels import ChannelModel, LinkGeometry, estimate_with_error
 from physical.mobility import LinearMotion, WaypointTrajectory
-from physical.orbit import SiteGeometry
+from physical.orbit import PassEvent, SiteGeometry
 from physical.reports import PrecoderCommand, TransmitterReport, WeatherReport
 from physical.secrecy import RECEIVERS, SERVED_USER, TRANSMITTER_PREFIX, USERS, ChannelSet, secrecy_rates
 from physical.weather import Weather
@@ -49,6 +49,7 @@ class Layout:
         uav: the UAV's trajectory.
         bs_m: the base-station antenna position (m).
         receivers: motion of ``su``, ``au``, ``gu`` and ``e``.
+        passes: the satellite's rise/culmination/set events inside the run (logged when they happen).
     """
 
     geometry: SiteGeometry
@@ -56,6 +57,7 @@ class Layout:
     uav: WaypointTrajectory
     bs_m: np.ndarray
     receivers: Mapping[str, LinearMotion]
+    passes: tuple[PassEvent, ...] = ()
 
 
 class World:
@@ -106,6 +108,7 @@ class World:
         self.true_channels: ChannelSet | None = None
         self.ticks_done = 0
         self.process = env.process(self._ticks())
+        env.process(self._pass_events())
         for tx in TRANSMITTER_PREFIX:
             env.process(self._actuator(tx, inboxes[tx]))
 
@@ -133,6 +136,11 @@ class World:
     def _precoder(self, transmitter: str, antennas: int) -> np.ndarray:
         command = self.in_force[transmitter]
         return np.zeros(antennas, dtype=complex) if command is None else command.precoder
+
+    def _pass_events(self):
+        for event in self.layout.passes:
+            yield self.env.timeout(max(0.0, event.t_s - self.env.now))
+            self.log.log(self.env.now, "satellite", "pass_event", event=event.event, elevation_deg=math.degrees(event.elevation_rad))
 
     # -- the tick ---------------------------------------------------------------------------------
     def _ticks(self):

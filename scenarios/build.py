@@ -115,8 +115,6 @@ def build(scenario: Scenario, log: EventLog) -> Simulation:
         epoch_age_days=(start - orbit.epoch_utc).total_seconds() / 86_400.0,
         perigee_altitude_m=perigee_m, apogee_altitude_m=apogee_m,
     )
-    for event in orbit.passes(site, start, scenario.run.duration_s, scenario.satellite.min_elevation_deg):
-        log.log(event.t_s, "satellite", "pass_event", event=event.event, elevation_deg=math.degrees(event.elevation_rad))
 
     # stores: each twin's inbox and each transmitter's command inbox
     edge_inbox = {tx: simpy.Store(env) for tx in TRANSMITTERS}
@@ -156,6 +154,7 @@ def build(scenario: Scenario, log: EventLog) -> Simulation:
             "gu": LinearMotion(users["gu"].position_enu_m, users["gu"].velocity_mps),
             "e": LinearMotion(users["eve"].position_enu_m, users["eve"].velocity_mps),
         },
+        passes=tuple(orbit.passes(site, start, scenario.run.duration_s, scenario.satellite.min_elevation_deg)),
     )
     w = scenario.weather
     world = World(

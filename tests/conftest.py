@@ -1,0 +1,20 @@
+"""Shared fixtures: the repository root and a finished run of the default scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SCENARIO = ROOT / "scenarios" / "default.toml"
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory) -> Path:
+    """The default scenario run once through the command line (its folder)."""
+    from sagin_twin.cli import main
+
+    out = tmp_path_factory.mktemp("default") / "run"
+    assert main(["run", str(DEFAULT_SCENARIO), "--out", str(out), "--quiet"]) == 0
+    return out

@@ -1,0 +1,32 @@
+"""Layering rules of shared/DESIGN.md section 4, checked on the source."""
+
+import ast
+
+from tests.conftest import ROOT
+
+
+def _imports(path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+
+
+def test_physical_never_imports_twin_or_scenarios():
+    offenders = [
+        (path.name, name)
+        for path in (ROOT / "physical").rglob("*.py")
+        for name in _imports(path)
+        if name.split(".")[0] in {"twin", "scenarios"}
+    ]
+    assert offenders == []
+
+
+def test_physical_and_twin_models_do_not_use_the_global_rng():
+    for folder in ("physical", "twin"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text()
+            assert "np.random.seed" not in text and "import random" not in text, path
+            assert "np.random.rand" not in text and "np.random.normal" not in text, path

@@ -1,0 +1,198 @@
+"""The closed loop end to end: the default run's log, determinism, latencies, faults, and the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eventlog import EventLog
+from eventlog.reader import load_array, load_events
+from sagin_twin.cli import main
+from scenarios.build import build
+from scenarios.config import load_scenario
+from tests.conftest import DEFAULT_SCENARIO, ROOT
+
+
+@pytest.fixture(scope="module")
+def events(default_run) -> pd.DataFrame:
+    return load_events(default_run)
+
+
+def test_log_has_every_layer_of_the_loop(events):
+    kinds = set(events["kind"])
+    for kind in ("run_started", "tle_loaded", "pass_event", "satellite_state", "uav_state", "weather_change",
+                 "report_received", "view_received", "resolve", "decision_sent", "decision_applied", "secrecy", "run_finished"):
+        assert kind in kinds, kind
+    assert events["seq"].tolist() == list(range(len(events)))
+    assert events["t_s"].is_monotonic_increasing
+
+
+def test_the_run_is_centred_on_the_culmination(events):
+    passes = events[events["kind"] == "pass_event"].set_index("event")
+    assert passes.loc["culminate", "t_s"] == pytest.approx(300.0, abs=0.5)
+    assert passes.loc["culminate", "elevation_deg"] == pytest.approx(48.45, abs=0.1)
+    sat = events[events["kind"] == "satellite_state"]
+    assert sat["elevation_deg"].max() == pytest.approx(48.45, abs=0.1)
+    assert (sat["sun_elevation_deg"] < 0).all()
+
+
+def test_secrecy_is_logged_every_tick_achieved_and_planned(events):
+    secrecy = events[events["kind"] == "secrecy"]
+    assert np.allclose(secrecy["t_s"].to_numpy(), np.arange(600.0))
+    for user in ("su", "au", "gu"):
+        achieved = secrecy[f"achieved_{user}_bps_hz"]
+        assert achieved.notna().all() and (achieved >= 0).all()
+        planned = secrecy[f"planned_{user}_bps_hz"]
+        assert planned.iloc[0] is None or np.isnan(planned.iloc[0])  # no decision at t = 0 yet
+        assert planned.iloc[5:].notna().all()
+    mins = secrecy[["achieved_su_bps_hz", "achieved_au_bps_hz", "achieved_gu_bps_hz"]].min(axis=1)
+    assert np.allclose(mins, secrecy["achieved_min_bps_hz"])
+
+
+def test_messages_arrive_after_the_configured_latencies(events):
+    scenario = load_scenario(DEFAULT_SCENARIO)
+    reports = events[events["kind"] == "report_received"]
+    assert np.allclose(reports["age_s"], scenario.links.intra.latency_s)
+    views = events[events["kind"] == "view_received"]
+    inter = scenario.links.intra.latency_s + scenario.links.inter.latency_s
+    assert (views["age_s"] >= inter - 1e-9).all()
+    sent = events[events["kind"] == "decision_sent"].set_index(["solve_id", "transmitter"])["t_s"]
+    applied = events[events["kind"] == "decision_applied"]
+    delays = [row.t_s - sent[(row.solve_id, row.source)] for row in applied.itertuples()]
+    assert np.allclose(delays, scenario.links.decision.latency_s)
+
+
+def test_resolves_record_trigger_age_method_status_objective_and_wall_time(events):
+    resolves = events[events["kind"] == "resolve"]
+    assert resolves.iloc[0]["trigger"] == "initial"
+    assert set(resolves["trigger"]) <= {"initial", "period", "csi_drift", "weather"}
+    assert (resolves["method"] == "mrt-full").all() and (resolves["status"] == "ok").all()
+    assert (resolves["oldest_input_age_s"] > 0).all()
+    assert resolves["wall_s"].notna().all() and (resolves["wall_s"] > 0).all()
+    gaps = np.diff(resolves["t_s"].to_numpy())
+    assert gaps.max() <= 10.0 + 1e-9  # the period trigger bounds the time between solves
+
+
+def test_applied_precoders_respect_power_limits_and_match_mrt(default_run, events):
+    applied = events[(events["kind"] == "decision_applied") & (events["source"] == "uav")].iloc[0]
+    precoder = load_array(default_run, applied["precoder_array_id"])
+    assert np.vdot(precoder, precoder).real == pytest.approx(10 ** 0.5, rel=1e-9)  # 5 dBW, MRT at full power
+    assert not applied["scaled_to_limit"]
+
+
+def test_same_seed_gives_identical_bytes_and_another_seed_differs(default_run, tmp_path):
+    again = tmp_path / "again"
+    assert main(["run", str(DEFAULT_SCENARIO), "--out", str(again), "--quiet"]) == 0
+    for name in ("events.jsonl", "arrays.jsonl"):
+        assert (again / name).read_bytes() == (default_run / name).read_bytes(), name
+    other = tmp_path / "other"
+    assert main(["run", str(DEFAULT_SCENARIO), "--out", str(other), "--seed", "2", "--duration", "60", "--quiet"]) == 0
+    first_60 = [line for line in (default_run / "events.jsonl").read_text().splitlines() if json.loads(line)["t_s"] < 60]
+    assert (other / "events.jsonl").read_text().splitlines()[: len(first_60)] != first_60
+
+
+class _Exploding:
+    name = "exploding"
+
+    def __init__(self):
+        self.calls = 0
+
+    def solve(self, problem):
+        self.calls += 1
+        raise RuntimeError("solver blew up")
+
+
+def test_a_failing_solver_falls_back_and_the_run_completes():
+    scenario = load_scenario(DEFAULT_SCENARIO).with_overrides(duration_s=40.0)
+    streams = io.StringIO(), io.StringIO(), io.StringIO()
+    log = EventLog(*streams)
+    sim = build(scenario, log)
+    sim.core.precoder = _Exploding()
+    sim.run()
+    frame = pd.read_json(io.StringIO(streams[0].getvalue()), lines=True)
+    resolves = frame[frame["kind"] == "resolve"]
+    assert (resolves["status"] == "failed").all()
+    assert resolves["message"].str.contains("RuntimeError: solver blew up").all()
+    assert resolves["fallback"].iloc[0] == "policy:mrt-full"
+    assert set(resolves["fallback"]) == {"policy:mrt-full"}
+    assert len(frame[frame["kind"] == "secrecy"]) == 40
+    assert frame[frame["kind"] == "secrecy"]["achieved_au_bps_hz"].iloc[-1] > 0  # the fallback decision is in force
+
+
+def test_run_rejects_bad_input_without_writing_anything(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "nope.toml"), "--out", str(out)]) == 2
+    assert "nope.toml: scenario file not found" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_run_refuses_to_overwrite_without_force(default_run, capsys):
+    assert main(["run", str(DEFAULT_SCENARIO), "--out", str(default_run), "--quiet"]) == 2
+    assert "--force" in capsys.readouterr().err
+
+
+def test_inspect_summarises_and_exports_parquet(default_run, tmp_path, capsys):
+    parquet = tmp_path / "events.parquet"
+    assert main(["inspect", str(default_run), "--parquet", str(parquet)]) == 0
+    text = capsys.readouterr().out
+    for expected in ("re-solves:", "secrecy rate per user", "twin information age", "events per kind", "finished: completed"):
+        assert expected in text
+    assert len(pd.read_parquet(parquet)) == len(load_events(default_run))
+    assert main(["inspect", str(default_run), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["resolves"]["count"] == summary["by_kind"]["resolve"]
+    assert set(summary["secrecy"]) == {"su", "au", "gu", "min"}
+
+
+def test_inspect_of_a_missing_log_is_a_clear_error(tmp_path, capsys):
+    assert main(["inspect", str(tmp_path)]) == 2
+    assert "no event log found" in capsys.readouterr().err
+
+
+def _start_long_run(out):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "run_sim.py"), "run", str(DEFAULT_SCENARIO), "--out", str(out), "--duration", "50000", "--quiet"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+
+
+def _wait_for_lines(path, n, timeout_s=60.0):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if path.exists() and path.read_text().count("\n") >= n:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{path} did not reach {n} lines")
+
+
+def test_a_killed_run_leaves_a_readable_log(tmp_path, capsys):
+    out = tmp_path / "killed"
+    proc = _start_long_run(out)
+    _wait_for_lines(out / "events.jsonl", 2000)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert main(["inspect", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "incomplete (no run_finished event)" in text
+    assert len(load_events(out)) >= 2000
+
+
+def test_sigint_stops_cleanly_and_closes_the_log(tmp_path):
+    out = tmp_path / "interrupted"
+    proc = _start_long_run(out)
+    _wait_for_lines(out / "events.jsonl", 2000)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    last = json.loads((out / "events.jsonl").read_text().splitlines()[-1])
+    assert last["kind"] == "run_finished" and last["status"] == "interrupted"
