@@ -1,0 +1,180 @@
+"""Monte-Carlo sweeps reproducing the trends of Yin et al.'s Figs. 2–8 (secrecy rate vs a parameter).
+
+Each figure sweeps one parameter of the static paper geometry (:mod:`physical.snapshot`), draws
+channels with common random numbers (draw ``d`` is the same fading for every parameter value and
+method), designs precoders on Eve's *estimated* channels (error Δ) and evaluates the secrecy
+rates on the TRUE channels. The figure numbering follows the order of the trends listed in
+shared/DESIGN.md section 2; the paper's exact axes may differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from physical.secrecy import secrecy_rates
+from physical.snapshot import Snapshot, paper_radio
+from physical.units import dbw_to_watts
+from twin.precoding import PRECODERS, PrecodingProblem
+
+PAPER_POWERS_DBW = {"p_s_dbw": 10.0, "p_u_dbw": 5.0, "p_b_dbw": 15.0}  #: P_S, P_U, P_B of the paper
+PAPER_ANTENNAS = 4
+PAPER_UAV_ALTITUDE_M = 100.0
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure: which parameter is swept, over which values, for which Δ and methods.
+
+    Args:
+        name: command-line name (``yin-fig2`` …).
+        title: plot title.
+        parameter: ``p_s_dbw``, ``p_u_dbw``, ``p_b_dbw``, ``antennas``, ``uav_altitude_m`` or ``delta``.
+        values: the swept values (units in the parameter's name).
+        deltas: Eve-CSI error bounds Δ plotted as separate lines (ignored when sweeping ``delta``).
+        methods: precoding policies (names in ``twin.precoding.PRECODERS``).
+        per_user: plot SU/AU/GU rates (True) or the minimum rate only (False).
+    """
+
+    name: str
+    title: str
+    parameter: str
+    values: tuple[float, ...]
+    deltas: tuple[float, ...] = (0.0, 0.1, 0.2)
+    methods: tuple[str, ...] = ("synergy",)
+    per_user: bool = True
+
+
+FIGURES: dict[str, FigureSpec] = {spec.name: spec for spec in (
+    FigureSpec("yin-fig2", "Secrecy rate vs satellite power P_S", "p_s_dbw", (0.0, 5.0, 10.0, 15.0, 20.0)),
+    FigureSpec("yin-fig3", "Secrecy rate vs UAV power P_U", "p_u_dbw", (-5.0, 0.0, 5.0, 10.0, 15.0)),
+    FigureSpec("yin-fig4", "Secrecy rate vs base-station power P_B", "p_b_dbw", (5.0, 10.0, 15.0, 20.0, 25.0)),
+    FigureSpec("yin-fig5", "Secrecy rate vs antennas per transmitter N", "antennas", (2, 4, 6, 8)),
+    FigureSpec("yin-fig6", "Secrecy rate vs UAV altitude", "uav_altitude_m", (50.0, 100.0, 150.0, 200.0, 300.0)),
+    FigureSpec("yin-fig7", "Min secrecy rate vs Eve-CSI error Δ", "delta", (0.0, 0.05, 0.1, 0.15, 0.2),
+               deltas=(), methods=("synergy", "synergy-robust", "zf-all"), per_user=False),
+    FigureSpec("yin-fig8", "Min secrecy rate vs P_S: synergy vs MRT vs ZF", "p_s_dbw", (0.0, 5.0, 10.0, 15.0, 20.0),
+               deltas=(0.0, 0.1), methods=("synergy", "mrt", "zf"), per_user=False),
+)}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One solve of a figure: parameter value, Δ, method and channel draw."""
+
+    figure: str
+    parameter: str
+    value: float
+    delta: float
+    method: str
+    draw: int
+    seed: int
+
+
+def tasks(spec: FigureSpec, draws: int, seed: int, methods: Iterable[str] | None = None) -> list[Task]:
+    """Every (value, Δ, method, draw) of ``spec``."""
+    chosen = tuple(methods) if methods else spec.methods
+    deltas = (None,) if spec.parameter == "delta" else spec.deltas
+    out = []
+    for value in spec.values:
+        for delta in deltas:
+            for method in chosen:
+                for d in range(draws):
+                    out.append(Task(spec.name, spec.parameter, float(value), float(value if delta is None else delta), method, d, seed))
+    return out
+
+
+def run_task(task: Task) -> dict:
+    """Solve one task and return a flat row (rates on the TRUE channels, bit/s/Hz)."""
+    powers = dict(PAPER_POWERS_DBW)
+    snapshot = Snapshot(paper_radio(PAPER_ANTENNAS))
+    if task.parameter in powers:
+        powers[task.parameter] = task.value
+    elif task.parameter == "antennas":
+        snapshot = snapshot.with_antennas(int(task.value))
+    elif task.parameter == "uav_altitude_m":
+        snapshot = snapshot.with_uav_altitude(task.value)
+    snapshot = snapshot if task.parameter == "uav_altitude_m" else snapshot.with_uav_altitude(PAPER_UAV_ALTITUDE_M)
+    truth, design = snapshot.draw(task.seed, task.draw, task.delta)
+    problem = PrecodingProblem(
+        design, float(dbw_to_watts(powers["p_s_dbw"])), float(dbw_to_watts(powers["p_u_dbw"])),
+        float(dbw_to_watts(powers["p_b_dbw"])), eve_error_bound=task.delta,
+    )
+    result = PRECODERS[task.method]().solve(problem)
+    achieved = secrecy_rates(truth, result.w, result.f, result.v)
+    return {
+        "figure": task.figure, "parameter": task.parameter, "value": task.value, "delta": task.delta,
+        "method": task.method, "draw": task.draw, "status": result.status,
+        **{f"rate_{u}_bps_hz": r for u, r in achieved.rates.items()},
+        "min_rate_bps_hz": achieved.min_rate, "planned_min_rate_bps_hz": result.objective,
+        "iterations": result.iterations, "solve_s": result.solve_s,
+    }
+
+
+def run_figure(spec: FigureSpec, draws: int, seed: int, methods: Iterable[str] | None = None,
+               mapper: Callable = map) -> pd.DataFrame:
+    """All rows of a figure; ``mapper`` (e.g. an executor's ``map``) runs the tasks."""
+    unknown = [m for m in (methods or spec.methods) if m not in PRECODERS]
+    if unknown:
+        raise KeyError(f"unknown precoding method(s) {unknown}; available: {sorted(PRECODERS)}")
+    return pd.DataFrame(list(mapper(run_task, tasks(spec, draws, seed, methods))))
+
+
+def aggregate(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard error per (value, Δ, method) of each rate."""
+    metrics = ["rate_su_bps_hz", "rate_au_bps_hz", "rate_gu_bps_hz", "min_rate_bps_hz", "planned_min_rate_bps_hz"]
+    grouped = rows.groupby(["value", "delta", "method"])[metrics]
+    mean = grouped.mean().add_suffix("_mean")
+    sem = (grouped.std(ddof=1) / np.sqrt(grouped.count())).add_suffix("_sem")
+    out = mean.join(sem).reset_index()
+    out["draws"] = grouped.size().to_numpy()
+    return out
+
+
+AXIS_LABELS = {
+    "p_s_dbw": "satellite power P_S (dBW)", "p_u_dbw": "UAV power P_U (dBW)", "p_b_dbw": "base-station power P_B (dBW)",
+    "antennas": "antennas per transmitter N", "uav_altitude_m": "UAV altitude (m)", "delta": "Eve-CSI error bound Δ",
+}
+LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def plot(spec: FigureSpec, table: pd.DataFrame, path) -> None:
+    """Line plot of the aggregated table with standard-error bars: colour per user (or method), style per Δ."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    users = ("su", "au", "gu") if spec.per_user else ("min",)
+    methods = list(dict.fromkeys(table["method"]))
+    deltas = [None] if spec.parameter == "delta" else sorted(table["delta"].unique())
+    for m_index, method in enumerate(methods):
+        for d_index, delta in enumerate(deltas):
+            group = table[table["method"] == method]
+            if delta is not None:
+                group = group[group["delta"] == delta]
+            group = group.sort_values("value")
+            for u_index, user in enumerate(users):
+                column = "min_rate_bps_hz_mean" if user == "min" else f"rate_{user}_bps_hz_mean"
+                colour = colours[(u_index if spec.per_user else m_index) % len(colours)]
+                parts = [user.upper() if user != "min" else "min rate"]
+                if len(methods) > 1:
+                    parts.append(method)
+                if delta is not None:
+                    parts.append(f"Δ={delta:g}")
+                ax.errorbar(group["value"], group[column], yerr=group[column.replace("_mean", "_sem")],
+                            color=colour, linestyle=LINE_STYLES[d_index % len(LINE_STYLES)], marker="o", markersize=3,
+                            capsize=2, label=", ".join(parts))
+    ax.set_xlabel(AXIS_LABELS.get(spec.parameter, spec.parameter))
+    ax.set_ylabel("secrecy rate on the true channel (bit/s/Hz)")
+    ax.set_title(f"{spec.title} ({int(table['draws'].min())} draws/point)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)
