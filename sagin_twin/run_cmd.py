@@ -15,8 +15,8 @@ from eventlog.summary import format_summary, summarize
 from eventlog.writer import ARRAYS_FILE, EVENTS_FILE, TIMINGS_FILE
 from sagin_twin import __version__
 from sagin_twin.errors import InputError
-from scenarios.build import build
-from scenarios.config import Scenario, load_scenario
+from scenarios.build import Prepared, build, prepare
+from scenarios.config import load_scenario
 
 RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
@@ -73,8 +73,9 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def execute(scenario: Scenario, out: Path, *, progress: Progress | None = None) -> dict:
-    """Run ``scenario`` writing its log into ``out`` (already prepared); returns the summary."""
+def execute(prepared: Prepared, out: Path, *, progress: Progress | None = None) -> dict:
+    """Run a prepared scenario writing its log into ``out`` (already created); returns the summary."""
+    scenario = prepared.scenario
     (out / RUN_FILE).write_text(
         json.dumps({"version": __version__, "scenario_file": str(scenario.path), "scenario": dataclasses.asdict(scenario)},
                    indent=2, default=_jsonable) + "\n",
@@ -84,7 +85,7 @@ def execute(scenario: Scenario, out: Path, *, progress: Progress | None = None) 
     status = "error"
     sim = None
     try:
-        sim = build(scenario, log)
+        sim = build(prepared, log)
         step = max(scenario.run.tick_s, scenario.run.duration_s / 200.0)
         sim.run(progress=progress, progress_step_s=step)
         status = "completed"
@@ -105,9 +106,10 @@ def execute(scenario: Scenario, out: Path, *, progress: Progress | None = None) 
 
 def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, duration_s=args.duration)
+    prepared = prepare(scenario)  # every input error surfaces here, before anything is written
     out = args.out or Path("runs") / f"{scenario.path.stem}-seed{scenario.run.seed}"
     prepare_output(out, args.force)
-    summary = execute(scenario, out, progress=Progress(not args.quiet))
+    summary = execute(prepared, out, progress=Progress(not args.quiet))
     if not args.quiet:
         print(format_summary(summary))
     print(f"event log: {out / EVENTS_FILE}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Callable
 
@@ -19,7 +19,7 @@ import simpy
 from eventlog import EventLog
 from physical.channels import ChannelModel, RadioParameters
 from physical.mobility import LinearMotion, WaypointTrajectory
-from physical.orbit import GroundSite, LeoOrbit
+from physical.orbit import GroundSite, LeoOrbit, PassEvent, SiteGeometry
 from physical.randomness import component_rng
 from physical.units import db_to_linear, dbw_to_watts
 from physical.weather import Weather, WeatherModel
@@ -29,6 +29,7 @@ from twin.core import CoreTwin, TriggerPolicy
 from twin.edge import EdgeTwin
 from twin.link import Link, LinkModel
 from twin.precoding import PRECODERS
+from twin.precoding.faults import FaultInjector
 
 TRANSMITTERS = ("satellite", "uav", "bs")
 
@@ -93,17 +94,38 @@ def run_start(scenario: Scenario, orbit: LeoOrbit, site: GroundSite):
     return culmination - timedelta(seconds=run.duration_s / 2.0)
 
 
-def build(scenario: Scenario, log: EventLog) -> Simulation:
-    """Construct every component of ``scenario`` and log the run's static facts."""
-    seed = scenario.run.seed
-    rng_for = partial(component_rng, seed)
-    env = simpy.Environment()
+@dataclass(frozen=True)
+class Prepared:
+    """Everything derived from the scenario that can fail on bad input, computed before any output exists."""
+
+    scenario: Scenario
+    orbit: LeoOrbit
+    site: GroundSite
+    start: datetime
+    geometry: SiteGeometry
+    passes: tuple[PassEvent, ...]
+
+
+def prepare(scenario: Scenario) -> Prepared:
+    """Load the TLE, find the run window and precompute the satellite geometry for every tick."""
     site = GroundSite(scenario.site.name, scenario.site.latitude_deg, scenario.site.longitude_deg, scenario.site.altitude_m)
     orbit = LeoOrbit.from_tle(scenario.tle_path)
     start = run_start(scenario, orbit, site)
+    geometry = orbit.geometry(site, start, np.arange(scenario.run.n_ticks) * scenario.run.tick_s)
+    passes = tuple(orbit.passes(site, start, scenario.run.duration_s, scenario.satellite.min_elevation_deg))
+    return Prepared(scenario, orbit, site, start, geometry, passes)
+
+
+def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
+    """Construct every component of a prepared scenario and log the run's static facts."""
+    if isinstance(prepared, Scenario):
+        prepared = prepare(prepared)
+    scenario, orbit, start, geometry = prepared.scenario, prepared.orbit, prepared.start, prepared.geometry
+    seed = scenario.run.seed
+    rng_for = partial(component_rng, seed)
+    env = simpy.Environment()
     n_ticks = scenario.run.n_ticks
     tick_s = scenario.run.tick_s
-    geometry = orbit.geometry(site, start, np.arange(n_ticks) * tick_s)
 
     perigee_m, apogee_m = orbit.perigee_apogee_altitude_m()
     log.log(
@@ -132,12 +154,15 @@ def build(scenario: Scenario, log: EventLog) -> Simulation:
     downlinks = {tx: link(f"decision.{tx}", command_inbox[tx], links.decision) for tx in TRANSMITTERS}
 
     twin = scenario.twin
+    precoder = PRECODERS[twin.precoding]()
+    if twin.fault_every_k_solves:
+        precoder = FaultInjector(precoder, twin.fault_every_k_solves, twin.fault_mode)
     core = CoreTwin(
         env, core_inbox, downlinks,
-        precoder=PRECODERS[twin.precoding](),
+        precoder=precoder,
         fallback=PRECODERS[twin.fallback](),
         policy=TriggerPolicy(twin.period_s, twin.csi_drift_threshold, twin.replan_on_weather_change,
-                             twin.check_period_s, twin.check_offset_s, twin.solve_delay_s),
+                             twin.check_period_s, twin.check_offset_s, twin.solve_delay_s, twin.solve_timeout_s),
         eve_error_bound=scenario.radio.eve_csi_error,
         log=log,
     )
@@ -154,7 +179,7 @@ def build(scenario: Scenario, log: EventLog) -> Simulation:
             "gu": LinearMotion(users["gu"].position_enu_m, users["gu"].velocity_mps),
             "e": LinearMotion(users["eve"].position_enu_m, users["eve"].velocity_mps),
         },
-        passes=tuple(orbit.passes(site, start, scenario.run.duration_s, scenario.satellite.min_elevation_deg)),
+        passes=prepared.passes,
     )
     w = scenario.weather
     world = World(

@@ -18,6 +18,7 @@ from physical.weather import WEATHER_STATES
 from sagin_twin.errors import InputError
 from scenarios.schema import Vec3, load_table, spec
 from twin.precoding import PRECODERS
+from twin.precoding.faults import FAULT_MODES
 
 MAX_DURATION_S = 7 * 86_400.0  #: longest run accepted (s)
 PRECODING_METHODS = tuple(sorted(PRECODERS))
@@ -163,6 +164,9 @@ class TwinConfig:
     check_period_s: float = spec(1.0, min=0, min_exclusive=True, max=3600.0, unit="s", doc="how often triggers are checked")
     check_offset_s: float = spec(0.5, min=0.0, max=3600.0, unit="s", doc="offset of the trigger checks within a check period")
     solve_delay_s: float = spec(0.1, min=0.0, max=3600.0, unit="s", doc="simulated compute time of a re-solve")
+    solve_timeout_s: float = spec(0.0, min=0.0, max=3600.0, unit="s", doc="wall-time budget of a solve; a slower solve is discarded (0 = no budget)")
+    fault_every_k_solves: int = spec(0, min=0, max=1_000_000, doc="test hook: make every k-th solve fail (0 = off)")
+    fault_mode: str = spec("raise", choices=FAULT_MODES, doc="test hook: how an injected fault fails")
 
 
 @dataclass(frozen=True, kw_only=True)

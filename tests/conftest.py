@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,3 +19,13 @@ def default_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("default") / "run"
     assert main(["run", str(DEFAULT_SCENARIO), "--out", str(out), "--quiet"]) == 0
     return out
+
+
+def copy_scenario(folder: Path, source: Path = DEFAULT_SCENARIO, name: str = "s.toml") -> Path:
+    """Copy a shipped scenario and the data folders it names (tle/, traces/) into ``folder``."""
+    for sub in ("tle", "traces"):
+        if (source.parent / sub).is_dir() and not (folder / sub).exists():
+            shutil.copytree(source.parent / sub, folder / sub)
+    target = folder / name
+    shutil.copy(source, target)
+    return target

@@ -1,14 +1,10 @@
 """Scenario loading: the default validates; every kind of bad input is a clear error naming file and field."""
 
-import re
-import shutil
-import tomllib
-
 import pytest
 
 from sagin_twin.errors import InputError
 from scenarios.config import load_scenario
-from tests.conftest import DEFAULT_SCENARIO
+from tests.conftest import DEFAULT_SCENARIO, copy_scenario
 
 
 def test_default_scenario_loads_with_paper_values():
@@ -22,8 +18,7 @@ def test_default_scenario_loads_with_paper_values():
 
 @pytest.fixture
 def scenario_dir(tmp_path):
-    shutil.copy(DEFAULT_SCENARIO, tmp_path / "s.toml")
-    shutil.copytree(DEFAULT_SCENARIO.parent / "tle", tmp_path / "tle")
+    copy_scenario(tmp_path)
     return tmp_path
 
 

@@ -19,7 +19,7 @@ from eventlog.reader import load_array, load_events
 from sagin_twin.cli import main
 from scenarios.build import build
 from scenarios.config import load_scenario
-from tests.conftest import DEFAULT_SCENARIO, ROOT
+from tests.conftest import DEFAULT_SCENARIO, ROOT, copy_scenario
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +196,25 @@ def test_sigint_stops_cleanly_and_closes_the_log(tmp_path):
     assert proc.returncode == 130, err
     last = json.loads((out / "events.jsonl").read_text().splitlines()[-1])
     assert last["kind"] == "run_finished" and last["status"] == "interrupted"
+
+
+@pytest.mark.parametrize("mode, status", [("raise", "failed"), ("timeout", "timeout")])
+def test_injected_faults_every_kth_solve_are_logged_and_survived(tmp_path, mode, status):
+    text = DEFAULT_SCENARIO.read_text().replace(
+        "solve_delay_s = 0.1", f'solve_delay_s = 0.1\nsolve_timeout_s = 30.0\nfault_every_k_solves = 3\nfault_mode = "{mode}"'
+    )
+    path = copy_scenario(tmp_path)
+    path.write_text(text)
+    assert main(["run", str(path), "--out", str(tmp_path / "run"), "--duration", "120", "--quiet"]) == 0
+    events = load_events(tmp_path / "run")
+    resolves = events[events["kind"] == "resolve"].reset_index(drop=True)
+    faulty = resolves.index % 3 == 2
+    assert (resolves.loc[faulty, "status"] == status).all() and faulty.sum() >= 3
+    assert (resolves.loc[faulty, "fallback"] == "keep_previous").all()
+    assert (resolves.loc[~faulty, "status"] == "ok").all()
+    assert (resolves.loc[faulty, "message"].str.contains("injected")).all()
+    sent = events[events["kind"] == "decision_sent"]["solve_id"].unique()
+    assert not set(resolves.loc[faulty, "solve_id"]) & set(sent)  # no decision leaves a failed solve
+    assert events["seq"].tolist() == list(range(len(events)))
+    assert len(events[events["kind"] == "secrecy"]) == 120
+    assert events.iloc[-1]["kind"] == "run_finished" and events.iloc[-1]["status"] == "completed"

@@ -25,6 +25,9 @@ from physical.secrecy import SERVED_USER, TRANSMITTER_PREFIX, USERS, ChannelSet
 from twin.messages import EdgeView
 from twin.precoding import STATUS_FAILED, STATUS_OK, Precoder, PrecodingProblem, PrecodingResult
 
+#: status of a solve whose result came back after the time budget
+STATUS_TIMEOUT = "timeout"
+
 
 @dataclass(frozen=True)
 class TriggerPolicy:
@@ -37,6 +40,7 @@ class TriggerPolicy:
         on_weather_change: re-solve when the reported weather state changes.
         check_period_s, check_offset_s: triggers are checked at k·check_period_s + check_offset_s (s).
         solve_delay_s: simulated compute time between a trigger and sending the decision (s).
+        solve_timeout_s: wall-time budget of one solve (s); a slower result is discarded (0 = none).
     """
 
     period_s: float
@@ -45,6 +49,7 @@ class TriggerPolicy:
     check_period_s: float
     check_offset_s: float
     solve_delay_s: float
+    solve_timeout_s: float = 0.0
 
 
 def csi_drift(now: ChannelSet, solved: ChannelSet) -> float:
@@ -182,7 +187,7 @@ class CoreTwin:
         )
         started = time.perf_counter()
         outcome = self._solve(self.precoder, problem)
-        error = ""
+        elapsed_s = time.perf_counter() - started
         if isinstance(outcome, Exception):
             error = f"{type(outcome).__name__}: {outcome}"
             result = None
@@ -191,6 +196,10 @@ class CoreTwin:
             result = outcome
             status = result.status
             error = result.message
+            budget = self.policy.solve_timeout_s
+            if budget > 0 and max(elapsed_s, result.wall_s) > budget:
+                status = STATUS_TIMEOUT
+                error = error or f"solve took longer than solve_timeout_s = {budget:g} s"
         decision = result if status == STATUS_OK else None
         fallback = "none"
         if decision is None:
