@@ -96,9 +96,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     )
     if summary["secrecy"]:
         lines.append("secrecy rate per user (bit/s/Hz; 'gap' = planned − achieved while a decision is in force):")
-        lines.append(f"  {'user':<5}{'achieved':>10}{'planned':>10}{'gap':>10}")
+        lines.append(f"  {'user':<5}{'achieved':>11}{'planned':>11}{'gap':>11}")
         for user, s in summary["secrecy"].items():
-            lines.append(f"  {user:<5}{_fmt(s['achieved_mean_bps_hz']):>10}{_fmt(s['planned_mean_bps_hz']):>10}{_fmt(s['gap_mean_bps_hz']):>10}")
+            lines.append(f"  {user:<5}{_fmt(s['achieved_mean_bps_hz']):>11}{_fmt(s['planned_mean_bps_hz']):>11}{_fmt(s['gap_mean_bps_hz']):>11}")
     lines.append("twin information age (s):")
     for label, s in summary["information_age"].items():
         lines.append(f"  {label:<22} mean {_fmt(s['mean'])}  median {_fmt(s['median'])}  max {_fmt(s['max'])}  (n={s['count']})")

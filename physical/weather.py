@@ -10,6 +10,7 @@ ln(β_dB) ~ N(μ, σ²), with temporal memory through an AR(1) process on the un
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from typing import Final, Mapping
@@ -39,13 +40,50 @@ class WeatherModel:
     rain_fade_correlation_s: float = 60.0
 
 
+#: cloud cover the Markov chain assigns to each state (fraction of sky; a cloudy sky blocks optical links)
+CLOUD_COVER: Final = {"clear": 0.0, "cloudy": 1.0, "rain": 1.0}
+
+
 @dataclass(frozen=True)
 class WeatherSample:
-    """The weather at one instant: state, rain fade on satellite RF links (dB), and whether it just changed."""
+    """The weather at one instant: state, rain fade on satellite RF links (dB), cloud cover (0–1), and the previous state if it just changed."""
 
     state: str
     rain_fade_db: float
     changed_from: str | None
+    cloud_cover: float = 0.0
+
+
+@dataclass(frozen=True)
+class WeatherRecord:
+    """One row of a recorded weather trace: from ``t_s`` (s) on, this state, fade (dB) and cloud cover (0–1)."""
+
+    t_s: float
+    state: str
+    rain_fade_db: float
+    cloud_cover: float
+
+
+class WeatherTrace:
+    """Replays recorded weather: the record in force at time t is the last one with ``t_s <= t``.
+
+    Changes are announced by the world's replay process at the exact recorded times, so
+    :meth:`step` never reports ``changed_from``.
+    """
+
+    def __init__(self, records: tuple[WeatherRecord, ...]) -> None:
+        if not records or records[0].t_s != 0.0:
+            raise ValueError("a weather trace needs a first record at t = 0")
+        self.records = records
+        self._times = [r.t_s for r in records]
+
+    def at(self, t_s: float) -> WeatherRecord:
+        """The record in force at ``t_s`` (s)."""
+        return self.records[bisect.bisect_right(self._times, t_s) - 1]
+
+    def step(self, t_s: float) -> WeatherSample:
+        record = self.at(t_s)
+        return WeatherSample(record.state, record.rain_fade_db, None, record.cloud_cover)
 
 
 class Weather:
@@ -77,4 +115,4 @@ class Weather:
                 self.state = targets[int(self._rng.choice(len(targets), p=probabilities / probabilities.sum()))]
             rho = math.exp(-dt / self.model.rain_fade_correlation_s)
             self._fade_x = rho * self._fade_x + math.sqrt(1.0 - rho * rho) * self._rng.standard_normal()
-        return WeatherSample(self.state, self._fade_db(), previous if self.state != previous else None)
+        return WeatherSample(self.state, self._fade_db(), previous if self.state != previous else None, CLOUD_COVER[self.state])

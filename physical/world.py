@@ -21,10 +21,19 @@ from physical.mobility import LinearMotion, WaypointTrajectory
 from physical.orbit import PassEvent, SiteGeometry
 from physical.reports import PrecoderCommand, TransmitterReport, WeatherReport
 from physical.secrecy import RECEIVERS, SERVED_USER, TRANSMITTER_PREFIX, USERS, ChannelSet, secrecy_rates
-from physical.weather import Weather
+from physical.weather import Weather, WeatherTrace
 
 #: relative slack on a transmitter's power limit before a command is scaled down
 POWER_TOLERANCE = 1e-6
+
+
+def _urgent_timeout(env: simpy.Environment, delay_s: float) -> simpy.events.Event:
+    """A timeout processed before ordinary events scheduled for the same instant (SimPy URGENT priority)."""
+    event = simpy.events.Event(env)
+    event._ok = True
+    event._value = None
+    env.schedule(event, simpy.events.URGENT, delay_s)
+    return event
 
 
 class Outbox(Protocol):
@@ -67,7 +76,7 @@ class World:
         env: the SimPy environment.
         layout: positions and precomputed geometry.
         channels: the channel model (owns its fading generators).
-        weather: the weather chain (owns its generator).
+        weather: the weather chain (owns its generator) or a recorded trace replayed at its exact times.
         power_limits_w: power limit per transmitter (W).
         eve_csi_error: Δ, relative norm of the transmitters' error on Eve's channel.
         rng_for: gives the seeded generator of a named component.
@@ -83,7 +92,7 @@ class World:
         *,
         layout: Layout,
         channels: ChannelModel,
-        weather: Weather,
+        weather: Weather | WeatherTrace,
         power_limits_w: Mapping[str, float],
         eve_csi_error: float,
         rng_for: Callable[[str], np.random.Generator],
@@ -109,6 +118,8 @@ class World:
         self.ticks_done = 0
         self.process = env.process(self._ticks())
         env.process(self._pass_events())
+        if isinstance(weather, WeatherTrace):
+            env.process(self._replay_weather(weather))
         for tx in TRANSMITTER_PREFIX:
             env.process(self._actuator(tx, inboxes[tx]))
 
@@ -142,6 +153,16 @@ class World:
             yield self.env.timeout(max(0.0, event.t_s - self.env.now))
             self.log.log(self.env.now, "satellite", "pass_event", event=event.event, elevation_deg=math.degrees(event.elevation_rad))
 
+    def _replay_weather(self, trace: WeatherTrace):
+        """Announce each recorded weather change at its exact time, ahead of a tick at the same time."""
+        previous = None
+        for record in trace.records:
+            yield _urgent_timeout(self.env, record.t_s - self.env.now)
+            if previous is not None and record.state != previous:
+                self.log.log(self.env.now, "weather", "weather_change", from_state=previous, to_state=record.state,
+                             rain_fade_db=record.rain_fade_db, cloud_cover=record.cloud_cover)
+            previous = record.state
+
     # -- the tick ---------------------------------------------------------------------------------
     def _ticks(self):
         for k in range(self.n_ticks):
@@ -154,7 +175,8 @@ class World:
         geo = self.layout.geometry
         sample = self.weather.step(t)
         if sample.changed_from is not None:
-            self.log.log(t, "weather", "weather_change", from_state=sample.changed_from, to_state=sample.state, rain_fade_db=sample.rain_fade_db)
+            self.log.log(t, "weather", "weather_change", from_state=sample.changed_from, to_state=sample.state,
+                         rain_fade_db=sample.rain_fade_db, cloud_cover=sample.cloud_cover)
         sat_m = geo.satellite_enu_m(k)
         elevation = float(geo.elevation_rad[k])
         self.log.log(
@@ -163,6 +185,7 @@ class World:
             range_m=float(geo.range_m[k]), sunlit=bool(geo.sat_sunlit[k]),
             sun_elevation_deg=math.degrees(geo.sun_elevation_rad[k]),
             serving=elevation >= self.channels.params.sat_min_elevation_rad,
+            weather=sample.state, rain_fade_db=sample.rain_fade_db, cloud_cover=sample.cloud_cover,
         )
         uav_m = self.layout.uav.position_m(t)
         self.log.log(t, "uav", "uav_state", x_m=uav_m[0], y_m=uav_m[1], z_m=uav_m[2])

@@ -22,7 +22,7 @@ from physical.mobility import LinearMotion, WaypointTrajectory
 from physical.orbit import GroundSite, LeoOrbit, PassEvent, SiteGeometry
 from physical.randomness import component_rng
 from physical.units import db_to_linear, dbw_to_watts
-from physical.weather import Weather, WeatherModel
+from physical.weather import Weather, WeatherModel, WeatherTrace
 from physical.world import Layout, World
 from scenarios.config import LinkConfig, Scenario
 from twin.core import CoreTwin, TriggerPolicy
@@ -182,14 +182,16 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
         passes=prepared.passes,
     )
     w = scenario.weather
+    if w.model == "trace":
+        weather = WeatherTrace(scenario.weather_records)
+    else:
+        model = WeatherModel(w.initial, w.mean_duration_s, w.jump_probabilities, w.rain_fade_mu, w.rain_fade_variance, w.rain_fade_correlation_s)
+        weather = Weather(model, rng_for("weather"))
     world = World(
         env,
         layout=layout,
         channels=ChannelModel(radio_parameters(scenario), rng_for),
-        weather=Weather(
-            WeatherModel(w.initial, w.mean_duration_s, w.jump_probabilities, w.rain_fade_mu, w.rain_fade_variance, w.rain_fade_correlation_s),
-            rng_for("weather"),
-        ),
+        weather=weather,
         power_limits_w={
             "satellite": float(dbw_to_watts(scenario.satellite.power_dbw)),
             "uav": float(dbw_to_watts(scenario.uav.power_dbw)),

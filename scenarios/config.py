@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from physical.weather import WEATHER_STATES
+from physical.weather import WEATHER_STATES, WeatherRecord
 from sagin_twin.errors import InputError
 from scenarios.schema import Vec3, load_table, spec
+from scenarios.traces import load_weather_trace
 from twin.precoding import PRECODERS
 from twin.precoding.faults import FAULT_MODES
 
@@ -121,14 +122,29 @@ class NodeMotionConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class WeatherConfig:
-    initial: str = spec("clear", choices=WEATHER_STATES, doc="state at t = 0")
-    mean_duration_s: dict[str, float] = spec(min=0, min_exclusive=True, keys=WEATHER_STATES, unit="s", doc="mean sojourn time per state")
-    jump_probabilities: dict[str, dict[str, float]] = spec(min=0.0, max=1.0, keys=WEATHER_STATES, doc="per state: probabilities of the next state (sum 1, no self-jump)")
+    model: str = spec("markov", choices=("markov", "trace"), doc="a Markov chain, or replay of a recorded trace")
+    trace: str = spec("", doc="weather trace CSV inside the scenario's folder (model = 'trace')")
+    initial: str = spec("clear", choices=WEATHER_STATES, doc="state at t = 0 (model = 'markov')")
+    mean_duration_s: dict[str, float] | None = spec(None, min=0, min_exclusive=True, keys=WEATHER_STATES, unit="s", doc="mean sojourn time per state (model = 'markov')")
+    jump_probabilities: dict[str, dict[str, float]] | None = spec(None, min=0.0, max=1.0, keys=WEATHER_STATES, doc="per state: probabilities of the next state, summing to 1, no self-jump (model = 'markov')")
     rain_fade_mu: float = spec(-3.152, min=-20.0, max=5.0, doc="μ of ln(β_dB) in rain (Yin et al.)")
     rain_fade_variance: float = spec(1.6, min=0.0, max=10.0, doc="σ² of ln(β_dB) in rain (Yin et al.)")
     rain_fade_correlation_s: float = spec(60.0, min=0, min_exclusive=True, max=1e6, unit="s", doc="memory of the fade process")
 
     def __post_init__(self) -> None:
+        markov_fields = ("mean_duration_s", "jump_probabilities")
+        if self.model == "trace":
+            if not self.trace:
+                raise ValueError("trace: required when model = 'trace'")
+            given = [f for f in markov_fields if getattr(self, f) is not None]
+            if given:
+                raise ValueError(f"{given[0]}: only allowed with model = 'markov'")
+            return
+        if self.trace:
+            raise ValueError("trace: only allowed with model = 'trace'")
+        missing = [f for f in markov_fields if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"{missing[0]}: required when model = 'markov'")
         for state, jumps in self.jump_probabilities.items():
             unknown = sorted(set(jumps) - set(WEATHER_STATES))
             if unknown:
@@ -149,9 +165,9 @@ class LinkConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class LinksConfig:
-    intra: LinkConfig = spec(LinkConfig(latency_s=0.02), doc="entity → its edge twin")
-    inter: LinkConfig = spec(LinkConfig(latency_s=0.03), doc="edge twin → core-cloud twin")
-    decision: LinkConfig = spec(LinkConfig(latency_s=0.05), doc="core-cloud twin → transmitters")
+    intra: LinkConfig = spec(LinkConfig(), doc="entity → its edge twin")
+    inter: LinkConfig = spec(LinkConfig(), doc="edge twin → core-cloud twin")
+    decision: LinkConfig = spec(LinkConfig(), doc="core-cloud twin → transmitters")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,6 +200,7 @@ class Scenario:
     links: LinksConfig = spec(LinksConfig())
     twin: TwinConfig = spec(TwinConfig())
     path: Path = dataclasses.field(default=Path("<memory>"), init=False, compare=False)
+    weather_records: tuple[WeatherRecord, ...] = dataclasses.field(default=(), init=False, compare=False)
 
     @property
     def tle_path(self) -> Path:
@@ -205,6 +222,7 @@ class Scenario:
                 raise InputError(str(exc)) from None
         out = dataclasses.replace(self, run=run)
         object.__setattr__(out, "path", self.path)
+        object.__setattr__(out, "weather_records", self.weather_records)
         return out
 
 
@@ -237,4 +255,9 @@ def load_scenario(path: Path | str) -> Scenario:
     tle = _inside(path.parent, scenario.satellite.tle, source, "satellite.tle")
     if not tle.is_file():
         raise InputError(f"TLE file {scenario.satellite.tle!r} not found next to the scenario", source=source, field="satellite.tle")
+    if scenario.weather.model == "trace":
+        trace = _inside(path.parent, scenario.weather.trace, source, "weather.trace")
+        if not trace.is_file():
+            raise InputError(f"weather trace {scenario.weather.trace!r} not found", source=source, field="weather.trace")
+        object.__setattr__(scenario, "weather_records", load_weather_trace(trace))
     return scenario

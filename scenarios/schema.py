@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
 from typing import Any
 
@@ -58,6 +59,11 @@ class _Loader:
 
     def value(self, value: Any, tp: Any, where: str, meta: dict) -> Any:
         origin = typing.get_origin(tp)
+        if origin in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(options) != 1:
+                raise TypeError(f"unsupported union {tp!r} at {where}")
+            return self.value(value, options[0], where, meta)
         if tp in (float, int):
             return self.number(value, tp, where, meta)
         if tp is bool:
@@ -136,19 +142,46 @@ def describe_fields(cls: type, prefix: str = "") -> list[dict[str, Any]]:
         if not f.init:
             continue
         tp = hints[f.name]
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            tp = next(a for a in typing.get_args(tp) if a is not type(None))
         name = f"{prefix}{f.name}"
+        meta = dict(f.metadata)
         if dataclasses.is_dataclass(tp):
             rows.extend(describe_fields(tp, name + "."))
             continue
-        meta = dict(f.metadata)
+        value_tp = typing.get_args(tp)[1] if typing.get_origin(tp) is dict else None
+        if value_tp is not None and dataclasses.is_dataclass(value_tp) and meta.get("keys"):
+            rows.extend(describe_fields(value_tp, f"{name}.{{{','.join(meta['keys'])}}}."))
+            continue
         rows.append({
             "field": name,
-            "type": getattr(tp, "__name__", str(tp)).replace("typing.", ""),
+            "type": _describe_type(tp, meta),
             "unit": meta.get("unit", ""),
-            "default": None if f.default is dataclasses.MISSING else f.default,
-            "min": meta.get("min"),
-            "max": meta.get("max"),
-            "choices": meta.get("choices"),
+            "default": "required" if f.default is dataclasses.MISSING else f.default,
+            "allowed": _describe_range(meta),
             "doc": meta.get("doc", ""),
         })
     return rows
+
+
+def _describe_type(tp: Any, meta: dict) -> str:
+    if tp is Vec3:
+        return "[x, y, z]"
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        return "list of [x, y, z]"
+    if origin is dict:
+        keys = meta.get("keys")
+        inner = _describe_type(typing.get_args(tp)[1], {})
+        return f"table {{{', '.join(keys)}}} of {inner}" if keys else f"table of {inner}"
+    return {float: "float", int: "int", bool: "bool", str: "string"}.get(tp, str(tp))
+
+
+def _describe_range(meta: dict) -> str:
+    if meta.get("choices"):
+        return " | ".join(meta["choices"])
+    low, high = meta.get("min"), meta.get("max")
+    if low is None and high is None:
+        return ""
+    left = "(" if meta.get("min_exclusive") else "["
+    return f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
