@@ -18,6 +18,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/sagin-twin run $(SCENARIO) --out $(OUT) --force
+	$(BIN)/sagin-twin report $(OUT) --out $(OUT)/report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

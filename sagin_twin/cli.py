@@ -18,6 +18,7 @@ from sagin_twin.errors import InputError
 COMMANDS: tuple[str, ...] = (
     "sagin_twin.run_cmd",
     "sagin_twin.inspect_cmd",
+    "sagin_twin.report_cmd",
     "sagin_twin.figure_cmd",
 )
 

@@ -1,36 +1,70 @@
-"""``sagin-twin inspect LOG [--parquet OUT] [--json]``: summarise a run's event log."""
+"""``sagin-twin inspect LOG [--kind K] [--source S] [--from T] [--to T] [--list N] [--parquet OUT] [--json]``.
+
+Summarises a run's event log (or the filtered part of it): events per kind and source, time span,
+re-solves by trigger/method/status with wall time and input age, secrecy per user and the twins'
+information age. ``--list N`` prints the first N matching events; ``--parquet`` exports them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
+import pandas as pd
+
+from eventlog.kinds import KINDS
+from eventlog.query import age_table, compact, filter_events, resolve_table
 from eventlog.reader import load_events
 from eventlog.summary import format_summary, summarize
 from sagin_twin.errors import InputError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("inspect", help="summarise a run's event log", description=__doc__)
+    p = subparsers.add_parser("inspect", help="summarise and query a run's event log", description=__doc__)
     p.add_argument("log", type=Path, help="run folder or its events.jsonl")
-    p.add_argument("--parquet", type=Path, default=None, metavar="OUT", help="also export all events to this Parquet file")
+    p.add_argument("--kind", action="append", default=None, metavar="K", help="only events of this kind (repeatable)")
+    p.add_argument("--source", action="append", default=None, metavar="S", help="only events from this source (repeatable)")
+    p.add_argument("--from", dest="t_from", type=float, default=None, metavar="T", help="only events at t_s >= T (s)")
+    p.add_argument("--to", dest="t_to", type=float, default=None, metavar="T", help="only events at t_s <= T (s)")
+    p.add_argument("--list", type=int, default=0, metavar="N", help="print the first N matching events")
+    p.add_argument("--parquet", type=Path, default=None, metavar="OUT", help="export the matching events to this Parquet file")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=inspect)
 
 
+def _print_table(title: str, table: pd.DataFrame) -> None:
+    if table.empty:
+        return
+    print(f"\n{title}")
+    with pd.option_context("display.width", 160, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
+        print(table.to_string(index=False))
+
+
 def inspect(args: argparse.Namespace) -> int:
-    events = load_events(args.log)
+    unknown = [k for k in args.kind or () if k not in KINDS]
+    if unknown:
+        raise InputError(f"unknown kind {unknown[0]!r}; kinds are: {', '.join(KINDS)}", field="--kind")
+    if args.t_from is not None and args.t_to is not None and args.t_from > args.t_to:
+        raise InputError(f"--from {args.t_from:g} is after --to {args.t_to:g}")
+    if args.list < 0:
+        raise InputError(f"--list must be >= 0, got {args.list}")
+    if args.parquet is not None and not args.parquet.parent.is_dir():
+        raise InputError("folder does not exist", source=str(args.parquet.parent))
+    events = filter_events(load_events(args.log), args.kind, args.source, args.t_from, args.t_to)
     summary = summarize(events)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
         print(format_summary(summary))
+        _print_table("re-solves (wall time and input age in s):", resolve_table(events))
+        _print_table("information age by source (s):", age_table(events))
+    if args.list:
+        _print_table(f"first {min(args.list, len(events))} of {len(events)} matching events:", compact(events.head(args.list)))
     if args.parquet is not None:
-        if args.parquet.parent and not args.parquet.parent.exists():
-            raise InputError("folder does not exist", source=str(args.parquet.parent))
-        tmp = args.parquet.with_name(args.parquet.name + ".partial")
-        events.to_parquet(tmp, index=False)
-        tmp.replace(args.parquet)  # never leave a half-written file under the final name
+        partial = args.parquet.with_name(args.parquet.name + ".partial")
+        events.to_parquet(partial, index=False)
+        os.replace(partial, args.parquet)  # never leave a half-written file under the final name
         print(f"parquet: {args.parquet} ({len(events)} rows)")
     return 0

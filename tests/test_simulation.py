@@ -218,3 +218,34 @@ def test_injected_faults_every_kth_solve_are_logged_and_survived(tmp_path, mode,
     assert events["seq"].tolist() == list(range(len(events)))
     assert len(events[events["kind"] == "secrecy"]) == 120
     assert events.iloc[-1]["kind"] == "run_finished" and events.iloc[-1]["status"] == "completed"
+
+
+def test_inspect_filters_by_kind_source_and_time(default_run, tmp_path, capsys):
+    parquet = tmp_path / "part.parquet"
+    args = ["inspect", str(default_run), "--kind", "decision_applied", "--source", "uav", "--from", "100", "--to", "200",
+            "--list", "2", "--parquet", str(parquet)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "first 2 of" in text and "information age by source" in text
+    part = pd.read_parquet(parquet)
+    assert set(part["kind"]) == {"decision_applied"} and set(part["source"]) == {"uav"}
+    assert part["t_s"].between(100, 200).all() and len(part) > 0
+    assert main(["inspect", str(default_run), "--kind", "resolve"]) == 0
+    assert "re-solves (wall time and input age in s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--kind", "bogus"], "unknown kind 'bogus'"),
+    (["--from", "5", "--to", "1"], "--from 5 is after --to 1"),
+    (["--list", "-1"], "--list must be >= 0"),
+])
+def test_inspect_rejects_bad_filters(default_run, capsys, args, message):
+    assert main(["inspect", str(default_run), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_report_draws_the_plots(default_run, tmp_path):
+    assert main(["report", str(default_run), "--out", str(tmp_path)]) == 0
+    for name in ("geometry.png", "secrecy.png", "information_age.png", "solver.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG", name
+    assert not list(tmp_path.glob("*.partial"))

@@ -1,0 +1,50 @@
+"""Filters and tables over a run's events (pandas) for ``inspect``."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def filter_events(events: pd.DataFrame, kinds=None, sources=None, t_from: float | None = None, t_to: float | None = None) -> pd.DataFrame:
+    """Rows whose kind is in ``kinds``, source in ``sources`` and ``t_from <= t_s <= t_to`` (None = no bound)."""
+    mask = pd.Series(True, index=events.index)
+    if kinds:
+        mask &= events["kind"].isin(kinds)
+    if sources:
+        mask &= events["source"].isin(sources)
+    if t_from is not None:
+        mask &= events["t_s"] >= t_from
+    if t_to is not None:
+        mask &= events["t_s"] <= t_to
+    return events[mask]
+
+
+def resolve_table(events: pd.DataFrame) -> pd.DataFrame:
+    """Re-solves grouped by trigger, method and status: count, wall time and input age."""
+    resolves = events[events["kind"] == "resolve"]
+    if resolves.empty:
+        return pd.DataFrame()
+    columns = {"solve_id": "count", "oldest_input_age_s": ["mean", "max"]}
+    if "wall_s" in resolves:
+        columns["wall_s"] = ["mean", "median", "max"]
+    table = resolves.groupby(["trigger", "method", "status", "fallback"]).agg(columns)
+    table.columns = ["solves" if c[0] == "solve_id" else f"{c[0]}_{c[1]}" for c in table.columns]
+    return table.reset_index()
+
+
+def age_table(events: pd.DataFrame) -> pd.DataFrame:
+    """Information age (s) per kind and source: at the edge twins, at the core, at solves, at the transmitters."""
+    parts = []
+    for kind, column in (("report_received", "age_s"), ("view_received", "age_s"), ("resolve", "oldest_input_age_s"), ("decision_applied", "input_age_s")):
+        rows = events[events["kind"] == kind]
+        if rows.empty or column not in rows:
+            continue
+        stats = rows.groupby("source")[column].agg(["count", "mean", "median", "max"]).reset_index()
+        stats.insert(0, "kind", kind)
+        parts.append(stats)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def compact(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows with the columns that are empty in all of them dropped."""
+    return rows.dropna(axis=1, how="all")
