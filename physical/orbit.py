@@ -231,13 +231,9 @@ class LeoOrbit:
         names = ("rise", "culminate", "set")
         return [PassEvent(float(s), names[int(c)], float(e)) for s, c, e in zip(offsets_s, codes, elevations)]
 
-    def first_culmination(self, site: GroundSite, search_start_utc: datetime, search_s: float, min_peak_elevation_deg: float) -> datetime:
-        """UTC time of the first culmination after ``search_start_utc`` peaking above the given elevation."""
+    def first_culmination(self, site: GroundSite, search_start_utc: datetime, search_s: float, min_peak_elevation_deg: float) -> datetime | None:
+        """UTC time of the first culmination after ``search_start_utc`` peaking above the given elevation (None if none)."""
         for event in self.passes(site, search_start_utc, search_s, min_elevation_deg=0.0):
             if event.event == "culminate" and math.degrees(event.elevation_rad) >= min_peak_elevation_deg:
                 return search_start_utc + timedelta(seconds=event.t_s)
-        raise InputError(
-            f"no pass peaking above {min_peak_elevation_deg:g} deg over {site.name} within {search_s / 3600:g} h of "
-            f"{search_start_utc.isoformat()}",
-            source=self.source,
-        )
+        return None

@@ -24,6 +24,7 @@ from physical.randomness import component_rng
 from physical.units import db_to_linear, dbw_to_watts
 from physical.weather import Weather, WeatherModel, WeatherTrace
 from physical.world import Layout, World
+from sagin_twin.errors import InputError
 from scenarios.config import LinkConfig, Scenario
 from twin.core import CoreTwin, TriggerPolicy
 from twin.edge import EdgeTwin
@@ -91,6 +92,12 @@ def run_start(scenario: Scenario, orbit: LeoOrbit, site: GroundSite):
     if run.align == "start":
         return run.start_datetime
     culmination = orbit.first_culmination(site, run.start_datetime, run.search_window_s, run.min_peak_elevation_deg)
+    if culmination is None:
+        raise InputError(
+            f"no pass peaking above {run.min_peak_elevation_deg:g} deg over {site.name} within "
+            f"{run.search_window_s / 3600:g} h of {run.start_utc} (satellite {orbit.name}); lower it or widen run.search_window_s",
+            source=str(scenario.path), field="run.min_peak_elevation_deg",
+        )
     return culmination - timedelta(seconds=run.duration_s / 2.0)
 
 
