@@ -16,13 +16,22 @@ from twin.precoding.base import (
     PrecodingProblem,
     PrecodingResult,
 )
+from twin.precoding.baselines import PowerOptimisedBaseline
 from twin.precoding.mrt import MrtFullPower
+from twin.precoding.synergy import SynergyPrecoder
 
 PRECODERS: dict[str, Callable[[], Precoder]] = {
     "mrt-full": MrtFullPower,
+    "mrt": lambda: PowerOptimisedBaseline("mrt"),
+    "zf": lambda: PowerOptimisedBaseline("zf"),
+    "zf-all": lambda: PowerOptimisedBaseline("zf-all"),
+    "synergy": SynergyPrecoder,
+    # single-start robust SCA stalls at its start on most draws (measured: below nominal on truth)
+    "synergy-robust": lambda: SynergyPrecoder(robust=True, multi_start=True),
 }
 
 __all__ = [
     "PRECODERS", "Precoder", "PrecodingProblem", "PrecodingResult",
     "STATUS_OK", "STATUS_INACCURATE", "STATUS_FAILED", "MrtFullPower",
+    "PowerOptimisedBaseline", "SynergyPrecoder",
 ]

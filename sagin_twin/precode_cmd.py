@@ -1,0 +1,141 @@
+"""``sagin-twin precode CHANNELS.npz``: one precoding decision from a file of channels.
+
+The file holds the 12 noise-normalised complex channel vectors ``h_su h_au h_gu h_e a_su a_au
+a_gu a_e g_su g_au g_gu g_e`` (true channels), optional estimates ``h_e_est a_e_est g_e_est`` of
+Eve's channels (default: the true ones), the power limits ``p_s_w p_u_w p_b_w`` (W) and, optionally,
+``delta``, the relative bound ‖Δh_e‖ ≤ Δ·‖ĥ_e‖ of Eve's CSI error (default 0.1, used only with
+--robust). The decision uses the estimates; the reported rates are achieved on the true channels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import zipfile
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from physical.secrecy import CHANNEL_NAMES, ChannelSet, secrecy_rates
+from sagin_twin.errors import InputError
+from twin.precoding import PrecodingProblem
+from twin.precoding.baselines import PowerOptimisedBaseline
+from twin.precoding.synergy import DEFAULT_EPSILON, SynergyPrecoder
+
+METHODS: Final = ("synergy", "mrt", "zf", "zf-all")  #: --method choices
+ESTIMATE_NAMES: Final = ("h_e_est", "a_e_est", "g_e_est")  #: optional estimates of Eve's channels
+POWER_NAMES: Final = ("p_s_w", "p_u_w", "p_b_w")  #: satellite, UAV, BS power limits (W)
+DEFAULT_DELTA: Final = 0.1  #: Eve-CSI error bound used by --robust when the file has no ``delta``
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("precode", help="compute precoders for one set of channels", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("channels", type=Path, metavar="CHANNELS.npz", help="numpy .npz file of channels and power limits")
+    p.add_argument("--method", choices=METHODS, default="synergy", help="precoding policy (default: synergy)")
+    p.add_argument("--robust", action="store_true",
+                   help=f"synergy only: design for the worst case over Eve's CSI error, with Δ from the file's "
+                        f"'delta' array (default {DEFAULT_DELTA}); runs the SCA from every baseline start")
+    p.add_argument("--epsilon", type=float, default=DEFAULT_EPSILON, metavar="E",
+                   help=f"synergy stopping tolerance on the objective (bit/s/Hz, default {DEFAULT_EPSILON:g})")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=precode)
+
+
+def _array(data: np.lib.npyio.NpzFile, name: str, source: str) -> np.ndarray:
+    if name not in data.files:
+        raise InputError("missing array", source=source, field=name)
+    try:
+        value = data[name]
+    except ValueError as exc:  # object arrays need pickle, which is refused
+        raise InputError(f"unreadable array ({exc})", source=source, field=name) from None
+    if value.dtype.kind not in "biufc":
+        raise InputError(f"expected a numeric array, got dtype {value.dtype}", source=source, field=name)
+    if not np.all(np.isfinite(value)):
+        raise InputError("contains NaN or infinite values", source=source, field=name)
+    return value
+
+
+def load_problem(path: Path, robust: bool) -> tuple[PrecodingProblem, ChannelSet]:
+    """(design problem on Eve's estimates, true channels) from a ``precode`` input file."""
+    source = str(path)
+    if not path.is_file():
+        raise InputError("file not found", source=source)
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise InputError(f"not a numpy .npz file ({exc.__class__.__name__})", source=source) from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise InputError("not a numpy .npz file (a single .npy array)", source=source)
+    with data:
+        arrays = {}
+        for name in CHANNEL_NAMES + tuple(n for n in ESTIMATE_NAMES if n in data.files):
+            value = _array(data, name, source)
+            if value.ndim != 1 or value.size == 0:
+                raise InputError(f"expected a non-empty 1-D vector, got shape {value.shape}", source=source, field=name)
+            arrays[name] = value.astype(complex)
+        scalars = {}
+        for name in POWER_NAMES + (("delta",) if "delta" in data.files else ()):
+            value = _array(data, name, source)
+            if value.size != 1 or np.iscomplexobj(value):
+                raise InputError(f"expected one real number, got shape {value.shape} dtype {value.dtype}",
+                                 source=source, field=name)
+            scalars[name] = float(value.reshape(()))
+    for prefix in "hag":
+        names = [f"{prefix}_{r}" for r in ("su", "au", "gu", "e")] + ([f"{prefix}_e_est"] if f"{prefix}_e_est" in arrays else [])
+        lengths = {arrays[n].size for n in names}
+        if len(lengths) != 1:
+            detail = ", ".join(f"{n}={arrays[n].size}" for n in names)
+            raise InputError(f"one transmitter's vectors must share a length ({detail})", source=source, field=names[0])
+    for name in POWER_NAMES:
+        if scalars[name] < 0:
+            raise InputError(f"power limit must be >= 0 W, got {scalars[name]}", source=source, field=name)
+    delta = scalars.get("delta", DEFAULT_DELTA) if robust else scalars.get("delta", 0.0)
+    if not 0.0 <= delta < 1.0:
+        raise InputError(f"must be in [0, 1), got {delta}", source=source, field="delta")
+    truth = ChannelSet.from_mapping(arrays)
+    design = truth.with_eve(*(arrays.get(f"{p}_e_est", arrays[f"{p}_e"]) for p in "hag"))
+    problem = PrecodingProblem(design, scalars["p_s_w"], scalars["p_u_w"], scalars["p_b_w"], eve_error_bound=delta)
+    return problem, truth
+
+
+def _pairs(x: np.ndarray) -> list[list[float]]:
+    return [[float(z.real), float(z.imag)] for z in x]
+
+
+def precode(args: argparse.Namespace) -> int:
+    if not args.epsilon > 0:
+        raise InputError(f"must be > 0, got {args.epsilon}", field="--epsilon")
+    if args.robust and args.method != "synergy":
+        raise InputError(f"applies to --method synergy only, got {args.method}", field="--robust")
+    problem, truth = load_problem(args.channels, args.robust)
+    start = time.perf_counter()
+    if args.method == "synergy":
+        precoder = SynergyPrecoder(robust=args.robust, epsilon=args.epsilon, multi_start=args.robust)
+    else:
+        precoder = PowerOptimisedBaseline(args.method)
+    result = precoder.solve(problem)
+    wall_s = time.perf_counter() - start
+    achieved = secrecy_rates(truth, result.w, result.f, result.v)
+    if args.json:
+        print(json.dumps({
+            "method": result.method, "status": result.status, "iterations": result.iterations,
+            "w": _pairs(result.w), "f": _pairs(result.f), "v": _pairs(result.v),
+            "rates": achieved.rates, "min_rate": achieved.min_rate,
+            "planned_min_rate": result.planned.min_rate, "solve_s": result.solve_s,
+            "wall_s": wall_s, "message": result.message,
+        }))
+        return 0
+    print(f"method {result.method}  status {result.status}  iterations {result.iterations}  "
+          f"solve {result.solve_s * 1e3:.1f} ms  wall {wall_s * 1e3:.1f} ms")
+    if result.message:
+        print(f"note: {result.message}")
+    print(f"{'user':<6}{'planned':>10}{'achieved':>10}  (bit/s/Hz)")
+    for user, rate in achieved.rates.items():
+        print(f"{user:<6}{result.planned.rates[user]:>10.3f}{rate:>10.3f}")
+    print(f"{'min':<6}{result.planned.min_rate:>10.3f}{achieved.min_rate:>10.3f}")
+    powers = [float(np.vdot(x, x).real) for x in (result.w, result.f, result.v)]
+    print("powers (W): " + "  ".join(f"{n}={p:.4g}" for n, p in zip(("sat", "uav", "bs"), powers)))
+    return 0
