@@ -1,0 +1,116 @@
+"""Executors and the resumable result store of a sweep.
+
+Runs go to a local process pool (``LocalExecutor``, workers = cores by default) or to an existing
+dask.distributed cluster (``DaskExecutor``). Both yield rows as runs finish; the store appends each
+row to ``runs.jsonl`` at once, so an interrupted sweep restarts without recomputing finished runs.
+Results do not depend on the executor: every run's seed comes from the sweep's seed and the run's
+parameters, never from the order of execution.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from sweeps.runs import run_safely
+
+RUNS_FILE = "runs.jsonl"
+
+
+class LocalExecutor:
+    """A process pool on this machine."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+
+    def map_unordered(self, function: Callable, tasks: list) -> Iterator[tuple[object, dict]]:
+        """Yield (task, row) as each run finishes."""
+        job = functools.partial(run_safely, function)
+        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+            futures = {pool.submit(job, task): task for task in tasks}
+            try:
+                for future in as_completed(futures):
+                    yield futures[future], future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+    def describe(self) -> str:
+        return f"local process pool, {self.workers} worker(s)"
+
+
+class DaskExecutor:
+    """An existing dask.distributed cluster, reached at ``address`` (e.g. tcp://127.0.0.1:8786)."""
+
+    def __init__(self, address: str) -> None:
+        from distributed import Client
+
+        self.address = address
+        self.client = Client(address, timeout="10s")
+
+    def map_unordered(self, function: Callable, tasks: list) -> Iterator[tuple[object, dict]]:
+        from distributed import as_completed as dask_completed
+
+        job = functools.partial(run_safely, function)
+        futures = self.client.map(job, tasks, pure=False)
+        index = {future.key: task for future, task in zip(futures, tasks)}
+        try:
+            for future, row in dask_completed(futures, with_results=True):
+                yield index[future.key], row
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+
+    def describe(self) -> str:
+        return f"dask cluster at {self.address}"
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class ResultStore:
+    """Append-only JSON Lines of finished runs, keyed by ``run_id``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / RUNS_FILE
+
+    def rows(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        out = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a killed sweep can leave half a line; everything before it is good
+        return out
+
+    def repair(self) -> None:
+        """Drop a half-written last line left by a killed sweep, so new rows start on a fresh line."""
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            self.path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+    def done(self) -> set[str]:
+        return {row["run_id"] for row in self.rows()}
+
+    def append(self, row: dict) -> None:
+        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+        with open(self.path, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps(clean, separators=(",", ":")) + "\n")
+
+
+def run_all(function: Callable, tasks: Iterable, executor, on_row: Callable[[object, dict], None]) -> None:
+    """Run every task on ``executor``; ``on_row(task, row)`` is called as each finishes."""
+    tasks = list(tasks)
+    if tasks:
+        for task, row in executor.map_unordered(function, tasks):
+            on_row(task, row)
