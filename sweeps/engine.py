@@ -22,20 +22,26 @@ from sweeps.runs import run_safely
 RUNS_FILE = "runs.jsonl"
 
 
+def run_batch(function: Callable, batch: list) -> list[dict]:
+    """Run several tasks in one worker call (amortises the pool's per-call cost for short runs)."""
+    return [run_safely(function, task) for task in batch]
+
+
 class LocalExecutor:
-    """A process pool on this machine."""
+    """A process pool on this machine; short tasks are sent in small batches."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
 
     def map_unordered(self, function: Callable, tasks: list) -> Iterator[tuple[object, dict]]:
-        """Yield (task, row) as each run finishes."""
-        job = functools.partial(run_safely, function)
+        """Yield (task, row) as each batch of runs finishes."""
+        size = max(1, min(16, len(tasks) // (self.workers * 8)))
+        batches = [tasks[i:i + size] for i in range(0, len(tasks), size)]
         with ProcessPoolExecutor(max_workers=self.workers) as pool:
-            futures = {pool.submit(job, task): task for task in tasks}
+            futures = {pool.submit(run_batch, function, batch): batch for batch in batches}
             try:
                 for future in as_completed(futures):
-                    yield futures[future], future.result()
+                    yield from zip(futures[future], future.result())
             except BaseException:
                 for future in futures:
                     future.cancel()
