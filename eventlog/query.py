@@ -48,3 +48,20 @@ def age_table(events: pd.DataFrame) -> pd.DataFrame:
 def compact(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows with the columns that are empty in all of them dropped."""
     return rows.dropna(axis=1, how="all")
+
+
+def compare_runs(names: list[str], summaries: list[dict]) -> pd.DataFrame:
+    """One row per run: method, seed, achieved and planned secrecy per user, re-solves and their cost."""
+    rows = []
+    for name, summary in zip(names, summaries):
+        run = summary.get("run", {})
+        row = {"run": name, "method": run.get("precoding"), "seed": run.get("seed")}
+        for user, s in summary["secrecy"].items():
+            row[f"achieved_{user}"] = s["achieved_mean_bps_hz"]
+            row[f"planned_{user}"] = s["planned_mean_bps_hz"]
+        resolves = summary["resolves"]
+        row["resolves"] = resolves["count"]
+        row["not_ok"] = sum(v for k, v in resolves["by_status"].items() if k != "ok")
+        row["wall_mean"] = resolves["wall_s"]["mean"]
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.json as pa_json
 
 from eventlog.writer import ARRAYS_FILE, EVENTS_FILE, TIMINGS_FILE
 from sagin_twin.errors import InputError
@@ -38,6 +40,16 @@ def _complete_lines(path: Path) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def _read_json_lines(text: str) -> pd.DataFrame:
+    """JSON Lines to a DataFrame: pyarrow's reader (fast, lean), pandas' if pyarrow's type inference gives up."""
+    data = text.encode("utf-8")
+    try:
+        table = pa_json.read_json(io.BytesIO(data), read_options=pa_json.ReadOptions(block_size=max(1 << 20, len(data) + 1)))
+        return table.to_pandas()
+    except pa.ArrowInvalid:
+        return pd.read_json(io.StringIO(text), lines=True, dtype=False, convert_dates=False)
+
+
 def load_events(path: Path) -> pd.DataFrame:
     """All events of a run as a DataFrame (one row per event), with wall-clock timings joined on ``seq``."""
     events_path = resolve_log_path(path)
@@ -45,7 +57,7 @@ def load_events(path: Path) -> pd.DataFrame:
     if not text:
         return pd.DataFrame(columns=["t_s", "seq", "source", "kind"])
     try:
-        frame = pd.read_json(io.StringIO(text), lines=True, dtype=False, convert_dates=False)
+        frame = _read_json_lines(text)
     except ValueError as exc:
         raise InputError(f"not a sagin-twin event log: {exc}", source=str(events_path)) from None
     missing = {"t_s", "seq", "source", "kind"} - set(frame.columns)
@@ -55,7 +67,7 @@ def load_events(path: Path) -> pd.DataFrame:
     if timings_path.is_file():
         timing_text = _complete_lines(timings_path)
         if timing_text:
-            timings = pd.read_json(io.StringIO(timing_text), lines=True, dtype=False)
+            timings = _read_json_lines(timing_text)
             frame = frame.merge(timings, on="seq", how="left")
     return frame
 

@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "sagin_twin.inspect_cmd",
     "sagin_twin.report_cmd",
     "sagin_twin.figure_cmd",
+    "sagin_twin.sweep_cmd",
     "sagin_twin.precode_cmd",
 )
 

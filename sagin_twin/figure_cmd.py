@@ -1,19 +1,25 @@
-"""``sagin-twin figure NAME [--out DIR] [--draws N] [--seed S] [--methods M ...]``: regenerate a paper figure.
+"""``sagin-twin figure NAME [--out DIR] [--draws N] [--seed S] [--methods M ...] [--workers N | --scheduler ADDRESS]``.
 
-Writes ``NAME.csv`` (means and standard errors per point), ``NAME-draws.csv`` (one row per solve)
-and ``NAME.png`` into ``--out``.
+Regenerates a paper figure on the sweep engine (local process pool or dask cluster) and writes
+``NAME.csv`` (means and standard errors per point), ``NAME-draws.csv`` (one row per solve) and
+``NAME.png`` into ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from sagin_twin.errors import InputError
+from sagin_twin.sweep_cmd import add_executor_arguments, make_executor
 from studies import yin
+from sweeps.engine import run_all
+from sweeps.runs import run_figure_task
+from twin.precoding import PRECODERS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--draws", type=int, default=20, help="channel draws per point (default 20)")
     p.add_argument("--seed", type=int, default=1, help="seed of the channel draws (default 1)")
     p.add_argument("--methods", nargs="+", default=None, help="precoding methods to compare (default: the figure's)")
+    add_executor_arguments(p)
     p.set_defaults(func=figure)
 
 
@@ -39,16 +46,23 @@ def figure(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise InputError(f"--seed must be >= 0, got {args.seed}")
     spec = yin.FIGURES[args.name]
-    try:
-        started = time.perf_counter()
-        rows = yin.run_figure(spec, args.draws, args.seed, args.methods)
-    except KeyError as exc:
-        raise InputError(str(exc.args[0]), field="--methods") from None
-    table = yin.aggregate(rows)
+    unknown = [m for m in args.methods or () if m not in PRECODERS]
+    if unknown:
+        raise InputError(f"unknown precoding method {unknown[0]!r}; available: {', '.join(sorted(PRECODERS))}", field="--methods")
+    executor = make_executor(args)
+    started = time.perf_counter()
+    collected: list[dict] = []
+    run_all(run_figure_task, yin.tasks(spec, args.draws, args.seed, args.methods), executor, lambda task, row: collected.append(row))
+    rows = pd.DataFrame(collected).sort_values(["value", "delta", "method", "draw"]).reset_index(drop=True)
+    errors = rows[rows["status"] != "ok"]
+    if len(errors) == len(rows):
+        raise InputError(f"every solve failed, e.g. {errors['error'].iloc[0]}", field=args.name)
+    table = yin.aggregate(rows[rows["status"] == "ok"])
     args.out.mkdir(parents=True, exist_ok=True)
     _write_atomically(args.out / f"{spec.name}-draws.csv", lambda p: rows.to_csv(p, index=False))
     _write_atomically(args.out / f"{spec.name}.csv", lambda p: table.to_csv(p, index=False))
     _write_atomically(args.out / f"{spec.name}.png", lambda p: yin.plot(spec, table, p))
-    failed = int((rows["status"] != "ok").sum())
-    print(f"{spec.name}: {len(rows)} solves in {time.perf_counter() - started:.1f} s ({failed} not ok) -> {args.out}/{spec.name}.csv, .png", file=sys.stdout)
+    not_ok = int((rows["solver_status"] != "ok").sum()) + len(errors)
+    print(f"{spec.name}: {len(rows)} solves in {time.perf_counter() - started:.1f} s on {executor.describe()} "
+          f"({len(errors)} raised, {not_ok} not ok) -> {args.out}/{spec.name}.csv, .png")
     return 0

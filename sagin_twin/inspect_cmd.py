@@ -1,8 +1,10 @@
-"""``sagin-twin inspect LOG [--kind K] [--source S] [--from T] [--to T] [--list N] [--parquet OUT] [--json]``.
+"""``sagin-twin inspect LOG [LOG …] [--kind K] [--source S] [--from T] [--to T] [--list N] [--parquet OUT] [--json]``.
 
 Summarises a run's event log (or the filtered part of it): events per kind and source, time span,
 re-solves by trigger/method/status with wall time and input age, secrecy per user and the twins'
 information age. ``--list N`` prints the first N matching events; ``--parquet`` exports them.
+Given several logs (e.g. the same scenario run with different precoding methods), it prints one
+comparison row per run instead.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from eventlog.kinds import KINDS
-from eventlog.query import age_table, compact, filter_events, resolve_table
+from eventlog.query import age_table, compact, compare_runs, filter_events, resolve_table
 from eventlog.reader import load_events
 from eventlog.summary import format_summary, summarize
 from sagin_twin.errors import InputError
@@ -23,7 +25,7 @@ from sagin_twin.errors import InputError
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("inspect", help="summarise and query a run's event log", description=__doc__)
-    p.add_argument("log", type=Path, help="run folder or its events.jsonl")
+    p.add_argument("log", type=Path, nargs="+", help="run folder(s) or events.jsonl file(s)")
     p.add_argument("--kind", action="append", default=None, metavar="K", help="only events of this kind (repeatable)")
     p.add_argument("--source", action="append", default=None, metavar="S", help="only events from this source (repeatable)")
     p.add_argument("--from", dest="t_from", type=float, default=None, metavar="T", help="only events at t_s >= T (s)")
@@ -52,7 +54,17 @@ def inspect(args: argparse.Namespace) -> int:
         raise InputError(f"--list must be >= 0, got {args.list}")
     if args.parquet is not None and not args.parquet.parent.is_dir():
         raise InputError("folder does not exist", source=str(args.parquet.parent))
-    events = filter_events(load_events(args.log), args.kind, args.source, args.t_from, args.t_to)
+    if len(args.log) > 1:
+        if args.list or args.parquet is not None:
+            raise InputError("--list and --parquet take a single LOG")
+        frames = [filter_events(load_events(log), args.kind, args.source, args.t_from, args.t_to) for log in args.log]
+        table = compare_runs([str(log) for log in args.log], [summarize(f) for f in frames])
+        if args.json:
+            print(table.to_json(orient="records", indent=2))
+        else:
+            _print_table(f"{len(args.log)} runs (secrecy rates in bit/s/Hz, means over ticks; wall time in s):", table)
+        return 0
+    events = filter_events(load_events(args.log[0]), args.kind, args.source, args.t_from, args.t_to)
     summary = summarize(events)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))

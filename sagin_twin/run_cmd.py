@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
 
-from eventlog import EventLog
-from eventlog.reader import load_events
-from eventlog.summary import format_summary, summarize
-from eventlog.writer import ARRAYS_FILE, EVENTS_FILE, TIMINGS_FILE
-from sagin_twin import __version__
+from eventlog.summary import format_summary
+from eventlog.writer import EVENTS_FILE
 from sagin_twin.errors import InputError
-from scenarios.build import Prepared, build, prepare
+from scenarios.build import prepare
 from scenarios.config import load_scenario
-
-RUN_FILE = "run.json"
-SUMMARY_FILE = "summary.json"
-OUTPUT_FILES = (EVENTS_FILE, ARRAYS_FILE, TIMINGS_FILE, RUN_FILE, SUMMARY_FILE)
+from scenarios.execute import OUTPUT_FILES, execute
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -32,14 +24,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="replace the log files of an earlier run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress and no summary; print only the log path")
     p.set_defaults(func=run)
-
-
-def _jsonable(value):
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(type(value).__name__)
 
 
 def prepare_output(out: Path, force: bool) -> None:
@@ -73,43 +57,16 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def execute(prepared: Prepared, out: Path, *, progress: Progress | None = None) -> dict:
-    """Run a prepared scenario writing its log into ``out`` (already created); returns the summary."""
-    scenario = prepared.scenario
-    (out / RUN_FILE).write_text(
-        json.dumps({"version": __version__, "scenario_file": str(scenario.path), "scenario": dataclasses.asdict(scenario)},
-                   indent=2, default=_jsonable) + "\n",
-        encoding="utf-8",
-    )
-    log = EventLog.open(out)
-    status = "error"
-    sim = None
-    try:
-        sim = build(prepared, log)
-        step = max(scenario.run.tick_s, scenario.run.duration_s / 200.0)
-        sim.run(progress=progress, progress_step_s=step)
-        status = "completed"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        if progress is not None:
-            progress.done()
-        now = sim.env.now if sim is not None else 0.0
-        ticks = sim.world.ticks_done if sim is not None else 0
-        log.log(now, "run", "run_finished", status=status, ticks=ticks)
-        log.close()
-    summary = summarize(load_events(out))
-    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
-    return summary
-
-
 def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, duration_s=args.duration)
     prepared = prepare(scenario)  # every input error surfaces here, before anything is written
     out = args.out or Path("runs") / f"{scenario.path.stem}-seed{scenario.run.seed}"
     prepare_output(out, args.force)
-    summary = execute(prepared, out, progress=Progress(not args.quiet))
+    progress = Progress(not args.quiet)
+    try:
+        summary = execute(prepared, out, progress=progress)
+    finally:
+        progress.done()
     if not args.quiet:
         print(format_summary(summary))
     print(f"event log: {out / EVENTS_FILE}")

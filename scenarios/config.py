@@ -235,21 +235,35 @@ def _inside(folder: Path, relative: str, source: str, field: str) -> Path:
     return resolved
 
 
-def load_scenario(path: Path | str) -> Scenario:
-    """Read and validate a scenario TOML file."""
-    path = Path(path)
+def read_toml(path: Path) -> dict:
+    """Parse a TOML file as data, turning every failure into an InputError naming the file."""
     source = str(path)
     try:
         with open(path, "rb") as stream:
-            table = tomllib.load(stream)
+            return tomllib.load(stream)
     except FileNotFoundError:
-        raise InputError("scenario file not found", source=source) from None
+        raise InputError("file not found", source=source) from None
     except IsADirectoryError:
-        raise InputError("is a folder, expected a scenario .toml file", source=source) from None
+        raise InputError("is a folder, expected a .toml file", source=source) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"TOML syntax error: {exc}", source=source) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text: {exc}", source=source) from None
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    """Read and validate a scenario TOML file."""
+    path = Path(path)
+    try:
+        table = read_toml(path)
+    except InputError as exc:
+        raise InputError(str(exc).replace(": file not found", ": scenario file not found", 1)) from None
+    return scenario_from_table(table, path)
+
+
+def scenario_from_table(table: dict, path: Path, source: str | None = None) -> Scenario:
+    """Validate a parsed scenario table; ``path`` locates the files it names (TLE, traces)."""
+    source = source or str(path)
     scenario = load_table(Scenario, table, source)
     object.__setattr__(scenario, "path", path)
     tle = _inside(path.parent, scenario.satellite.tle, source, "satellite.tle")

@@ -129,9 +129,9 @@ class _Loader:
             self.fail(where or "<top>", str(exc))
 
 
-def load_table(cls: type, table: dict, source: str) -> Any:
-    """Validate ``table`` (parsed TOML) into dataclass ``cls``; errors name ``source`` and the field."""
-    return _Loader(source).table(cls, table, "")
+def load_table(cls: type, table: dict, source: str, where: str = "") -> Any:
+    """Validate ``table`` (parsed TOML) into dataclass ``cls``; errors name ``source`` and the (``where``-prefixed) field."""
+    return _Loader(source).table(cls, table, where)
 
 
 def describe_fields(cls: type, prefix: str = "") -> list[dict[str, Any]]:

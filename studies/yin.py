@@ -10,7 +10,7 @@ shared/DESIGN.md section 2; the paper's exact axes may differ.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -112,15 +112,6 @@ def run_task(task: Task) -> dict:
         "min_rate_bps_hz": achieved.min_rate, "planned_min_rate_bps_hz": result.objective,
         "iterations": result.iterations, "solve_s": result.solve_s,
     }
-
-
-def run_figure(spec: FigureSpec, draws: int, seed: int, methods: Iterable[str] | None = None,
-               mapper: Callable = map) -> pd.DataFrame:
-    """All rows of a figure; ``mapper`` (e.g. an executor's ``map``) runs the tasks."""
-    unknown = [m for m in (methods or spec.methods) if m not in PRECODERS]
-    if unknown:
-        raise KeyError(f"unknown precoding method(s) {unknown}; available: {sorted(PRECODERS)}")
-    return pd.DataFrame(list(mapper(run_task, tasks(spec, draws, seed, methods))))
 
 
 def aggregate(rows: pd.DataFrame) -> pd.DataFrame:

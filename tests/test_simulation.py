@@ -249,3 +249,14 @@ def test_report_draws_the_plots(default_run, tmp_path):
     for name in ("geometry.png", "secrecy.png", "information_age.png", "solver.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG", name
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_inspect_compares_several_runs(default_run, tmp_path, capsys):
+    other = tmp_path / "other"
+    assert main(["run", str(DEFAULT_SCENARIO), "--out", str(other), "--seed", "5", "--duration", "30", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["inspect", str(default_run), str(other), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["seed"] for r in rows] == [1, 5]
+    assert all(r["method"] == "mrt-full" and r["resolves"] > 0 for r in rows)
+    assert main(["inspect", str(default_run), str(other), "--list", "3"]) == 2

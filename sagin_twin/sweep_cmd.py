@@ -1,0 +1,141 @@
+"""``sagin-twin sweep SWEEP.toml --out DIR [--workers N | --scheduler ADDRESS] [--retry-failed]``.
+
+Runs every point of a sweep file (see ``sweeps/spec.py`` and ``docs/sweeps.md``) on a local process
+pool or an existing dask.distributed cluster, appending each finished run to ``DIR/runs.jsonl``.
+Re-running the same command resumes: finished runs are not recomputed (failed ones only with
+``--retry-failed``). Writes ``DIR/results.parquet`` (one row per run) and ``DIR/<metric>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import zlib
+from pathlib import Path
+
+from sagin_twin.errors import InputError
+from scenarios.config import read_toml, scenario_from_table
+from scenarios.build import prepare
+from studies import yin
+from sweeps.engine import DaskExecutor, LocalExecutor, ResultStore, run_all
+from sweeps.results import plot_metric, write_table
+from sweeps.runs import _set_field, run_figure_task, run_scenario
+from sweeps.spec import Sweep, load_sweep, scenario_runs
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("sweep", help="run a parameter sweep (local pool or dask cluster)", description=__doc__)
+    p.add_argument("sweep", type=Path, help="sweep TOML file")
+    p.add_argument("--out", type=Path, required=True, help="output folder (reused to resume)")
+    add_executor_arguments(p)
+    p.add_argument("--retry-failed", action="store_true", help="run again the runs that failed before")
+    p.set_defaults(func=sweep)
+
+
+def add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, default=None, help="local worker processes (default: number of cores)")
+    group.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask.distributed scheduler, e.g. tcp://127.0.0.1:8786")
+
+
+def make_executor(args: argparse.Namespace):
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be >= 1, got {args.workers}")
+    if args.scheduler:
+        try:
+            return DaskExecutor(args.scheduler)
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"cannot reach the dask scheduler: {exc}", source=args.scheduler) from None
+    return LocalExecutor(args.workers)
+
+
+def figure_run_id(task: yin.Task) -> str:
+    payload = f"{task.figure}|{task.parameter}|{task.value!r}|{task.delta!r}|{task.method}|{task.draw}|{task.seed}"
+    return f"f{zlib.crc32(payload.encode()):08x}"
+
+
+def _plan(sweep: Sweep, out: Path):
+    """(function, tasks, identity rows, x column, group columns) of a sweep."""
+    s = sweep.section
+    if sweep.is_figure:
+        spec = yin.FIGURES[s.figure]
+        tasks = yin.tasks(spec, s.seeds, s.seed, s.methods or None)
+        ids = [{"run_id": figure_run_id(t), "index": i, "value": t.value, "delta": t.delta, "method": t.method, "draw": t.draw}
+               for i, t in enumerate(tasks)]
+        groups = ["method"] + ([] if spec.parameter == "delta" else ["delta"])
+        return run_figure_task, tasks, ids, "value", groups
+    runs = scenario_runs(sweep, out / "runs" if s.keep_logs else None)
+    _check_points(sweep, runs)
+    names = list(sweep.parameters)
+    ids = [{"run_id": r.run_id, "index": r.index, **dict(r.overrides), "replicate": r.replicate, "seed": r.seed} for r in runs]
+    return run_scenario, runs, ids, names[0], names[1:]
+
+
+def _check_points(sweep: Sweep, runs) -> None:
+    """Validate every point's scenario before anything runs, so a typo fails fast with its field."""
+    seen = set()
+    for run in runs:
+        if run.overrides in seen:
+            continue
+        seen.add(run.overrides)
+        table = read_toml(Path(run.base))
+        for field, value in run.overrides:
+            try:
+                _set_field(table, field, value)
+            except ValueError as exc:
+                raise InputError(str(exc), source=str(sweep.path), field=f"parameters.{field}") from None
+        if run.duration_s:
+            _set_field(table, "run.duration_s", run.duration_s)
+        label = f"{sweep.path} (parameters {', '.join(f'{k} = {v!r}' for k, v in run.overrides)}) applied to {Path(run.base).name}"
+        scenario_from_table(table, Path(run.base), source=label)
+    prepare(scenario_from_table(read_toml(Path(runs[0].base)), Path(runs[0].base)))
+
+
+def sweep(args: argparse.Namespace) -> int:
+    spec = load_sweep(args.sweep)
+    function, tasks, ids, x, groups = _plan(spec, args.out)
+    executor = make_executor(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    store = ResultStore(args.out)
+    store.repair()
+    previous = {row["run_id"]: row for row in store.rows()}
+    keep = {i["run_id"] for i in ids if i["run_id"] not in previous or (args.retry_failed and previous[i["run_id"]]["status"] != "ok")}
+    todo = [(t, i) for t, i in zip(tasks, ids) if i["run_id"] in keep]
+    print(f"{len(tasks)} runs: {len(tasks) - len(todo)} already done, {len(todo)} to run on {executor.describe()}", file=sys.stderr)
+    started = time.perf_counter()
+    counter = {"done": 0, "failed": 0}
+
+    def on_row(task, row):
+        counter["done"] += 1
+        counter["failed"] += row["status"] != "ok"
+        store.append({**identity_of(task), **row})
+        elapsed = time.perf_counter() - started
+        if sys.stderr.isatty() or counter["done"] == len(todo) or counter["done"] % max(1, len(todo) // 10) == 0:
+            eta = elapsed / counter["done"] * (len(todo) - counter["done"])
+            print(f"  {counter['done']}/{len(todo)} done, {counter['failed']} failed, {elapsed:.1f} s elapsed, ~{eta:.0f} s left", file=sys.stderr)
+
+    by_key = {(_key(t)): i for t, i in todo}
+
+    def identity_of(task):
+        return by_key[_key(task)]
+
+    try:
+        run_all(function, [t for t, _ in todo], executor, on_row)
+    finally:
+        if isinstance(executor, DaskExecutor):
+            executor.close()
+    rows_by_id = {row["run_id"]: row for row in store.rows()}
+    rows = [rows_by_id[i["run_id"]] for i in ids if i["run_id"] in rows_by_id]
+    identity_columns = list(ids[0])
+    columns = identity_columns + ["status", "error", "wall_s"] + list(spec.metrics)
+    table = write_table(rows, columns, args.out)
+    for metric in spec.metrics:
+        plot_metric(table, metric, x, groups, args.out / f"{metric}.png")
+    failed = int((table["status"] != "ok").sum())
+    print(f"{len(table)} runs ({failed} failed) in {args.out / 'results.parquet'}; plots: {', '.join(m + '.png' for m in spec.metrics)}")
+    return 0
+
+
+def _key(task) -> tuple:
+    return (type(task).__name__, repr(task))

@@ -1,0 +1,33 @@
+"""The metrics a sweep can keep, and how a scenario run's summary becomes one flat row."""
+
+from __future__ import annotations
+
+import math
+
+USERS = ("su", "au", "gu", "min")
+#: deterministic metrics of a scenario run (same seed ⇒ same value)
+SCENARIO_METRICS: tuple[str, ...] = tuple(
+    [f"achieved_{u}_mean_bps_hz" for u in USERS]
+    + [f"planned_{u}_mean_bps_hz" for u in USERS]
+    + [f"gap_{u}_mean_bps_hz" for u in USERS]
+    + ["resolves", "resolves_not_ok", "solve_input_age_mean_s", "applied_input_age_mean_s", "events"]
+)
+#: metrics of one figure solve (rates on the true channels)
+FIGURE_METRICS: tuple[str, ...] = ("rate_su_bps_hz", "rate_au_bps_hz", "rate_gu_bps_hz", "min_rate_bps_hz", "planned_min_rate_bps_hz", "iterations")
+
+
+def scenario_metrics(summary: dict) -> dict[str, float]:
+    """Flatten :func:`eventlog.summary.summarize` output into the scenario metrics."""
+    out: dict[str, float] = {}
+    for user in USERS:
+        s = summary["secrecy"].get(user, {})
+        out[f"achieved_{user}_mean_bps_hz"] = s.get("achieved_mean_bps_hz", math.nan)
+        out[f"planned_{user}_mean_bps_hz"] = s.get("planned_mean_bps_hz", math.nan)
+        out[f"gap_{user}_mean_bps_hz"] = s.get("gap_mean_bps_hz", math.nan)
+    resolves = summary["resolves"]
+    out["resolves"] = resolves["count"]
+    out["resolves_not_ok"] = sum(v for k, v in resolves["by_status"].items() if k != "ok")
+    out["solve_input_age_mean_s"] = summary["information_age"]["solve_input_age_s"]["mean"]
+    out["applied_input_age_mean_s"] = summary["information_age"]["applied_input_age_s"]["mean"]
+    out["events"] = summary["events"]
+    return out

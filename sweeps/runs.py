@@ -1,0 +1,63 @@
+"""What one run of a sweep computes. Module-level functions so process pools and dask can ship them."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from scenarios.build import prepare
+from scenarios.config import read_toml, scenario_from_table
+from scenarios.execute import execute
+from studies import yin
+from sweeps.metrics import scenario_metrics
+from sweeps.spec import ScenarioRun
+
+
+def _set_field(table: dict, dotted: str, value: object) -> None:
+    keys = dotted.split(".")
+    for key in keys[:-1]:
+        table = table.setdefault(key, {})
+        if not isinstance(table, dict):
+            raise ValueError(f"{dotted}: {key} is not a table")
+    table[keys[-1]] = value
+
+
+def run_scenario(run: ScenarioRun) -> dict:
+    """Run the base scenario with the run's overrides and seed; return its metrics."""
+    base = Path(run.base)
+    table = read_toml(base)
+    for field, value in run.overrides:
+        _set_field(table, field, value)
+    _set_field(table, "run.seed", run.seed)
+    if run.duration_s:
+        _set_field(table, "run.duration_s", run.duration_s)
+    label = f"{base} with " + ", ".join(f"{k} = {v!r}" for k, v in run.overrides)
+    prepared = prepare(scenario_from_table(table, base, source=label))
+    if run.log_dir:
+        out = Path(run.log_dir)
+        if out.exists():
+            shutil.rmtree(out)  # a run interrupted earlier left a partial log
+        out.mkdir(parents=True)
+        return scenario_metrics(execute(prepared, out))
+    with tempfile.TemporaryDirectory(prefix="sagin-sweep-") as tmp:
+        return scenario_metrics(execute(prepared, Path(tmp)))
+
+
+def run_figure_task(task: yin.Task) -> dict:
+    """Solve one figure task; the solver's own status is kept as ``solver_status``."""
+    row = yin.run_task(task)
+    row["solver_status"] = row.pop("status")
+    return row
+
+
+def run_safely(function, task) -> dict:
+    """Call ``function(task)``, turning any exception into an error row, and time it (wall s)."""
+    started = time.perf_counter()
+    try:
+        row = {"status": "ok", "error": "", **function(task)}
+    except Exception as exc:  # a failed run is recorded and the sweep goes on
+        row = {"status": "error", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+    row["wall_s"] = time.perf_counter() - started
+    return row

@@ -1,0 +1,167 @@
+"""Sweep files (TOML): what to vary, how many seeds, which metrics to keep.
+
+```toml
+[sweep]
+base = "../scenarios/default.toml"   # a scenario, relative to this file ...
+# figure = "yin-fig2"                # ... or a paper figure (a solver study)
+seed = 7                             # root of every run's seed
+seeds = 2                            # replicates per point (figure: channel draws per point)
+combine = "cross"                    # "cross": every combination; "zip": the i-th values together
+duration_s = 120.0                   # optional: override run.duration_s
+metrics = ["achieved_min_mean_bps_hz", "gap_min_mean_bps_hz"]
+
+[parameters]                         # dotted scenario fields (scenario sweeps only)
+"uav.power_dbw" = [0.0, 5.0, 10.0]
+"links.decision.latency_s" = { start = 0.0, stop = 2.0, num = 5 }
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sagin_twin.errors import InputError
+from scenarios.config import read_toml
+from scenarios.schema import load_table, spec
+from sweeps.metrics import FIGURE_METRICS, SCENARIO_METRICS
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepSection:
+    base: str = spec("", doc="scenario file relative to the sweep file (scenario sweeps)")
+    figure: str = spec("", doc="paper figure name, e.g. yin-fig2 (figure sweeps)")
+    seed: int = spec(1, min=0, max=2**32 - 1, doc="root of every run's seed")
+    seeds: int = spec(1, min=1, max=100_000, doc="replicates per point (figure sweeps: channel draws per point)")
+    combine: str = spec("cross", choices=("cross", "zip"), doc="combine parameter lists by cross product or position")
+    duration_s: float = spec(0.0, min=0.0, max=7 * 86_400.0, unit="s", doc="override run.duration_s (0 = keep the scenario's)")
+    metrics: tuple[str, ...] = spec((), doc="metrics to keep (default: all)")
+    methods: tuple[str, ...] = spec((), doc="figure sweeps: precoding methods (default: the figure's)")
+    keep_logs: bool = spec(False, doc="scenario sweeps: keep every run's event log under <out>/runs/")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep: its section, the parameter values and where it came from."""
+
+    section: SweepSection
+    parameters: dict[str, tuple]
+    path: Path
+
+    @property
+    def is_figure(self) -> bool:
+        return bool(self.section.figure)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return self.section.metrics or (FIGURE_METRICS if self.is_figure else SCENARIO_METRICS)
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """One scenario run of a sweep: the base file, field overrides, seed and replicate."""
+
+    index: int
+    base: str
+    overrides: tuple[tuple[str, object], ...]
+    replicate: int
+    seed: int
+    duration_s: float
+    log_dir: str = ""
+
+    @property
+    def run_id(self) -> str:
+        payload = json.dumps([self.base, list(self.overrides), self.replicate, self.seed, self.duration_s])
+        return f"r{zlib.crc32(payload.encode()):08x}"
+
+
+def _values(name: str, raw, source: str) -> tuple:
+    field = f"parameters.{name}"
+    if isinstance(raw, list):
+        if not raw:
+            raise InputError("needs at least one value", source=source, field=field)
+        return tuple(raw)
+    if isinstance(raw, dict):
+        extra = set(raw) - {"start", "stop", "num"}
+        if extra or not {"start", "stop", "num"} <= set(raw):
+            raise InputError("a grid is { start = a, stop = b, num = n }", source=source, field=field)
+        if not isinstance(raw["num"], int) or isinstance(raw["num"], bool) or not 1 <= raw["num"] <= 10_000:
+            raise InputError(f"num must be an integer in [1, 10000], got {raw['num']!r}", source=source, field=field)
+        for key in ("start", "stop"):
+            if isinstance(raw[key], bool) or not isinstance(raw[key], (int, float)):
+                raise InputError(f"{key} must be a number", source=source, field=field)
+        return tuple(float(v) for v in np.linspace(raw["start"], raw["stop"], raw["num"]))
+    raise InputError("must be a list of values or a grid table { start, stop, num }", source=source, field=field)
+
+
+def load_sweep(path: Path) -> Sweep:
+    """Read and validate a sweep file."""
+    path = Path(path)
+    source = str(path)
+    table = read_toml(path)
+    unknown = set(table) - {"sweep", "parameters"}
+    if unknown:
+        raise InputError("unknown section; allowed: sweep, parameters", source=source, field=sorted(unknown)[0])
+    if "sweep" not in table:
+        raise InputError("missing the [sweep] section", source=source)
+    section = load_table(SweepSection, table["sweep"], source, "sweep")
+    if bool(section.base) == bool(section.figure):
+        raise InputError("give exactly one of sweep.base (a scenario) or sweep.figure (a paper figure)", source=source, field="sweep")
+    raw_parameters = table.get("parameters", {})
+    if not isinstance(raw_parameters, dict):
+        raise InputError("must be a table", source=source, field="parameters")
+    parameters = {name: _values(name, raw, source) for name, raw in raw_parameters.items()}
+    if section.figure:
+        from studies import yin
+
+        if section.figure not in yin.FIGURES:
+            raise InputError(f"unknown figure {section.figure!r}; figures: {', '.join(sorted(yin.FIGURES))}", source=source, field="sweep.figure")
+        if parameters:
+            raise InputError("figure sweeps take their parameters from the figure", source=source, field="parameters")
+    else:
+        base = (path.parent / section.base)
+        if not base.is_file():
+            raise InputError(f"base scenario {section.base!r} not found", source=source, field="sweep.base")
+        if not parameters:
+            raise InputError("a scenario sweep needs at least one parameter", source=source, field="parameters")
+        if section.combine == "zip" and len({len(v) for v in parameters.values()}) > 1:
+            raise InputError("combine = 'zip' needs lists of equal length", source=source, field="parameters")
+    allowed = FIGURE_METRICS if section.figure else SCENARIO_METRICS
+    unknown_metrics = [m for m in section.metrics if m not in allowed]
+    if unknown_metrics:
+        raise InputError(f"unknown metric {unknown_metrics[0]!r}; available: {', '.join(allowed)}", source=source, field="sweep.metrics")
+    return Sweep(section, parameters, path)
+
+
+def run_seed(sweep_seed: int, overrides: tuple, replicate: int) -> int:
+    """A run's seed from the sweep's seed, the run's parameters and its replicate — never its order."""
+    key = zlib.crc32(json.dumps(list(overrides)).encode())
+    return int(np.random.SeedSequence(sweep_seed, spawn_key=(key, replicate)).generate_state(1)[0])
+
+
+def points(sweep: Sweep) -> list[tuple[tuple[str, object], ...]]:
+    """The parameter combinations, each a tuple of (field, value)."""
+    names = list(sweep.parameters)
+    lists = [sweep.parameters[n] for n in names]
+    combos = zip(*lists) if sweep.section.combine == "zip" else itertools.product(*lists)
+    return [tuple(zip(names, combo)) for combo in combos]
+
+
+def scenario_runs(sweep: Sweep, log_root: Path | None = None) -> list[ScenarioRun]:
+    """Every run of a scenario sweep, in a fixed order."""
+    s = sweep.section
+    base = str((sweep.path.parent / s.base).resolve())
+    runs = []
+    for point in points(sweep):
+        for replicate in range(s.seeds):
+            run = ScenarioRun(len(runs), base, point, replicate, run_seed(s.seed, point, replicate), s.duration_s)
+            if log_root is not None:
+                run = dataclasses.replace(run, log_dir=str(log_root / run.run_id))
+            runs.append(run)
+    return runs
