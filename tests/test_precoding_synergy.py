@@ -185,3 +185,19 @@ def test_robust_beats_nominal_on_true_channels_on_average(robust_runs):
     nominal = [secrecy_rates(truth, n.w, n.f, n.v).min_rate for _, truth, n, _ in robust_runs]
     robust = [secrecy_rates(truth, r.w, r.f, r.v).min_rate for _, truth, _, r in robust_runs]
     assert np.mean(robust) >= np.mean(nominal)
+
+
+def test_worst_case_power_with_a_rank_deficient_matrix_is_finite():
+    """Rank-one W, error ball just reaching the null of W: ν → 0 must not give 0/0 (it gave NaN before)."""
+    from twin.precoding.synergy import worst_case_power
+
+    u = np.array([1.0, 0.0, 0.0], dtype=complex)
+    w = np.outer(u, u.conj())  # eigenvalues (0, 0, 1)
+    estimate = np.array([0.5, 2.0, 0.0], dtype=complex)
+    low, high = worst_case_power(w, estimate, radius=0.4)
+    assert np.isfinite(low) and np.isfinite(high)
+    edge_low, _ = worst_case_power(w, np.array([0.4 + 1e-15, 2.0, 0.0], dtype=complex), radius=0.4)
+    assert edge_low == pytest.approx(0.0, abs=1e-20)
+    # closed form for a rank-one W = u u^H: min/max of |u^H(ĥ+δ)|² are (|u^H ĥ| ∓ ε)²
+    assert low == pytest.approx((0.5 - 0.4) ** 2, rel=1e-9)
+    assert high == pytest.approx((0.5 + 0.4) ** 2, rel=1e-9)

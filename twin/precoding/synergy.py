@@ -130,7 +130,8 @@ def worst_case_power(matrix: np.ndarray, estimate: np.ndarray, radius: float) ->
 
     hi_nu = float(np.sqrt(np.sum(coupled**2)) / radius) + 1.0
     nu = optimize.brentq(excess_lo, 0.0, hi_nu, xtol=1e-14 * hi_nu, rtol=1e-14)
-    lowest = float(vals @ (g2 * (nu / (vals + nu)) ** 2))
+    shrink = np.divide(nu, vals + nu, out=np.zeros_like(vals), where=vals + nu > 0)  # zero eigenvalues add nothing
+    lowest = float(vals @ (g2 * shrink**2))
     return lowest, highest
 
 
