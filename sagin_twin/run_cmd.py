@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -44,9 +45,11 @@ class Progress:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and sys.stderr.isatty()
         self.started = time.perf_counter()
+        self.shown = 0.0
 
     def __call__(self, fraction: float) -> None:
-        if self.enabled:
+        if self.enabled and (fraction >= 1.0 or fraction - self.shown >= 0.005):
+            self.shown = fraction
             elapsed = time.perf_counter() - self.started
             bar = "#" * int(30 * fraction)
             sys.stderr.write(f"\r[{bar:<30}] {100 * fraction:5.1f}%  {elapsed:6.1f} s")
@@ -63,9 +66,12 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"{scenario.path.stem}-seed{scenario.run.seed}"
     prepare_output(out, args.force)
     progress = Progress(not args.quiet)
+    interrupted = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
     try:
-        summary = execute(prepared, out, progress=progress)
+        summary = execute(prepared, out, progress=progress, should_stop=lambda: bool(interrupted))
     finally:
+        signal.signal(signal.SIGINT, previous)
         progress.done()
     if not args.quiet:
         print(format_summary(summary))

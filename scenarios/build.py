@@ -73,16 +73,22 @@ class Simulation:
     log: EventLog
     start_utc: object
 
-    def run(self, progress: Callable[[float], None] | None = None, progress_step_s: float | None = None) -> World:
-        """Run to ``duration_s``; ``progress(fraction)`` is called every ``progress_step_s`` of simulated time."""
+    def run(self, progress: Callable[[float], None] | None = None, should_stop: Callable[[], bool] | None = None) -> World:
+        """Run to ``duration_s`` in short steps of simulated time.
+
+        ``progress(fraction)`` is called after each step; ``should_stop()`` is checked after each
+        step and a True answer raises KeyboardInterrupt there (solvers may swallow a raw SIGINT).
+        """
         duration = self.scenario.run.duration_s
-        step = progress_step_s or duration
+        step = self.scenario.run.tick_s * max(1, math.ceil(self.scenario.run.n_ticks / 1000))
         t = 0.0
         while t < duration:
             t = min(duration, t + step)
             self.env.run(until=t)
             if progress is not None:
                 progress(t / duration)
+            if should_stop is not None and should_stop():
+                raise KeyboardInterrupt
         return self.world
 
 

@@ -27,7 +27,8 @@ def _jsonable(value):
     raise TypeError(type(value).__name__)
 
 
-def execute(prepared: Prepared, out: Path, *, progress: Callable[[float], None] | None = None) -> dict:
+def execute(prepared: Prepared, out: Path, *, progress: Callable[[float], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> dict:
     """Run a prepared scenario writing its log into ``out`` (already created); returns the summary."""
     scenario = prepared.scenario
     (out / RUN_FILE).write_text(
@@ -40,8 +41,7 @@ def execute(prepared: Prepared, out: Path, *, progress: Callable[[float], None] 
     sim = None
     try:
         sim = build(prepared, log)
-        step = max(scenario.run.tick_s, scenario.run.duration_s / 200.0)
-        sim.run(progress=progress, progress_step_s=step)
+        sim.run(progress=progress, should_stop=should_stop)
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"

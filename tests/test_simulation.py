@@ -75,18 +75,22 @@ def test_resolves_record_trigger_age_method_status_objective_and_wall_time(event
     resolves = events[events["kind"] == "resolve"]
     assert resolves.iloc[0]["trigger"] == "initial"
     assert set(resolves["trigger"]) <= {"initial", "period", "csi_drift", "weather"}
-    assert (resolves["method"] == "mrt-full").all() and (resolves["status"] == "ok").all()
+    assert (resolves["method"] == "synergy").all()
+    assert (resolves["status"] == "ok").mean() > 0.9  # an occasional inaccurate solve falls back (logged)
+    assert (resolves.loc[resolves["status"] != "ok", "fallback"] != "none").all()
     assert (resolves["oldest_input_age_s"] > 0).all()
     assert resolves["wall_s"].notna().all() and (resolves["wall_s"] > 0).all()
     gaps = np.diff(resolves["t_s"].to_numpy())
     assert gaps.max() <= 10.0 + 1e-9  # the period trigger bounds the time between solves
 
 
-def test_applied_precoders_respect_power_limits_and_match_mrt(default_run, events):
-    applied = events[(events["kind"] == "decision_applied") & (events["source"] == "uav")].iloc[0]
-    precoder = load_array(default_run, applied["precoder_array_id"])
-    assert np.vdot(precoder, precoder).real == pytest.approx(10 ** 0.5, rel=1e-9)  # 5 dBW, MRT at full power
-    assert not applied["scaled_to_limit"]
+def test_applied_precoders_respect_power_limits(default_run, events):
+    applied = events[(events["kind"] == "decision_applied") & (events["source"] == "uav")]
+    assert not applied["scaled_to_limit"].any()
+    for array_id, power_w in zip(applied["precoder_array_id"].iloc[:20], applied["power_w"].iloc[:20]):
+        precoder = load_array(default_run, array_id)
+        assert np.vdot(precoder, precoder).real == pytest.approx(power_w, rel=1e-9)
+        assert power_w <= 10 ** 0.5 * (1 + 1e-6)  # P_U = 5 dBW
 
 
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(default_run, tmp_path):
@@ -122,8 +126,8 @@ def test_a_failing_solver_falls_back_and_the_run_completes():
     resolves = frame[frame["kind"] == "resolve"]
     assert (resolves["status"] == "failed").all()
     assert resolves["message"].str.contains("RuntimeError: solver blew up").all()
-    assert resolves["fallback"].iloc[0] == "policy:mrt-full"
-    assert set(resolves["fallback"]) == {"policy:mrt-full"}
+    assert resolves["fallback"].iloc[0] == "policy:zf-all"
+    assert set(resolves["fallback"]) == {"policy:zf-all"}
     assert len(frame[frame["kind"] == "secrecy"]) == 40
     assert frame[frame["kind"] == "secrecy"]["achieved_au_bps_hz"].iloc[-1] > 0  # the fallback decision is in force
 
@@ -258,5 +262,5 @@ def test_inspect_compares_several_runs(default_run, tmp_path, capsys):
     assert main(["inspect", str(default_run), str(other), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["seed"] for r in rows] == [1, 5]
-    assert all(r["method"] == "mrt-full" and r["resolves"] > 0 for r in rows)
+    assert all(r["method"] == "synergy" and r["resolves"] > 0 for r in rows)
     assert main(["inspect", str(default_run), str(other), "--list", "3"]) == 2
