@@ -264,3 +264,16 @@ def test_inspect_compares_several_runs(default_run, tmp_path, capsys):
     assert [r["seed"] for r in rows] == [1, 5]
     assert all(r["method"] == "synergy" and r["resolves"] > 0 for r in rows)
     assert main(["inspect", str(default_run), str(other), "--list", "3"]) == 2
+
+
+def test_resolves_carry_phi_history_and_rank_one_ratios(default_run, events):
+    resolves = events[(events["kind"] == "resolve") & (events["status"] == "ok")]
+    with_history = resolves[resolves["phi_array_id"].notna()]
+    assert len(with_history) > 0.5 * len(resolves)
+    row = with_history.iloc[0]
+    phi = load_array(default_run, row["phi_array_id"])
+    assert len(phi) >= 1 and np.all(np.diff(phi) >= -1e-6)  # SCA objective never falls
+    assert phi[-1] <= row["objective_bps_hz"] + 1e-3  # φ is a lower bound of the achieved planned rate
+    ratios = resolves["eigen_ratio_min"]
+    assert (ratios.isna() | (ratios > 1.0)).all()  # null = exactly rank one
+    assert resolves["rank_one"].mean() > 0.5

@@ -27,6 +27,8 @@ from twin.precoding import STATUS_FAILED, STATUS_OK, Precoder, PrecodingProblem,
 
 #: status of a solve whose result came back after the time budget
 STATUS_TIMEOUT = "timeout"
+#: λ1/λ2 above which a lifted solution counts as rank one
+RANK_ONE_RATIO = 1e3
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,11 @@ class CoreTwin:
             "weather": self.weather.state if self.weather is not None else None,
             "iterations": result.iterations if result is not None else 0,
             "objective_bps_hz": result.objective if result is not None else math.nan,
+            # λ1/λ2 of the lifted matrices (rank-one check); null when exactly rank one (λ2 = 0)
+            "eigen_ratio_min": min(result.eigen_ratios) if result is not None else math.nan,
+            "rank_one": bool(result is not None and min(result.eigen_ratios) >= RANK_ONE_RATIO),
+            "phi_array_id": self.log.array("phi", np.asarray(result.objective_history, dtype=float))
+            if result is not None and result.objective_history else None,
             "message": error,
         }
         if decision is not None:
