@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from sagin_twin.errors import InputError
-from sagin_twin.sweep_cmd import add_executor_arguments, make_executor
+from sagin_twin.sweep_cmd import RunProgress, add_executor_arguments, make_executor
 from studies import yin
 from sweeps.engine import run_all
 from sweeps.runs import run_figure_task
@@ -51,8 +51,15 @@ def figure(args: argparse.Namespace) -> int:
         raise InputError(f"unknown precoding method {unknown[0]!r}; available: {', '.join(sorted(PRECODERS))}", field="--methods")
     executor = make_executor(args)
     started = time.perf_counter()
+    tasks = yin.tasks(spec, args.draws, args.seed, args.methods)
     collected: list[dict] = []
-    run_all(run_figure_task, yin.tasks(spec, args.draws, args.seed, args.methods), executor, lambda task, row: collected.append(row))
+    progress = RunProgress(len(tasks))
+
+    def on_row(task, row):
+        collected.append(row)
+        progress.update(row["status"] == "ok")
+
+    run_all(run_figure_task, tasks, executor, on_row)
     rows = pd.DataFrame(collected).sort_values(["value", "delta", "method", "draw"]).reset_index(drop=True)
     errors = rows[rows["status"] != "ok"]
     if len(errors) == len(rows):

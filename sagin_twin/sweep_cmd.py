@@ -50,6 +50,24 @@ def make_executor(args: argparse.Namespace):
     return LocalExecutor(args.workers)
 
 
+class RunProgress:
+    """Prints 'k/N done, f failed, elapsed, ETA' on stderr: every run on a terminal, every 10 % otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self.started = time.perf_counter()
+
+    def update(self, ok: bool) -> None:
+        self.done += 1
+        self.failed += not ok
+        if sys.stderr.isatty() or self.done == self.total or self.done % max(1, self.total // 10) == 0:
+            elapsed = time.perf_counter() - self.started
+            eta = elapsed / self.done * (self.total - self.done)
+            print(f"  {self.done}/{self.total} done, {self.failed} failed, {elapsed:.1f} s elapsed, ~{eta:.0f} s left", file=sys.stderr)
+
+
 def figure_run_id(task: yin.Task) -> str:
     payload = f"{task.figure}|{task.parameter}|{task.value!r}|{task.delta!r}|{task.method}|{task.draw}|{task.seed}"
     return f"f{zlib.crc32(payload.encode()):08x}"
@@ -103,17 +121,11 @@ def sweep(args: argparse.Namespace) -> int:
     keep = {i["run_id"] for i in ids if i["run_id"] not in previous or (args.retry_failed and previous[i["run_id"]]["status"] != "ok")}
     todo = [(t, i) for t, i in zip(tasks, ids) if i["run_id"] in keep]
     print(f"{len(tasks)} runs: {len(tasks) - len(todo)} already done, {len(todo)} to run on {executor.describe()}", file=sys.stderr)
-    started = time.perf_counter()
-    counter = {"done": 0, "failed": 0}
+    progress = RunProgress(len(todo))
 
     def on_row(task, row):
-        counter["done"] += 1
-        counter["failed"] += row["status"] != "ok"
         store.append({**identity_of(task), **row})
-        elapsed = time.perf_counter() - started
-        if sys.stderr.isatty() or counter["done"] == len(todo) or counter["done"] % max(1, len(todo) // 10) == 0:
-            eta = elapsed / counter["done"] * (len(todo) - counter["done"])
-            print(f"  {counter['done']}/{len(todo)} done, {counter['failed']} failed, {elapsed:.1f} s elapsed, ~{eta:.0f} s left", file=sys.stderr)
+        progress.update(row["status"] == "ok")
 
     by_key = {(_key(t)): i for t, i in todo}
 
