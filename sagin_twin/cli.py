@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "sagin_twin.figure_cmd",
     "sagin_twin.sweep_cmd",
     "sagin_twin.precode_cmd",
+    "sagin_twin.plan_qkd_cmd",
 )
 
 
