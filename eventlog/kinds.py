@@ -27,6 +27,16 @@ KINDS: Final[dict[str, str]] = {
     "message_lost": "a link dropped a message (loss model)",
     "resolve": "the core-cloud twin re-solved the precoding problem on its view",
     "decision_sent": "the core-cloud twin sent a decision to a transmitter",
+    # QKD layer
+    "key_demand_change": "a request's key-rate demand changed (random model or trace replay)",
+    "key_demand_unmet": "over [from_s, t_s] a request got less key than it asked for; reason: no_plan, no_route, capacity or pool_empty",
+    "key_pool_crossing": "a link's key pool crossed a threshold (READY / WARNING / EMPTY)",
+    "key_pool_state": "every log period: each link's key stock, state, rate of one QKD link and running QKD links",
+    "qkd_plan": "the core-cloud twin planned QKD reservations and routes (trigger, forecast, status, costs, fallback)",
+    "qkd_route": "a plan's route for one request in one weather pattern",
+    "qkd_reserved": "a plan's reserved QKD and KM wavelengths on one link",
+    "qkd_plan_applied": "the QKD network started using a plan received from the core-cloud twin",
+    "qkd_plan_cost": "when a plan leaves service: its reservation cost (pro rata), realised second-stage cost, key served and unmet",
 }
 
 

@@ -37,11 +37,12 @@ class TransmitterReport:
 
 @dataclass(frozen=True)
 class WeatherReport:
-    """The site's weather station: state and rain fade (dB) at ``measured_at_s`` (s)."""
+    """The site's weather station: state, rain fade (dB) and cloud cover (0–1) at ``measured_at_s`` (s)."""
 
     measured_at_s: float
     state: str
     rain_fade_db: float
+    cloud_cover: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -63,5 +64,60 @@ class PrecoderCommand:
     solve_id: int
     method: str
     planned_rate_bps_hz: float
+    decided_at_s: float
+    oldest_input_s: float
+
+
+@dataclass(frozen=True)
+class KeyPoolReport:
+    """The QKD network's key-management report.
+
+    Args:
+        measured_at_s: simulated time of the measurement (s).
+        stock_bits: link name → key in its pool (bit).
+        states: link name → READY / WARNING / EMPTY.
+        demand_bps: request name → key-rate demand in force (bit/s).
+        unmet_bits: request name → key asked for but not served since the previous report (bit).
+    """
+
+    measured_at_s: float
+    stock_bits: dict[str, float]
+    states: dict[str, str]
+    demand_bps: dict[str, float]
+    unmet_bits: dict[str, float]
+
+
+@dataclass(frozen=True)
+class QkdPlanCommand:
+    """A QKD provisioning plan, decided by the core-cloud twin for one planning epoch.
+
+    Args:
+        plan_id: the plan's number.
+        routes: weather ("clear" / "cloudy") → request → node list; a request missing for a
+            weather has no route in it.
+        reserved_qkd, reserved_km: link name → reserved QKD / KM wavelengths.
+        key_rate_bps: medium → key rate per QKD link K_m the plan assumed (bit/s); the network
+            runs ceil(demand / K_m) QKD links per request on each link of its route.
+        ondemand_capacity_qkd, ondemand_capacity_km: link name → on-demand wavelengths available.
+        price_qkd, price_km: link name → price of one wavelength for one epoch (cost units).
+        ondemand_factor, utilisation_factor: second-stage price factors (–).
+        epoch_s: the planning epoch the prices refer to (s).
+        first_stage_cost: the reservation cost of the plan (cost units).
+        decided_at_s, oldest_input_s: when it was decided and the measurement time of its oldest input (s).
+    """
+
+    plan_id: int
+    routes: dict[str, dict[str, tuple[str, ...]]]
+    reserved_qkd: dict[str, int]
+    reserved_km: dict[str, int]
+    key_rate_bps: dict[str, float]
+    ondemand_capacity_qkd: dict[str, int]
+    ondemand_capacity_km: dict[str, int]
+    price_qkd: dict[str, float]
+    price_km: dict[str, float]
+    ondemand_factor: float
+    utilisation_factor: float
+    epoch_s: float
+    first_stage_cost: float
     decided_at_s: float
     oldest_input_s: float

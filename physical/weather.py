@@ -44,6 +44,11 @@ class WeatherModel:
 CLOUD_COVER: Final = {"clear": 0.0, "cloudy": 1.0, "rain": 1.0}
 
 
+def sky_pattern(cloud_cover: float) -> str:
+    """``clear`` for a cloud-free sky, ``cloudy`` for any cloud (it blocks optical QKD links)."""
+    return "clear" if cloud_cover <= 0.0 else "cloudy"
+
+
 @dataclass(frozen=True)
 class WeatherSample:
     """The weather at one instant: state, rain fade on satellite RF links (dB), cloud cover (0–1), and the previous state if it just changed."""

@@ -20,20 +20,12 @@ from physical.channels import ChannelModel, LinkGeometry, estimate_with_error
 from physical.mobility import LinearMotion, WaypointTrajectory
 from physical.orbit import PassEvent, SiteGeometry
 from physical.reports import PrecoderCommand, TransmitterReport, WeatherReport
+from physical.urgent import urgent_timeout
 from physical.secrecy import RECEIVERS, SERVED_USER, TRANSMITTER_PREFIX, USERS, ChannelSet, secrecy_rates
 from physical.weather import Weather, WeatherTrace
 
 #: relative slack on a transmitter's power limit before a command is scaled down
 POWER_TOLERANCE = 1e-6
-
-
-def _urgent_timeout(env: simpy.Environment, delay_s: float) -> simpy.events.Event:
-    """A timeout processed before ordinary events scheduled for the same instant (SimPy URGENT priority)."""
-    event = simpy.events.Event(env)
-    event._ok = True
-    event._value = None
-    env.schedule(event, simpy.events.URGENT, delay_s)
-    return event
 
 
 class Outbox(Protocol):
@@ -115,6 +107,7 @@ class World:
         self.log = log
         self.in_force: dict[str, PrecoderCommand | None] = {tx: None for tx in TRANSMITTER_PREFIX}
         self.true_channels: ChannelSet | None = None
+        self.weather_sample = weather.step(0.0) if isinstance(weather, WeatherTrace) else None  # set by every tick
         self.ticks_done = 0
         self.process = env.process(self._ticks())
         env.process(self._pass_events())
@@ -157,7 +150,7 @@ class World:
         """Announce each recorded weather change at its exact time, ahead of a tick at the same time."""
         previous = None
         for record in trace.records:
-            yield _urgent_timeout(self.env, record.t_s - self.env.now)
+            yield urgent_timeout(self.env, record.t_s - self.env.now)
             if previous is not None and record.state != previous:
                 self.log.log(self.env.now, "weather", "weather_change", from_state=previous, to_state=record.state,
                              rain_fade_db=record.rain_fade_db, cloud_cover=record.cloud_cover)
@@ -174,6 +167,7 @@ class World:
         t = self.env.now
         geo = self.layout.geometry
         sample = self.weather.step(t)
+        self.weather_sample = sample
         if sample.changed_from is not None:
             self.log.log(t, "weather", "weather_change", from_state=sample.changed_from, to_state=sample.state,
                          rain_fade_db=sample.rain_fade_db, cloud_cover=sample.cloud_cover)
@@ -209,7 +203,7 @@ class World:
                     scalars=scalars if tx == "satellite" else {},
                 )
             )
-        self.outboxes["weather"].put(WeatherReport(t, sample.state, sample.rain_fade_db))
+        self.outboxes["weather"].put(WeatherReport(t, sample.state, sample.rain_fade_db, sample.cloud_cover))
 
     def _log_secrecy(self, t: float, truth: ChannelSet) -> None:
         n_s, n_u, n_b = truth.antenna_counts()

@@ -23,9 +23,11 @@ from physical.orbit import GroundSite, LeoOrbit, PassEvent, SiteGeometry
 from physical.randomness import component_rng
 from physical.units import db_to_linear, dbw_to_watts
 from physical.weather import Weather, WeatherModel, WeatherTrace
+from physical.qkd_network import QkdNetwork
 from physical.world import Layout, World
 from sagin_twin.errors import InputError
 from scenarios.config import LinkConfig, Scenario
+from scenarios.qkd_build import build_qkd
 from twin.core import CoreTwin, TriggerPolicy
 from twin.edge import EdgeTwin
 from twin.link import Link, LinkModel
@@ -72,6 +74,7 @@ class Simulation:
     core: CoreTwin
     log: EventLog
     start_utc: object
+    qkd: QkdNetwork | None = None
 
     def run(self, progress: Callable[[float], None] | None = None, should_stop: Callable[[], bool] | None = None) -> World:
         """Run to ``duration_s`` in short steps of simulated time.
@@ -90,6 +93,12 @@ class Simulation:
             if should_stop is not None and should_stop():
                 raise KeyboardInterrupt
         return self.world
+
+    def finish(self) -> None:
+        """Settle what accrues over time up to now (the QKD network's pools and the cost of its plan in force)."""
+        if self.qkd is not None:
+            self.qkd.advance_to(self.env.now)
+            self.qkd.close_plan()
 
 
 def run_start(scenario: Scenario, orbit: LeoOrbit, site: GroundSite):
@@ -218,4 +227,5 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
         inboxes=command_inbox,
         log=log,
     )
-    return Simulation(scenario, env, world, core, log, start)
+    qkd = build_qkd(prepared, env, world=world, core=core, make_link=link, rng_for=rng_for, log=log) if scenario.qkd else None
+    return Simulation(scenario, env, world, core, log, start, qkd)

@@ -17,8 +17,9 @@ from pathlib import Path
 from physical.weather import WEATHER_STATES, WeatherRecord
 from sagin_twin.errors import InputError
 from scenarios.schema import Vec3, load_table, spec
-from scenarios.traces import load_weather_trace
+from scenarios.traces import DemandRecord, load_demand_trace, load_weather_trace
 from twin.precoding import PRECODERS
+from twin.qkd.instance import QkdInstance
 from twin.precoding.faults import FAULT_MODES
 
 MAX_DURATION_S = 7 * 86_400.0  #: longest run accepted (s)
@@ -186,6 +187,49 @@ class TwinConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class QkdDemandConfig:
+    model: str = spec("random", choices=("random", "trace"), doc="random log-normal rates re-drawn every hold_s, or replay of a recorded trace")
+    trace: str = spec("", doc="key-demand trace CSV (time_s, src, dst, rate_bps) inside the scenario's folder (model = 'trace')")
+    mean_bps: dict[str, float] = spec(min=0.0, max=1e10, unit="bit/s", doc="per request of the network file: mean key-rate demand (the random model's mean and the twin's forecast before it observes a rate)")
+    cv: float = spec(0.3, min=0.0, max=5.0, doc="coefficient of variation of the log-normal demand (random model and the twin's forecast)")
+    hold_s: float = spec(600.0, min=0, min_exclusive=True, max=86_400.0, unit="s", doc="random model: a request's rate is re-drawn this often")
+
+    def __post_init__(self) -> None:
+        if self.model == "trace" and not self.trace:
+            raise ValueError("trace: required when model = 'trace'")
+        if self.model != "trace" and self.trace:
+            raise ValueError("trace: only allowed with model = 'trace'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class QkdConfig:
+    network: str = spec(doc="QKD network: a plan-qkd instance TOML inside the scenario's folder (its [[scenarios]] are replaced by the twin's forecast)")
+    demand: QkdDemandConfig = spec(doc="key demand per request")
+    stations: dict[str, Vec3] | None = spec(None, doc="optional [latitude_deg, longitude_deg, altitude_m] of ground nodes with satellite links; others use [site]")
+    step_s: float = spec(10.0, min=0, min_exclusive=True, max=3600.0, unit="s", doc="key pools are filled and drained at this period")
+    report_period_s: float = spec(10.0, min=0, min_exclusive=True, max=3600.0, unit="s", doc="the QKD network reports its pools and demand to its twin this often")
+    log_period_s: float = spec(300.0, min=0, min_exclusive=True, max=86_400.0, unit="s", doc="every pool's stock and state is logged this often (crossings are always logged)")
+    planning_period_s: float = spec(3600.0, min=0, min_exclusive=True, max=7 * 86_400.0, unit="s", doc="the planning epoch: the core-cloud twin re-plans at least this often")
+    min_replan_interval_s: float = spec(60.0, min=0.0, max=86_400.0, unit="s", doc="no forecast- or demand-triggered re-plan sooner than this after the last one")
+    replan_on_weather_change: bool = spec(True, doc="re-plan when the observed weather (hence the forecast) changes")
+    demand_replan_factor: float = spec(1.25, min=1.0, max=100.0, doc="re-plan when an observed rate leaves the planned scenarios' [min/f, max·f]")
+    forecast_persistence: float = spec(0.8, min=0.0, max=1.0, doc="with a weather trace: forecast probability that the observed pattern (clear / cloudy) persists over the epoch")
+    forecast_samples: int = spec(8, min=1, max=500, doc="demand samples per weather pattern in the planning scenarios")
+    reroute: str = spec("weather", choices=("weather", "scenario"), doc="re-routing mode of the planner (see plan-qkd)")
+    mip_rel_gap: float = spec(0.01, min=0.0, max=0.5, doc="relative MIP gap of a plan")
+    time_limit_s: float = spec(30.0, min=0, min_exclusive=True, max=3600.0, unit="s", doc="wall-time limit of one plan")
+    pool_capacity_bits: float = spec(1e9, min=0, min_exclusive=True, max=1e15, unit="bit", doc="key pool capacity of every link")
+    pool_warning_bits: float = spec(1e6, min=0, min_exclusive=True, max=1e15, unit="bit", doc="below this stock a pool is WARNING")
+    pool_initial_bits: float = spec(1e6, min=0.0, max=1e15, unit="bit", doc="stock of every pool at t = 0")
+
+    def __post_init__(self) -> None:
+        if not self.pool_warning_bits <= self.pool_capacity_bits:
+            raise ValueError("pool_warning_bits: must not exceed pool_capacity_bits")
+        if not self.pool_initial_bits <= self.pool_capacity_bits:
+            raise ValueError("pool_initial_bits: must not exceed pool_capacity_bits")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Scenario:
     """A whole scenario. ``path`` is the file it came from (not a TOML key)."""
 
@@ -199,8 +243,11 @@ class Scenario:
     radio: RadioConfig = spec(RadioConfig())
     links: LinksConfig = spec(LinksConfig())
     twin: TwinConfig = spec(TwinConfig())
+    qkd: QkdConfig | None = spec(None, doc="QKD layer (absent: no QKD)")
     path: Path = dataclasses.field(default=Path("<memory>"), init=False, compare=False)
     weather_records: tuple[WeatherRecord, ...] = dataclasses.field(default=(), init=False, compare=False)
+    qkd_network: QkdInstance | None = dataclasses.field(default=None, init=False, compare=False)
+    demand_records: tuple[DemandRecord, ...] = dataclasses.field(default=(), init=False, compare=False)
 
     @property
     def tle_path(self) -> Path:
@@ -221,8 +268,9 @@ class Scenario:
             except ValueError as exc:
                 raise InputError(str(exc)) from None
         out = dataclasses.replace(self, run=run)
-        object.__setattr__(out, "path", self.path)
-        object.__setattr__(out, "weather_records", self.weather_records)
+        for f in dataclasses.fields(self):
+            if not f.init:  # loaded files travel with the copy
+                object.__setattr__(out, f.name, getattr(self, f.name))
         return out
 
 
@@ -274,4 +322,43 @@ def scenario_from_table(table: dict, path: Path, source: str | None = None) -> S
         if not trace.is_file():
             raise InputError(f"weather trace {scenario.weather.trace!r} not found", source=source, field="weather.trace")
         object.__setattr__(scenario, "weather_records", load_weather_trace(trace))
+    if scenario.qkd is not None:
+        _load_qkd(scenario, path.parent, source)
     return scenario
+
+
+def _load_qkd(scenario: Scenario, folder: Path, source: str) -> None:
+    """Load the QKD network and demand trace a scenario names and check they agree with it."""
+    qkd = scenario.qkd
+    network_path = _inside(folder, qkd.network, source, "qkd.network")
+    if not network_path.is_file():
+        raise InputError(f"QKD network file {qkd.network!r} not found", source=source, field="qkd.network")
+    network = QkdInstance.from_toml(network_path)
+    requests = {r.name: r for r in network.requests}
+    for name in qkd.demand.mean_bps:
+        if name not in requests:
+            raise InputError(f"{name!r} is not a request of {qkd.network}; requests: {', '.join(requests)}",
+                             source=source, field=f"qkd.demand.mean_bps.{name}")
+    missing = [name for name in requests if name not in qkd.demand.mean_bps]
+    if missing:
+        raise InputError(f"missing mean demand of request {missing[0]!r}", source=source, field=f"qkd.demand.mean_bps.{missing[0]}")
+    satellite_grounds = {end for link in network.links if link.medium == "satellite" for end in (link.a, link.b)}
+    for name in qkd.stations or {}:
+        if name not in satellite_grounds:
+            raise InputError(f"{name!r} is not a node with a satellite link in {qkd.network}", source=source, field=f"qkd.stations.{name}")
+        latitude, longitude, altitude = qkd.stations[name]
+        if not (-90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0 and -500.0 <= altitude <= 9000.0):
+            raise InputError(f"{list(qkd.stations[name])} is out of range; allowed latitude [-90, 90] deg, longitude [-180, 180] deg, "
+                             "altitude [-500, 9000] m", source=source, field=f"qkd.stations.{name}")
+    object.__setattr__(scenario, "qkd_network", network)
+    if qkd.demand.model == "trace":
+        trace = _inside(folder, qkd.demand.trace, source, "qkd.demand.trace")
+        if not trace.is_file():
+            raise InputError(f"demand trace {qkd.demand.trace!r} not found", source=source, field="qkd.demand.trace")
+        records = load_demand_trace(trace)
+        pairs = {(r.src, r.dst): r.name for r in network.requests}
+        for record in records:
+            if (record.src, record.dst) not in pairs:
+                raise InputError(f"no request from {record.src!r} to {record.dst!r} in {qkd.network}", source=str(trace),
+                                 field=f"line {record.line}")
+        object.__setattr__(scenario, "demand_records", records)

@@ -47,6 +47,8 @@ def execute(prepared: Prepared, out: Path, *, progress: Callable[[float], None] 
         status = "interrupted"
         raise
     finally:
+        if sim is not None:
+            sim.finish()
         now = sim.env.now if sim is not None else 0.0
         ticks = sim.world.ticks_done if sim is not None else 0
         log.log(now, "run", "run_finished", status=status, ticks=ticks)

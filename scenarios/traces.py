@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from physical.weather import WEATHER_STATES, WeatherRecord
@@ -30,6 +30,7 @@ class DemandRecord:
     src: str
     dst: str
     rate_bps: float
+    line: int = field(default=0, compare=False)  #: line of the trace file (for error messages)
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
@@ -114,5 +115,5 @@ def load_demand_trace(path: Path) -> tuple[DemandRecord, ...]:
             raise InputError(f"duplicate row for ({row['src']}, {row['dst']}) at {t:g} s", source=str(path), field=f"line {line}")
         seen.add(key)
         rate = _number(row["rate_bps"], path, line, "rate_bps", low=0.0)
-        records.append(DemandRecord(t, row["src"], row["dst"], rate))
+        records.append(DemandRecord(t, row["src"], row["dst"], rate, line))
     return tuple(records)

@@ -22,8 +22,8 @@ def default_run(tmp_path_factory) -> Path:
 
 
 def copy_scenario(folder: Path, source: Path = DEFAULT_SCENARIO, name: str = "s.toml") -> Path:
-    """Copy a shipped scenario and the data folders it names (tle/, traces/) into ``folder``."""
-    for sub in ("tle", "traces"):
+    """Copy a shipped scenario and the data folders it names (tle/, traces/, qkd/) into ``folder``."""
+    for sub in ("tle", "traces", "qkd"):
         if (source.parent / sub).is_dir() and not (folder / sub).exists():
             shutil.copytree(source.parent / sub, folder / sub)
     target = folder / name

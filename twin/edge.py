@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from physical.reports import TransmitterReport, WeatherReport
+from physical.reports import KeyPoolReport, TransmitterReport, WeatherReport
 from physical.units import linear_to_db
 from twin.messages import EdgeView
 
 
 class EdgeTwin:
-    """The digital twin of one physical entity (satellite, UAV or base station + weather station).
+    """The digital twin of one physical entity (satellite, UAV, base station + weather station, or the QKD network).
 
     Args:
         env: the SimPy environment.
@@ -52,6 +52,11 @@ class EdgeTwin:
             for user, h in report.channels.items():
                 fields[f"gain_{user}_db"] = linear_to_db(float(np.vdot(h, h).real))
             fields["gain_e_est_db"] = linear_to_db(float(np.vdot(report.eve_estimate, report.eve_estimate).real))
+        elif isinstance(report, KeyPoolReport):
+            states = list(report.states.values())
+            fields["empty_pools"] = states.count("EMPTY")
+            fields["warning_pools"] = states.count("WARNING")
+            fields["unmet_bits"] = sum(report.unmet_bits.values())
         else:
             fields["weather"] = report.state
             fields["rain_fade_db"] = report.rain_fade_db
