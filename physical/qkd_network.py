@@ -9,12 +9,14 @@ the network, in a fixed order:
    (3 wavelengths each) and 1 KM wavelength on every link of the route (Kaewpuang et al.);
    requests are provisioned in the network file's order, reserved wavelengths first, then
    on-demand ones, and a request that does not fit on every link of its route is not served;
-2. fills each pool with (running QKD links) × (key one QKD link delivers over [t0, t1]) — the
+2. produces on each link (running QKD links) × (key one QKD link delivers over [t0, t1]) — the
    physical rate of ``physical.qkd_link`` (fiber: decoy BB84 over one trusted-relay segment;
    satellite: from the run's skyfield geometry, zero in daylight, below the minimum elevation or
    under cloud);
-3. serves each request with min(k·Δt, smallest stock on its route) from every pool of the route
-   (trusted relays: each hop spends the same key), logging what is unmet and why;
+3. serves each request with min(k·Δt, smallest stock + production on its route) from every pool
+   of the route (trusted relays: each hop spends the same key), logging what is unmet and why;
+   production and consumption are concurrent, so each pool takes its net change once (no
+   spurious threshold flapping inside an interval; a full pool discards only the net surplus);
 4. accrues the second-stage cost: utilised-reserved wavelengths at utilisation_factor × price and
    on-demand ones at ondemand_factor × price, pro rata to Δt / epoch.
 
@@ -279,23 +281,31 @@ class QkdNetwork:
             return
         weather = self.weather_pattern()
         provision = self._provision(weather)
+        available = {}  # key each pool can hand out over the interval: stock + production
         for name, link in self.links.items():
             running = provision.used_qkd[name] // QKD_WAVELENGTHS_PER_QKD_LINK
             self._running[name] = running
             blocked = link.blocked_by_cloud and weather == "cloudy"
             added = 0.0 if blocked or running == 0 else running * link.rate.bits(t0, t_s)
-            self._log_crossings(t_s, name, self.pools[name].advance(dt, added / dt))
+            available[name] = self.pools[name].stock_bits + added
+        served_by_request = {}
+        for name, status in provision.status.items():
+            if status == "ok":
+                hops = provision.route_links[name]
+                served = min(self.demand_bps[name] * dt, min(available[link] for link in hops))
+                for link in hops:
+                    available[link] -= served
+                served_by_request[name] = served
+        for name, pool in self.pools.items():  # production and consumption are concurrent: apply the net change once
+            net = available[name] - pool.stock_bits
+            change = pool.advance(dt, net / dt) if net >= 0.0 else pool.consume(min(-net, pool.stock_bits))
+            self._log_crossings(t_s, name, change)
         ledger = self._ledger
         for name, status in provision.status.items():
             requested = self.demand_bps[name] * dt
             if status == "idle":
                 continue
-            served = 0.0
-            if status == "ok":
-                hops = provision.route_links[name]
-                served = min(requested, min(self.pools[link].stock_bits for link in hops))
-                for link in hops:
-                    self._log_crossings(t_s, link, self.pools[link].consume(served))
+            served = served_by_request.get(name, 0.0)
             unmet = requested - served
             if ledger is not None:
                 ledger.requested_bits += requested

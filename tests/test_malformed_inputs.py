@@ -13,6 +13,8 @@ from tests.conftest import ROOT, copy_scenario
 DEFAULT = ROOT / "scenarios" / "default.toml"
 STORM = ROOT / "scenarios" / "stormy-afternoon.toml"
 TRACE = "traces/storm-afternoon-weather.csv"
+DEMAND = "traces/storm-afternoon-demand.csv"
+NETWORK = "qkd/xinglong.toml"
 
 # (id, scenario, file to edit relative to the copy (None = the scenario), old text, new text, expected words)
 CASES = [
@@ -90,6 +92,30 @@ CASES = [
     ("trace-missing-file", STORM, None, 'trace = "traces/storm-afternoon-weather.csv"', 'trace = "traces/none.csv"', "weather.trace: weather trace 'traces/none.csv' not found"),
     ("trace-outside-folder", STORM, None, 'trace = "traces/storm-afternoon-weather.csv"', 'trace = "../storm.csv"', "weather.trace: '../storm.csv' must be a relative path inside"),
     ("trace-without-path", STORM, None, 'trace = "traces/storm-afternoon-weather.csv"', "", "trace: required when model = 'trace'"),
+    # the QKD layer: its section, the network (plan-qkd instance) it names, and key-demand traces
+    ("qkd-network-missing", DEFAULT, None, 'network = "qkd/xinglong.toml"', 'network = "qkd/none.toml"', "qkd.network: QKD network file 'qkd/none.toml' not found"),
+    ("qkd-network-outside", DEFAULT, None, 'network = "qkd/xinglong.toml"', 'network = "../net.toml"', "qkd.network: '../net.toml' must be a relative path inside"),
+    ("qkd-unknown-key", DEFAULT, None, "step_s = 10.0\nreport_period_s", "step_s = 10.0\nstep_size = 1\nreport_period_s", "qkd.step_size: unknown key"),
+    ("qkd-zero-epoch", DEFAULT, None, "planning_period_s = 300.0", "planning_period_s = 0.0", "qkd.planning_period_s: 0.0 s is out of range"),
+    ("qkd-warning-above-capacity", DEFAULT, None, "pool_warning_bits = 1.0e6", "pool_warning_bits = 1.0e12", "pool_warning_bits: must not exceed pool_capacity_bits"),
+    ("qkd-unknown-request", DEFAULT, None, "mean_bps = { bj-tj = 30000.0,", "mean_bps = { bj-sh = 30000.0,", "qkd.demand.mean_bps.bj-sh: 'bj-sh' is not a request"),
+    ("qkd-negative-demand", DEFAULT, None, "xl-ns = 8000.0", "xl-ns = -8000.0", "qkd.demand.mean_bps.xl-ns: -8000.0 bit/s is out of range"),
+    ("qkd-station-not-satellite", DEFAULT, None, "stations = { NS = [", "stations = { BJ = [", "qkd.stations.BJ: 'BJ' is not a node with a satellite link"),
+    ("qkd-station-latitude", DEFAULT, None, "NS = [43.475,", "NS = [143.475,", "qkd.stations.NS: [143.475, 87.177, 2028.0] is out of range"),
+    ("qkd-bad-reroute", DEFAULT, None, "forecast_samples = 8", 'forecast_samples = 8\nreroute = "always"', "qkd.reroute: 'always' is not allowed"),
+    ("qkd-network-syntax", DEFAULT, NETWORK, "[planning]", "[planning", "xinglong.toml: not valid TOML"),
+    ("qkd-network-unknown-node", DEFAULT, NETWORK, 'a = "BJ"\nb = "NS"', 'a = "BJ"\nb = "NX"', "links[4].b: unknown node 'NX'"),
+    ("qkd-network-negative-length", DEFAULT, NETWORK, "length_km = 3000", "length_km = -3000", "links[4].length_km"),
+    ("qkd-network-zero-key-rate", DEFAULT, NETWORK, "key_rate_bps = 15000", "key_rate_bps = 0", "media.fiber.key_rate_bps"),
+    ("qkd-network-probabilities", DEFAULT, NETWORK, "probability = 0.35\nweather = \"clear\"\ndemand_bps = { bj-tj = 20000", "probability = 0.5\nweather = \"clear\"\ndemand_bps = { bj-tj = 20000", "probabilities sum to 1.15"),
+    ("demand-trace-unknown-pair", STORM, DEMAND, "0,BJ,TJ,25000", "0,BJ,SH,25000", "line 2: no request from 'BJ' to 'SH'"),
+    ("demand-trace-negative-rate", STORM, DEMAND, "420,BJ,TJ,60000", "420,BJ,TJ,-60000", "line 5, rate_bps: -60000 is out of range"),
+    ("demand-trace-unsorted", STORM, DEMAND, "900,XL,NS,15000", "100,XL,NS,15000", "line 7, time_s: unsorted time 100"),
+    ("demand-trace-nan", STORM, DEMAND, "900,XL,NS,15000", "900,XL,NS,nan", "line 7, rate_bps: 'nan' is not a finite number"),
+    ("demand-trace-missing-column", STORM, DEMAND, "time_s,src,dst,rate_bps", "time_s,src,dst", "missing column 'rate_bps'"),
+    ("demand-trace-duplicate", STORM, DEMAND, "420,UAV1,CD,30000", "420,BJ,TJ,30000", "line 6: duplicate row for (BJ, TJ) at 420 s"),
+    ("demand-trace-missing-file", STORM, None, 'trace = "traces/storm-afternoon-demand.csv"', 'trace = "traces/none.csv"', "qkd.demand.trace: demand trace 'traces/none.csv' not found"),
+    ("demand-trace-outside-folder", STORM, None, 'trace = "traces/storm-afternoon-demand.csv"', 'trace = "/tmp/demand.csv"', "qkd.demand.trace: '/tmp/demand.csv' must be a relative path inside"),
 ]
 
 

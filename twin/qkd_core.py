@@ -180,12 +180,12 @@ class QkdCoreTwin:
         self._last_plan_s = now
         self._planned_pattern = self._pattern()
         if ok:
-            self._has_plan = True
             command = self._command(plan_id, instance, result, now, oldest_s)
         elif not self._has_plan:
             command = self._shortest_path_command(plan_id, instance, now, oldest_s)
         else:
             return
+        self._has_plan = True  # a plan (possibly the fallback) is in force from now on
         self._planned_range = {
             name: (min(s.demand(name) for s in instance.scenarios), max(s.demand(name) for s in instance.scenarios))
             for name in self.forecaster.mean_demand_bps}

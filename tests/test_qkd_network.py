@@ -1,0 +1,162 @@
+"""The physical QKD network and its demand: closed forms for pools, provisioning, blocking and costs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from physical.key_demand import DemandChange, DemandTrace, RandomDemand
+from physical.qkd_network import ConstantRate, PoolSettings, QkdLinkModel, QkdNetwork, RateSeries
+from physical.reports import QkdPlanCommand
+
+
+class ListLog:
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def log(self, t_s, source, kind, **fields):
+        self.rows.append({"t_s": t_s, "kind": kind, **fields})
+        return len(self.rows) - 1
+
+    def of(self, kind):
+        return [r for r in self.rows if r["kind"] == kind]
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.items = []
+
+    def put(self, item) -> None:
+        self.items.append(item)
+
+
+def command(routes, reserved_qkd, ondemand_qkd, *, key_rate=1000.0, reserved_km=None, ondemand_km=30, price_qkd=10.0,
+            price_km=5.0, epoch_s=100.0, first_stage_cost=0.0, links=("A-B",)) -> QkdPlanCommand:
+    return QkdPlanCommand(
+        plan_id=0, routes=routes, reserved_qkd=reserved_qkd, reserved_km=reserved_km if reserved_km is not None else {},
+        key_rate_bps={"fiber": key_rate, "satellite": key_rate}, ondemand_capacity_qkd={l: ondemand_qkd for l in links},
+        ondemand_capacity_km={l: ondemand_km for l in links}, price_qkd={l: price_qkd for l in links},
+        price_km={l: price_km for l in links}, ondemand_factor=2.0, utilisation_factor=0.0, epoch_s=epoch_s,
+        first_stage_cost=first_stage_cost, decided_at_s=0.0, oldest_input_s=0.0)
+
+
+def network(env, log, links, demand, *, cloud=0.0, initial_bits=0.0, warning_bits=1e4, step_s=1.0):
+    inbox = simpy.Store(env)
+    net = QkdNetwork(env, links=links, requests={"f": ("A", "B")}, demand_changes=iter(demand),
+                     pools=PoolSettings(1e9, warning_bits, initial_bits), cloud_cover=lambda: cloud, step_s=step_s,
+                     report_period_s=10.0, log_period_s=50.0, outbox=Sink(), inbox=inbox, log=log)
+    return net, inbox
+
+
+FIBER = QkdLinkModel("A-B", "A", "B", "fiber", ConstantRate(1000.0), False)
+ROUTE = {"clear": {"f": ("A", "B")}, "cloudy": {"f": ("A", "B")}}
+
+
+def test_pool_grows_at_production_minus_demand_and_crossings_are_logged():
+    # demand 1500 bit/s with K = 1000 bit/s ⇒ ceil(1.5) = 2 QKD links, each delivering 1000 bit/s:
+    # the pool gains 2000 − 1500 = 500 bit/s, crossing EMPTY→WARNING at once and WARNING→READY at 1e4 bit (t = 20 s)
+    env, log = simpy.Environment(), ListLog()
+    net, inbox = network(env, log, [FIBER], [DemandChange(0.0, {"f": 1500.0})])
+    inbox.put(command(ROUTE, {"A-B": 3}, 150))
+    env.run(until=100.0)
+    net.advance_to(100.0)
+    assert net.pools["A-B"].stock_bits == pytest.approx(500.0 * 100.0)
+    crossings = [(r["from_state"], r["to_state"], r["t_s"]) for r in log.of("key_pool_crossing")]
+    assert crossings == [("EMPTY", "WARNING", 1.0), ("WARNING", "READY", 20.0)]
+    assert not log.of("key_demand_unmet")
+
+
+def test_second_stage_cost_is_reserved_first_then_on_demand():
+    # 6 QKD wavelengths needed, 3 reserved ⇒ 3 on demand at 2 × 10; 1 KM wavelength, none reserved ⇒ 2 × 5 on demand;
+    # per epoch 60 + 10 = 70; the plan is in force for the whole 100 s epoch
+    env, log = simpy.Environment(), ListLog()
+    net, inbox = network(env, log, [FIBER], [DemandChange(0.0, {"f": 1500.0})])
+    inbox.put(command(ROUTE, {"A-B": 3}, 150, first_stage_cost=40.0))
+    env.run(until=100.0)
+    net.advance_to(100.0)
+    net.close_plan()
+    (cost,) = log.of("qkd_plan_cost")
+    assert cost["second_stage_cost"] == pytest.approx(70.0)
+    assert cost["first_stage_cost"] == pytest.approx(40.0)
+    assert cost["mean_ondemand_qkd"] == pytest.approx(3.0)
+    assert cost["served_bits"] == pytest.approx(cost["requested_bits"]) == pytest.approx(1500.0 * 100.0)
+
+
+def test_request_that_does_not_fit_is_not_served():
+    env, log = simpy.Environment(), ListLog()
+    net, inbox = network(env, log, [FIBER], [DemandChange(0.0, {"f": 1500.0})], initial_bits=1e6)
+    inbox.put(command(ROUTE, {"A-B": 3}, 0))  # 6 wavelengths needed, 3 available in all
+    env.run(until=10.0)
+    net.advance_to(10.0)
+    unmet = log.of("key_demand_unmet")
+    assert {r["reason"] for r in unmet} == {"capacity"}
+    assert sum(r["unmet_bits"] for r in unmet) == pytest.approx(1500.0 * 10.0)
+    assert net.pools["A-B"].stock_bits == 1e6  # nothing produced, nothing consumed
+
+
+def test_cloud_blocks_satellite_link_and_pool_drains_to_empty():
+    sat = QkdLinkModel("A-B", "A", "B", "satellite", ConstantRate(5000.0), True)
+    env, log = simpy.Environment(), ListLog()
+    net, inbox = network(env, log, [sat], [DemandChange(0.0, {"f": 1000.0})], cloud=1.0, initial_bits=5000.0, warning_bits=2000.0)
+    inbox.put(command(ROUTE, {"A-B": 3}, 150))
+    env.run(until=10.0)
+    net.advance_to(10.0)
+    # no production under cloud: 5000 bit last 5 s at 1000 bit/s, then every step is unmet
+    assert net.pools["A-B"].stock_bits == 0.0
+    assert [(r["from_state"], r["to_state"]) for r in log.of("key_pool_crossing")] == [("READY", "WARNING"), ("WARNING", "EMPTY")]
+    unmet = log.of("key_demand_unmet")
+    assert {r["reason"] for r in unmet} == {"pool_empty"}
+    assert sum(r["unmet_bits"] for r in unmet) == pytest.approx(1000.0 * 10.0 - 5000.0)
+
+
+def test_no_route_in_the_current_weather_is_unmet():
+    env, log = simpy.Environment(), ListLog()
+    net, inbox = network(env, log, [FIBER], [DemandChange(0.0, {"f": 100.0})], cloud=0.5)
+    inbox.put(command({"clear": {"f": ("A", "B")}}, {"A-B": 3}, 150))
+    env.run(until=5.0)
+    assert {r["reason"] for r in log.of("key_demand_unmet")} == {"no_route"}
+
+
+def test_demand_trace_changes_apply_at_their_exact_times():
+    env, log = simpy.Environment(), ListLog()
+    trace = DemandTrace([(0.0, "f", 100.0), (2.5, "f", 300.0), (7.25, "f", 0.0)], ["f"])
+    net, inbox = network(env, log, [FIBER], list(trace.changes()), step_s=10.0, initial_bits=1e6)
+    inbox.put(command(ROUTE, {"A-B": 3}, 150))
+    env.run(until=10.0)
+    net.advance_to(10.0)
+    changes = [(r["t_s"], r["to_bps"]) for r in log.of("key_demand_change")]
+    assert changes == [(0.0, 100.0), (2.5, 300.0), (7.25, 0.0)]
+    # 1 QKD link at 1000 bit/s runs while the demand is positive (0–7.25 s); consumed 100·2.5 + 300·4.75
+    assert net.pools["A-B"].stock_bits == pytest.approx(1e6 + 1000.0 * 7.25 - (100.0 * 2.5 + 300.0 * 4.75))
+
+
+def test_demand_trace_without_records_at_zero_starts_every_request_idle():
+    changes = list(DemandTrace([(5.0, "f", 10.0)], ["f", "g"]).changes())
+    assert changes == [DemandChange(0.0, {"f": 0.0, "g": 0.0}), DemandChange(5.0, {"f": 10.0})]
+
+
+def test_random_demand_has_the_configured_mean_and_cv():
+    source = RandomDemand({"f": 2000.0, "g": 0.0}, cv=0.5, hold_s=1.0, rng=np.random.default_rng(3))
+    draws = [next(it) for it in [source.changes()] for _ in range(20000)]
+    f = np.array([d.rates_bps["f"] for d in draws])
+    assert [d.t_s for d in draws[:3]] == [0.0, 1.0, 2.0]
+    assert f.mean() == pytest.approx(2000.0, rel=0.03)
+    assert f.std() / f.mean() == pytest.approx(0.5, rel=0.05)
+    assert all(d.rates_bps["g"] == 0.0 for d in draws)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rates=st.lists(st.floats(0, 1e6), min_size=1, max_size=30), a=st.floats(0, 40), b=st.floats(0, 40), c=st.floats(0, 40))
+def test_rate_series_integral_is_additive_and_matches_the_step_sum(rates, a, b, c):
+    t0, t1, t2 = sorted((a, b, c))
+    series = RateSeries(1.5, np.array(rates))
+    assert series.bits(t0, t1) + series.bits(t1, t2) == pytest.approx(series.bits(t0, t2), rel=1e-9, abs=1e-6)
+    grid = np.linspace(t0, t2, 4001)
+    midpoints = (grid[:-1] + grid[1:]) / 2
+    brute = sum(series.rate_bps(t) for t in midpoints) * (t2 - t0) / 4000
+    assert series.bits(t0, t2) == pytest.approx(brute, rel=2e-2, abs=max(rates) * 1.5 * 2 + 1e-6)
