@@ -173,3 +173,15 @@ def test_a_change_of_sky_pattern_replans_with_the_new_forecast(events):
         last = changes[changes.t_s <= plan.t_s].iloc[-1]
         assert plan.weather == ("clear" if last.to_state == "clear" else "cloudy")
         assert (plan.p_clear > 0.5) == (plan.weather == "clear")  # the forecast follows the observed sky
+
+
+def test_qkd_loop_is_deterministic_across_replans(tmp_path):
+    """Same scenario + seed ⇒ identical log bytes, over a window with demand changes and an epoch re-plan."""
+    from sagin_twin.cli import main
+
+    scenario = ROOT / "scenarios" / "stormy-afternoon.toml"
+    for name in ("a", "b"):
+        assert main(["run", str(scenario), "--out", str(tmp_path / name), "--duration", "450", "--quiet"]) == 0
+    events = (tmp_path / "a" / "events.jsonl").read_bytes()
+    assert events == (tmp_path / "b" / "events.jsonl").read_bytes()
+    assert b'"trigger":"demand"' in events and b'"kind":"key_demand_change"' in events
