@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -13,26 +12,7 @@ from hypothesis import strategies as st
 from physical.key_demand import DemandChange, DemandTrace, RandomDemand
 from physical.qkd_network import ConstantRate, PoolSettings, QkdLinkModel, QkdNetwork, RateSeries
 from physical.reports import QkdPlanCommand
-
-
-class ListLog:
-    def __init__(self) -> None:
-        self.rows: list[dict] = []
-
-    def log(self, t_s, source, kind, **fields):
-        self.rows.append({"t_s": t_s, "kind": kind, **fields})
-        return len(self.rows) - 1
-
-    def of(self, kind):
-        return [r for r in self.rows if r["kind"] == kind]
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.items = []
-
-    def put(self, item) -> None:
-        self.items.append(item)
+from tests.recording import ListLog, Sink
 
 
 def command(routes, reserved_qkd, ondemand_qkd, *, key_rate=1000.0, reserved_km=None, ondemand_km=30, price_qkd=10.0,

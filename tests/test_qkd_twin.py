@@ -13,6 +13,7 @@ import twin.qkd_core as qkd_core
 from eventlog.reader import load_events
 from physical.reports import KeyPoolReport, WeatherReport
 from tests.conftest import ROOT
+from tests.recording import ListLog, Sink
 from twin.messages import EdgeView
 from twin.qkd.forecast import markov_generator, mean_occupancy, planning_instance, planning_scenarios
 from twin.qkd.instance import QkdInstance
@@ -69,29 +70,6 @@ def test_satellite_links_are_dropped_when_the_orbit_gives_no_key():
 
 
 # -- the planner process ------------------------------------------------------------------------
-class ListLog:
-    def __init__(self) -> None:
-        self.rows: list[dict] = []
-
-    def log(self, t_s, source, kind, **fields):
-        self.rows.append({"t_s": t_s, "kind": kind, **fields})
-        return len(self.rows) - 1
-
-    def timing(self, seq, **measurements) -> None:
-        pass
-
-    def of(self, kind):
-        return [r for r in self.rows if r["kind"] == kind]
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.items = []
-
-    def put(self, item) -> None:
-        self.items.append(item)
-
-
 def planner(env, log, sink, *, period_s=100.0):
     inbox = simpy.Store(env)
     means = {"bj-tj": 30000.0, "xl-ns": 8000.0, "uav-cd": 15000.0}
