@@ -149,19 +149,23 @@ def tasks(spec: FigureSpec, instance: QkdInstance, options: PlanOptions = OPTION
     return out
 
 
-def run_task(task: Task) -> dict:
-    """Solve one task and return a flat row (costs in Table I cost units, wavelengths per link)."""
+def solve_task(task: Task) -> tuple[QkdInstance, PlanResult]:
+    """The instance a task solves (prices scaled for ``price`` tasks) and its plan."""
     if task.kind == "price":
         instance = scale_prices(task.instance, task.value)
-        plan = solve_plan(instance, task.options)
-        return {**_base_row(task, plan), **_satellite_metrics(instance, plan)}
+        return instance, solve_plan(instance, task.options)
     if task.kind == "free":
-        plan = solve_plan(task.instance, task.options)
-    else:
-        q = int(round(task.value))
-        plan = solve_plan(task.instance, task.options, fix_routes={r: list(p) for r, p in task.fix_routes},
-                          fix_reserved={name: {"qkd": q} for name in task.route_links}, diagnose=False)
-    return {**_base_row(task, plan), **_route_metrics(task, plan)}
+        return task.instance, solve_plan(task.instance, task.options)
+    q = int(round(task.value))
+    return task.instance, solve_plan(task.instance, task.options, fix_routes={r: list(p) for r, p in task.fix_routes},
+                                     fix_reserved={name: {"qkd": q} for name in task.route_links}, diagnose=False)
+
+
+def run_task(task: Task) -> dict:
+    """Solve one task and return a flat row (costs in Table I cost units, wavelengths per link)."""
+    instance, plan = solve_task(task)
+    metrics = _satellite_metrics(instance, plan) if task.kind == "price" else _route_metrics(task, plan)
+    return {**_base_row(task, plan), **metrics}
 
 
 def _base_row(task: Task, plan: PlanResult) -> dict:
