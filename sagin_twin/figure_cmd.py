@@ -1,8 +1,14 @@
-"""``sagin-twin figure NAME [--out DIR] [--draws N] [--seed S] [--methods M ...] [--workers N | --scheduler ADDRESS]``.
+"""``sagin-twin figure NAME [--out DIR] [--draws N] [--seed S] [--methods M ...] [--instance PATH] [--workers N | --scheduler ADDRESS]``.
 
 Regenerates a paper figure on the sweep engine (local process pool or dask cluster) and writes
-``NAME.csv`` (means and standard errors per point), ``NAME-draws.csv`` (one row per solve) and
-``NAME.png`` into ``--out``.
+``NAME.csv`` (the plotted table), ``NAME-draws.csv`` (one row per solve) and ``NAME.png`` into
+``--out``.
+
+Yin et al. figures (``yin-fig2`` … ``yin-fig8``): Monte-Carlo over channel draws; ``--draws``,
+``--seed`` and ``--methods`` apply. Kaewpuang et al. figures (``kaewpuang-fig2a``,
+``kaewpuang-fig2b``, ``kaewpuang-fig3d``): exact QKD planning solves on a plan-qkd instance
+(``--instance``, default ``scenarios/qkd/kaewpuang-small.toml``); they have no draws, seeds or
+methods.
 """
 
 from __future__ import annotations
@@ -16,20 +22,28 @@ import pandas as pd
 
 from sagin_twin.errors import InputError
 from sagin_twin.sweep_cmd import RunProgress, add_executor_arguments, make_executor
-from studies import yin
-from sweeps.engine import run_all
+from studies import kaewpuang, yin
+from sweeps.engine import DaskExecutor, run_all
 from sweeps.runs import run_figure_task
 from twin.precoding import PRECODERS
 
+YIN_DEFAULT_DRAWS = 20  #: channel draws per point of a Yin figure
+YIN_DEFAULT_SEED = 1  #: seed of a Yin figure's channel draws
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    names = sorted(yin.FIGURES)
+    names = sorted(yin.FIGURES) + sorted(kaewpuang.FIGURES)
     p = subparsers.add_parser("figure", help="regenerate a source paper's figure (CSV + PNG)", description=__doc__)
     p.add_argument("name", choices=names, metavar="NAME", help="one of: " + ", ".join(names))
     p.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default: figures)")
-    p.add_argument("--draws", type=int, default=20, help="channel draws per point (default 20)")
-    p.add_argument("--seed", type=int, default=1, help="seed of the channel draws (default 1)")
-    p.add_argument("--methods", nargs="+", default=None, help="precoding methods to compare (default: the figure's)")
+    p.add_argument("--draws", type=int, default=None,
+                   help=f"Yin figures: channel draws per point (default {YIN_DEFAULT_DRAWS})")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"Yin figures: seed of the channel draws (default {YIN_DEFAULT_SEED})")
+    p.add_argument("--methods", nargs="+", default=None,
+                   help="Yin figures: precoding methods to compare (default: the figure's)")
+    p.add_argument("--instance", type=Path, default=None, metavar="PATH",
+                   help="Kaewpuang figures: plan-qkd instance file (default: scenarios/qkd/kaewpuang-small.toml)")
     add_executor_arguments(p)
     p.set_defaults(func=figure)
 
@@ -40,18 +54,22 @@ def _write_atomically(path: Path, write) -> None:
     os.replace(partial, path)
 
 
+def _reject(args: argparse.Namespace, options: tuple[str, ...], family: str, reason: str) -> None:
+    given = [o for o in options if getattr(args, o.lstrip("-").replace("-", "_")) is not None]
+    if given:
+        raise InputError(f"{given[0]} does not apply to {family} figures ({reason})", field=args.name)
+
+
 def figure(args: argparse.Namespace) -> int:
-    if args.draws < 1:
-        raise InputError(f"--draws must be >= 1, got {args.draws}")
-    if args.seed < 0:
-        raise InputError(f"--seed must be >= 0, got {args.seed}")
-    spec = yin.FIGURES[args.name]
-    unknown = [m for m in args.methods or () if m not in PRECODERS]
-    if unknown:
-        raise InputError(f"unknown precoding method {unknown[0]!r}; available: {', '.join(sorted(PRECODERS))}", field="--methods")
-    executor = make_executor(args)
-    started = time.perf_counter()
-    tasks = yin.tasks(spec, args.draws, args.seed, args.methods)
+    if args.name in kaewpuang.FIGURES:
+        _reject(args, ("--draws", "--seed", "--methods"), "Kaewpuang",
+                "their solves are deterministic; use --instance to change the input")
+        return _kaewpuang_figure(args)
+    _reject(args, ("--instance",), "Yin", "it selects a QKD planning instance")
+    return _yin_figure(args)
+
+
+def _run(tasks: list, executor) -> pd.DataFrame:
     collected: list[dict] = []
     progress = RunProgress(len(tasks))
 
@@ -59,17 +77,75 @@ def figure(args: argparse.Namespace) -> int:
         collected.append(row)
         progress.update(row["status"] == "ok")
 
-    run_all(run_figure_task, tasks, executor, on_row)
-    rows = pd.DataFrame(collected).sort_values(["value", "delta", "method", "draw"]).reset_index(drop=True)
+    try:
+        run_all(run_figure_task, tasks, executor, on_row)
+    finally:
+        if isinstance(executor, DaskExecutor):
+            executor.close()
+    return pd.DataFrame(collected)
+
+
+def _yin_figure(args: argparse.Namespace) -> int:
+    draws = YIN_DEFAULT_DRAWS if args.draws is None else args.draws
+    seed = YIN_DEFAULT_SEED if args.seed is None else args.seed
+    if draws < 1:
+        raise InputError(f"--draws must be >= 1, got {draws}")
+    if seed < 0:
+        raise InputError(f"--seed must be >= 0, got {seed}")
+    spec = yin.FIGURES[args.name]
+    unknown = [m for m in args.methods or () if m not in PRECODERS]
+    if unknown:
+        raise InputError(f"unknown precoding method {unknown[0]!r}; available: {', '.join(sorted(PRECODERS))}", field="--methods")
+    executor = make_executor(args)
+    started = time.perf_counter()
+    description = executor.describe()
+    rows = _run(yin.tasks(spec, draws, seed, args.methods), executor)
+    rows = rows.sort_values(["value", "delta", "method", "draw"]).reset_index(drop=True)
     errors = rows[rows["status"] != "ok"]
     if len(errors) == len(rows):
         raise InputError(f"every solve failed, e.g. {errors['error'].iloc[0]}", field=args.name)
     table = yin.aggregate(rows[rows["status"] == "ok"])
-    args.out.mkdir(parents=True, exist_ok=True)
-    _write_atomically(args.out / f"{spec.name}-draws.csv", lambda p: rows.to_csv(p, index=False))
-    _write_atomically(args.out / f"{spec.name}.csv", lambda p: table.to_csv(p, index=False))
-    _write_atomically(args.out / f"{spec.name}.png", lambda p: yin.plot(spec, table, p))
+    _write_outputs(args.out, spec.name, rows, table, lambda p: yin.plot(spec, table, p))
     not_ok = int((rows["solver_status"] != "ok").sum()) + len(errors)
-    print(f"{spec.name}: {len(rows)} solves in {time.perf_counter() - started:.1f} s on {executor.describe()} "
+    print(f"{spec.name}: {len(rows)} solves in {time.perf_counter() - started:.1f} s on {description} "
           f"({len(errors)} raised, {not_ok} not ok) -> {args.out}/{spec.name}.csv, .png")
     return 0
+
+
+def _kaewpuang_figure(args: argparse.Namespace) -> int:
+    spec = kaewpuang.FIGURES[args.name]
+    instance = kaewpuang.load_instance(args.instance)  # InputError names the file and field
+    executor = make_executor(args)
+    started = time.perf_counter()
+    description = executor.describe()
+    if spec.study == "reservation":
+        free = kaewpuang.free_solve(instance)
+        if not free.has_plan:
+            if isinstance(executor, DaskExecutor):
+                executor.close()
+            raise InputError(f"the instance has no plan ({free.status}): {free.diagnosis}", source=instance.source)
+        tasks = kaewpuang.tasks(spec, instance, free=free)
+    else:
+        tasks = kaewpuang.tasks(spec, instance)
+    rows = _run(tasks, executor)
+    rows = rows.sort_values(["kind", "value"]).reset_index(drop=True)
+    errors = rows[rows["status"] != "ok"]
+    if len(errors) == len(rows):
+        raise InputError(f"every solve failed, e.g. {errors['error'].iloc[0]}", field=args.name)
+    solved = rows[(rows["status"] == "ok") & (rows["solver_status"] == "optimal")]
+    if spec.study == "reservation" and not (solved["kind"] == "free").any():
+        raise InputError("the free plan could not be re-solved on the executor", field=args.name)
+    table = kaewpuang.aggregate(spec, solved)
+    label = Path(instance.source).name
+    _write_outputs(args.out, spec.name, rows, table, lambda p: kaewpuang.plot(spec, table, p, label))
+    not_ok = len(rows) - len(solved)
+    print(f"{spec.name}: {len(rows)} solves of {label} in {time.perf_counter() - started:.1f} s on {description} "
+          f"({len(errors)} raised, {not_ok} not optimal) -> {args.out}/{spec.name}.csv, .png")
+    return 0
+
+
+def _write_outputs(out: Path, name: str, rows: pd.DataFrame, table: pd.DataFrame, plot) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    _write_atomically(out / f"{name}-draws.csv", lambda p: rows.to_csv(p, index=False))
+    _write_atomically(out / f"{name}.csv", lambda p: table.to_csv(p, index=False))
+    _write_atomically(out / f"{name}.png", plot)
