@@ -151,11 +151,70 @@ def plot_solver(events: pd.DataFrame, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def plot_key_pools(events: pd.DataFrame, path: Path) -> Path | None:
+    """Key stock per link over time (log scale) with the warning threshold, crossings and weather bands."""
+    states = _of(events, "key_pool_state")
+    if states.empty:
+        return None
+    crossings = _of(events, "key_pool_crossing")
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=110)
+    _shade_weather(ax, _weather_spans(events))
+    floor = 1.0  # bit: an empty pool is drawn at the bottom of the log axis
+    for link, rows in states.groupby("link", sort=False):
+        line, = ax.plot(rows["t_s"], np.maximum(rows["stock_bits"].astype(float), floor), lw=1.2, label=f"{link} ({rows['medium'].iloc[0]})")
+        marks = crossings[crossings["link"] == link] if len(crossings) else crossings
+        if len(marks):
+            ax.scatter(marks["t_s"], np.maximum(marks["stock_bits"].astype(float), floor), s=18, color=line.get_color(), marker="x")
+    warning = crossings[crossings["threshold_bits"] > 0]["threshold_bits"] if len(crossings) else pd.Series(dtype=float)
+    if len(warning):
+        ax.axhline(float(warning.iloc[0]), color="black", ls="--", lw=0.8, label="warning threshold")
+    ax.set_yscale("log")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("key in pool (bit)")
+    ax.set_title("Key pools per QKD link (x = threshold crossing; shaded = cloud/rain)")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3, which="both")
+    return _save(fig, path)
+
+
+def plot_qkd_cost(events: pd.DataFrame, path: Path) -> Path | None:
+    """Per plan (bar = time in force): reservation vs realised second-stage cost rate, and the key left unmet."""
+    costs = _of(events, "qkd_plan_cost")
+    if costs.empty:
+        return None
+    plt = _plt()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5), dpi=110, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    start = (costs["t_s"] - costs["duration_s"]).to_numpy(dtype=float)
+    width = costs["duration_s"].to_numpy(dtype=float)
+    hours = np.maximum(width, 1e-9) / 3600.0
+    first = costs["first_stage_cost"].to_numpy(dtype=float) / hours
+    second = costs["second_stage_cost"].to_numpy(dtype=float) / hours
+    top.bar(start, first, width=width, align="edge", color="#4c78a8", edgecolor="white", label="reservation (first stage, pro rata)")
+    top.bar(start, second, width=width, bottom=first, align="edge", color="#f58518", edgecolor="white", label="on demand + utilisation (second stage)")
+    top.set_ylabel("cost rate (Table I units / h)")
+    total_first, total_second = costs["first_stage_cost"].sum(), costs["second_stage_cost"].sum()
+    top.set_title(f"QKD cost while each plan was in force: {total_first:.4g} reservation + {total_second:.4g} second stage")
+    top.legend(fontsize=7)
+    top.grid(alpha=0.3)
+    unmet = costs["unmet_bits"].to_numpy(dtype=float)
+    requested = costs["requested_bits"].to_numpy(dtype=float)
+    share = np.divide(unmet, requested, out=np.zeros_like(unmet), where=requested > 0)
+    bottom.bar(start, 100 * share, width=width, align="edge", color="#e45756", edgecolor="white")
+    bottom.set_ylabel("unmet key (%)")
+    bottom.set_ylim(bottom=0.0, top=max(1.0, 110 * float(share.max())))
+    bottom.set_xlabel("time (s)")
+    bottom.grid(alpha=0.3)
+    return _save(fig, path)
+
+
 PLOTS = {
     "geometry.png": plot_geometry,
     "secrecy.png": plot_secrecy,
     "information_age.png": plot_information_age,
     "solver.png": plot_solver,
+    "key_pools.png": plot_key_pools,
+    "qkd_cost.png": plot_qkd_cost,
 }
 
 

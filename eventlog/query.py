@@ -65,3 +65,43 @@ def compare_runs(names: list[str], summaries: list[dict]) -> pd.DataFrame:
         row["wall_mean"] = resolves["wall_s"]["mean"]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def qkd_plan_table(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per QKD plan: when, why, forecast, outcome, cost, reservation and wall time."""
+    plans = events[events["kind"] == "qkd_plan"]
+    columns = ["t_s", "plan_id", "trigger", "status", "fallback", "weather", "p_clear", "satellite_offered",
+               "objective", "first_stage_cost", "expected_second_stage_cost", "reserved_qkd", "reserved_km", "wall_s"]
+    return plans[[c for c in columns if c in plans]].reset_index(drop=True)
+
+
+def qkd_cost_table(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per plan that left service: time in force, realised costs, key requested, served and unmet."""
+    costs = events[events["kind"] == "qkd_plan_cost"]
+    columns = ["t_s", "plan_id", "duration_s", "first_stage_cost", "second_stage_cost", "total_cost",
+               "requested_bits", "served_bits", "unmet_bits", "mean_ondemand_qkd"]
+    return costs[[c for c in columns if c in costs]].reset_index(drop=True)
+
+
+def key_pool_table(events: pd.DataFrame) -> pd.DataFrame:
+    """Per link: last logged stock and state, the smallest stock logged, and threshold crossings into each state."""
+    states = events[events["kind"] == "key_pool_state"]
+    if states.empty:
+        return pd.DataFrame()
+    table = states.groupby("link", sort=False).agg(
+        medium=("medium", "last"), stock_bits=("stock_bits", "last"), state=("state", "last"),
+        min_stock_bits=("stock_bits", "min"), max_running_qkd_links=("running_qkd_links", "max"))
+    crossings = events[events["kind"] == "key_pool_crossing"]
+    for state in ("WARNING", "EMPTY"):
+        into = crossings[crossings["to_state"] == state].groupby("link").size() if len(crossings) else pd.Series(dtype=int)
+        table[f"into_{state.lower()}"] = into.reindex(table.index).fillna(0).astype(int)
+    return table.reset_index()
+
+
+def unmet_table(events: pd.DataFrame) -> pd.DataFrame:
+    """Unmet key demand per request and reason: intervals and bits."""
+    unmet = events[events["kind"] == "key_demand_unmet"]
+    if unmet.empty:
+        return pd.DataFrame()
+    return unmet.groupby(["request", "reason"]).agg(
+        intervals=("unmet_bits", "size"), unmet_bits=("unmet_bits", "sum"), first_s=("from_s", "min"), last_s=("t_s", "max")).reset_index()

@@ -71,7 +71,38 @@ def summarize(events: pd.DataFrame) -> dict[str, Any]:
         rows = events[events["kind"] == kind]
         age[label] = _stats(rows[column]) if column in rows else _stats(pd.Series(dtype=float))
     out["information_age"] = age
+    qkd = qkd_summary(events)
+    if qkd:
+        out["qkd"] = qkd
     return out
+
+
+def qkd_summary(events: pd.DataFrame) -> dict[str, Any]:
+    """The QKD layer's figures (empty without QKD events): plans, costs, key served and unmet, pool crossings."""
+    plans = events[events["kind"] == "qkd_plan"]
+    costs = events[events["kind"] == "qkd_plan_cost"]
+    crossings = events[events["kind"] == "key_pool_crossing"]
+    unmet = events[events["kind"] == "key_demand_unmet"]
+    if plans.empty and costs.empty and crossings.empty and unmet.empty:
+        return {}
+    requested = float(costs["requested_bits"].sum()) if len(costs) else 0.0
+    unmet_bits = float(costs["unmet_bits"].sum()) if len(costs) else 0.0
+    return {
+        "plans": int(len(plans)),
+        "plans_by_trigger": plans["trigger"].value_counts().sort_index().to_dict() if len(plans) else {},
+        "plans_by_status": plans["status"].value_counts().sort_index().to_dict() if len(plans) else {},
+        "plan_fallbacks": int((plans["fallback"] != "none").sum()) if len(plans) else 0,
+        "plan_wall_s": _stats(plans["wall_s"]) if "wall_s" in plans else _stats(pd.Series(dtype=float)),
+        "first_stage_cost": float(costs["first_stage_cost"].sum()) if len(costs) else 0.0,
+        "second_stage_cost": float(costs["second_stage_cost"].sum()) if len(costs) else 0.0,
+        "total_cost": float(costs["total_cost"].sum()) if len(costs) else 0.0,
+        "requested_bits": requested,
+        "served_bits": float(costs["served_bits"].sum()) if len(costs) else 0.0,
+        "unmet_bits": unmet_bits,
+        "unmet_fraction": unmet_bits / requested if requested > 0 else 0.0,
+        "unmet_by_reason_bits": unmet.groupby("reason")["unmet_bits"].sum().sort_index().to_dict() if len(unmet) else {},
+        "crossings_by_state": crossings["to_state"].value_counts().sort_index().to_dict() if len(crossings) else {},
+    }
 
 
 def _fmt(value: Any) -> str:
@@ -102,4 +133,13 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append("twin information age (s):")
     for label, s in summary["information_age"].items():
         lines.append(f"  {label:<22} mean {_fmt(s['mean'])}  median {_fmt(s['median'])}  max {_fmt(s['max'])}  (n={s['count']})")
+    q = summary.get("qkd")
+    if q:
+        lines.append(
+            f"QKD: {q['plans']} plans  by trigger {q['plans_by_trigger']}  by status {q['plans_by_status']}  "
+            f"fallbacks {q['plan_fallbacks']}  plan wall time mean {_fmt(q['plan_wall_s']['mean'])} s")
+        lines.append(
+            f"  cost {_fmt(q['total_cost'])} = reservation {_fmt(q['first_stage_cost'])} + second stage {_fmt(q['second_stage_cost'])}  "
+            f"key served {_fmt(q['served_bits'])} of {_fmt(q['requested_bits'])} bit (unmet {100 * q['unmet_fraction']:.3g} %, "
+            f"by reason {q['unmet_by_reason_bits']})  pool crossings into {q['crossings_by_state']}")
     return "\n".join(lines)

@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from eventlog.kinds import KINDS
-from eventlog.query import age_table, compact, compare_runs, filter_events, resolve_table
+from eventlog.query import (age_table, compact, compare_runs, filter_events, key_pool_table, qkd_cost_table, qkd_plan_table,
+                            resolve_table, unmet_table)
 from eventlog.reader import load_events
 from eventlog.summary import format_summary, summarize
 from sagin_twin.errors import InputError
@@ -72,6 +73,10 @@ def inspect(args: argparse.Namespace) -> int:
         print(format_summary(summary))
         _print_table("re-solves (wall time and input age in s):", resolve_table(events))
         _print_table("information age by source (s):", age_table(events))
+        _print_table("QKD plans (costs in Table I units, wall time in s):", qkd_plan_table(events))
+        _print_table("QKD plan costs when each plan left service (reservation pro rata; key in bit):", qkd_cost_table(events))
+        _print_table("key pools (bit; crossings into WARNING / EMPTY):", key_pool_table(events))
+        _print_table("unmet key demand (bit):", unmet_table(events))
     if args.list:
         _print_table(f"first {min(args.list, len(events))} of {len(events)} matching events:", compact(events.head(args.list)))
     if args.parquet is not None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import math
 
 USERS = ("su", "au", "gu", "min")
+#: QKD metrics of a scenario run (NaN without a [qkd] section); costs in Table I units
+QKD_METRICS: tuple[str, ...] = ("qkd_plans", "qkd_total_cost", "qkd_first_stage_cost", "qkd_second_stage_cost",
+                                "qkd_unmet_fraction", "qkd_crossings_to_empty")
 #: deterministic metrics of a scenario run (same seed ⇒ same value)
 SCENARIO_METRICS: tuple[str, ...] = tuple(
     [f"achieved_{u}_mean_bps_hz" for u in USERS]
     + [f"planned_{u}_mean_bps_hz" for u in USERS]
     + [f"gap_{u}_mean_bps_hz" for u in USERS]
     + ["resolves", "resolves_not_ok", "solve_input_age_mean_s", "applied_input_age_mean_s", "events"]
+    + list(QKD_METRICS)
 )
 #: metrics of one figure solve (rates on the true channels)
 FIGURE_METRICS: tuple[str, ...] = ("rate_su_bps_hz", "rate_au_bps_hz", "rate_gu_bps_hz", "min_rate_bps_hz", "planned_min_rate_bps_hz", "iterations")
@@ -30,4 +34,9 @@ def scenario_metrics(summary: dict) -> dict[str, float]:
     out["solve_input_age_mean_s"] = summary["information_age"]["solve_input_age_s"]["mean"]
     out["applied_input_age_mean_s"] = summary["information_age"]["applied_input_age_s"]["mean"]
     out["events"] = summary["events"]
+    qkd = summary.get("qkd")  # NaN for a scenario without a QKD layer
+    out["qkd_plans"] = qkd["plans"] if qkd else math.nan
+    for name in ("total_cost", "first_stage_cost", "second_stage_cost", "unmet_fraction"):
+        out[f"qkd_{name}"] = qkd[name] if qkd else math.nan
+    out["qkd_crossings_to_empty"] = qkd["crossings_by_state"].get("EMPTY", 0) if qkd else math.nan
     return out
