@@ -427,9 +427,11 @@ def test_default_gap_plan_is_within_the_gap_of_the_exact_optimum(nsfnet):
 # --- scenario mode out of time: the weather-mode plan it was warm-started from ---------------------
 
 
-def test_scenario_mode_time_limit_returns_the_weather_plan(nsfnet, monkeypatch):
-    """A time limit too small for scenario re-routing (no scenario-mode incumbent yet) returns the
-    weather-mode warm start, feasible for scenario re-routing, with status time_limit."""
+@pytest.mark.parametrize("keep_start", [False, True])
+def test_scenario_mode_time_limit_returns_the_weather_plan(nsfnet, monkeypatch, keep_start):
+    """A time limit too small for scenario re-routing returns the weather-mode warm start, feasible
+    for scenario re-routing, with status time_limit: whether HiGHS got no incumbent at all
+    (keep_start=False) or only the warm start (keep_start=True)."""
     import twin.qkd.milp as milp
 
     inst = _random_instance(nsfnet, 4, 30, 7)
@@ -440,7 +442,7 @@ def test_scenario_mode_time_limit_returns_the_weather_plan(nsfnet, monkeypatch):
     def run(model, options, start=None):
         calls.append(start is not None)
         if start is not None:  # the scenario-mode model: a budget too small to find any plan
-            return real_run(model, replace(options, time_limit_s=1e-9), None)
+            return real_run(model, replace(options, time_limit_s=1e-9), start if keep_start else None)
         return real_run(model, options, start)
 
     monkeypatch.setattr(milp, "_run", run)

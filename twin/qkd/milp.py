@@ -970,12 +970,13 @@ def solve_plan(instance: QkdInstance, options: PlanOptions | None = None, *,
         label = STATUS_INFEASIBLE
     else:
         label = STATUS_FAILED
+    warm_diagnosis = ("time limit reached in scenario mode: this is the weather-mode plan (one backup route per "
+                      "weather), feasible for scenario re-routing; its objective is an upper bound")
     if label == STATUS_FAILED and start is not None:
         # out of time before any scenario-mode plan: the weather-mode plan is feasible here too
         return replace(warm, status=STATUS_TIME_LIMIT, reroute=options.reroute, mip_gap=math.nan, size=size,
                        solve_s=time.perf_counter() - t_start - model.build_s, build_s=model.build_s,
-                       diagnosis="time limit reached in scenario mode: this is the weather-mode plan (one backup "
-                                 "route per weather), feasible for scenario re-routing; its objective is an upper bound")
+                       diagnosis=warm_diagnosis)
     if label in (STATUS_INFEASIBLE, STATUS_FAILED):
         if label == STATUS_INFEASIBLE:
             reason = (capacity_diagnosis(instance, options) if diagnose and not fix_routes and not fix_reserved
@@ -1030,11 +1031,14 @@ def solve_plan(instance: QkdInstance, options: PlanOptions | None = None, *,
     second = float(probs @ ((beta * arrays["u_q"] + gamma * arrays["o_q"]) @ model.prices_q
                             + (beta * arrays["u_k"] + gamma * arrays["o_k"]) @ model.prices_k))
     scenario_routes = {s.name: scenario_routes_by_class[of[w]] for w, s in enumerate(instance.scenarios)}
+    diagnosis = ""
+    if label == STATUS_TIME_LIMIT and start is not None and first + second >= warm.objective * (1 - 1e-9):
+        diagnosis = warm_diagnosis  # the scenario-mode run found nothing better than its weather-mode start
     return PlanResult(
         status=label, objective=first + second, first_stage_cost=first,
         expected_second_stage_cost=second, routes=routes, reserved=reserved, solve_s=solve_s,
         build_s=model.build_s, mip_gap=out.mip_gap, reroute=options.reroute,
-        scenario_routes=scenario_routes, link_names=tuple(topo.link_names),
+        scenario_routes=scenario_routes, link_names=tuple(topo.link_names), diagnosis=diagnosis,
         utilised_qkd=arrays["u_q"], ondemand_qkd=arrays["o_q"], utilised_km=arrays["u_k"], ondemand_km=arrays["o_k"],
         need_qkd=need_q[of], need_km=need_k[of], size=size,
     )
