@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sagin_twin.errors import InputError
 from tests.conftest import ROOT
@@ -348,3 +351,121 @@ def test_utilisation_cost_in_both_formulations(beta, gamma):
         assert plan.objective == pytest.approx(best, rel=1e-9)
     if gamma < beta:
         assert plan.reserved == {}  # on demand is cheaper than using a reservation
+
+
+# --- property: lazy == explicit on random small instances; weather re-routing never beats scenario --
+
+
+@st.composite
+def _small_instances(draw):
+    """A ground ring of 3–5 nodes with random chords, an optional satellite node with two or three
+    down-links, 1–3 requests, 2–4 scenarios (clear/cloudy, random demands), random planning factors
+    and sometimes tight on-demand QKD capacity."""
+    n = draw(st.integers(3, 5))
+    names = [f"N{i}" for i in range(n)]
+    lengths = st.integers(50, 900)
+    links = [(names[i], names[(i + 1) % n], "fiber", draw(lengths)) for i in range(n)]
+    for i in range(n):
+        for j in range(i + 2, n):
+            if (i, j) != (0, n - 1) and draw(st.booleans()):
+                links.append((names[i], names[j], "fiber", draw(lengths)))
+    if draw(st.booleans()):
+        for v in draw(st.lists(st.sampled_from(names), min_size=2, max_size=3, unique=True)):
+            links.append(("S1", v, "satellite", 1000))
+    pairs = [(a, b) for a in names for b in names if a < b]
+    chosen = draw(st.lists(st.sampled_from(pairs), min_size=1, max_size=3, unique=True))
+    requests = [(f"r{k}", a, b) for k, (a, b) in enumerate(chosen)]
+    n_sc = draw(st.integers(2, 4))
+    weights = draw(st.lists(st.integers(1, 5), min_size=n_sc, max_size=n_sc))
+    scenarios = [(w / sum(weights), draw(st.sampled_from(["clear", "cloudy"])),
+                  {r: float(draw(st.integers(1_000, 60_000))) for r, _, _ in requests}) for w in weights]
+    beta = draw(st.sampled_from([0.0, 0.5]))
+    gamma = draw(st.sampled_from([1.5, 2.0, 4.0]))
+    od = draw(st.sampled_from([150, 12]))
+    media = {"fiber": {**FIBER, "ondemand_capacity_qkd": od}, "satellite": SATELLITE}
+    return _instance(links, requests, scenarios, media=media,
+                     planning={"ondemand_factor": gamma, "utilisation_factor": beta})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_small_instances())
+def test_property_lazy_equals_explicit_and_weather_bounds_scenario(inst):
+    plans = {(mode, form): solve_plan(inst, PlanOptions(reroute=mode, formulation=form, mip_rel_gap=0.0), diagnose=False)
+             for mode in ("weather", "scenario") for form in ("lazy", "explicit")}
+    statuses = {p.status for p in plans.values()}
+    assert statuses <= {"optimal", "infeasible"}
+    for mode in ("weather", "scenario"):
+        lazy, explicit = plans[(mode, "lazy")], plans[(mode, "explicit")]
+        assert lazy.status == explicit.status
+        if lazy.status == "optimal":
+            assert lazy.objective == pytest.approx(explicit.objective, rel=1e-7)
+            assert lazy.objective == pytest.approx(lazy.first_stage_cost + lazy.expected_second_stage_cost, rel=1e-9)
+    weather, scenario = plans[("weather", "lazy")], plans[("scenario", "lazy")]
+    if weather.status == "optimal":
+        assert scenario.status == "optimal"  # the weather plan is feasible for scenario re-routing
+        assert weather.objective >= scenario.objective * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_lazy_polished_loop_matches_explicit_on_nsfnet_subsets(nsfnet, seed):
+    """The default (lazy, polished incumbents, callback stop) and the explicit model agree at gap 0."""
+    inst = _random_instance(nsfnet, 3, 20, seed)
+    lazy = solve_plan(inst, PlanOptions(mip_rel_gap=0.0))
+    explicit = solve_plan(inst, PlanOptions(mip_rel_gap=0.0, formulation="explicit"))
+    assert lazy.status == explicit.status == "optimal"
+    assert lazy.objective == pytest.approx(explicit.objective, rel=1e-7)
+
+
+def test_default_gap_plan_is_within_the_gap_of_the_exact_optimum(nsfnet):
+    inst = _random_instance(nsfnet, 4, 30, 5)
+    exact = solve_plan(inst, PlanOptions(mip_rel_gap=0.0, formulation="explicit"))
+    default = solve_plan(inst, PlanOptions())
+    assert default.status == "optimal" and default.mip_gap <= 1e-2
+    assert exact.objective <= default.objective * (1 + 1e-9) <= exact.objective * (1 + 1e-2 + 1e-9)
+
+
+# --- scenario mode out of time: the weather-mode plan it was warm-started from ---------------------
+
+
+@pytest.mark.parametrize("keep_start", [False, True])
+def test_scenario_mode_time_limit_returns_the_weather_plan(nsfnet, monkeypatch, keep_start):
+    """A time limit too small for scenario re-routing returns the weather-mode warm start, feasible
+    for scenario re-routing, with status time_limit: whether HiGHS got no incumbent at all
+    (keep_start=False) or only the warm start (keep_start=True)."""
+    import twin.qkd.milp as milp
+
+    inst = _random_instance(nsfnet, 4, 30, 7)
+    assert {s.weather for s in inst.scenarios} == {"clear", "cloudy"}  # re-routing blocks exist
+    real_run = milp._run
+    calls = []
+
+    def run(model, options, start=None):
+        calls.append(start is not None)
+        if start is not None:  # the scenario-mode model: a budget too small to find any plan
+            return real_run(model, replace(options, time_limit_s=1e-9), start if keep_start else None)
+        return real_run(model, options, start)
+
+    monkeypatch.setattr(milp, "_run", run)
+    plan = solve_plan(inst, PlanOptions(reroute="scenario", time_limit_s=5.0))
+    assert calls == [False, True]  # the weather warm start, then the scenario model
+    assert plan.status == "time_limit" and plan.has_plan
+    assert plan.reroute == "scenario"
+    assert "weather-mode plan" in plan.diagnosis
+    weather = solve_plan(inst, PlanOptions(reroute="weather"))
+    assert plan.objective == pytest.approx(weather.objective, rel=1e-2)
+    for req in inst.requests:  # a feasible plan: simple paths on up links in every scenario
+        _check_route(inst, plan.routes[req.name], req.src, req.dst)
+        for s in inst.scenarios:
+            _check_route(inst, plan.scenario_routes[s.name][req.name], req.src, req.dst, s.down_media())
+    assert np.all(plan.utilised_qkd + plan.ondemand_qkd >= plan.need_qkd - 1e-6)
+
+
+def test_scenario_mode_tiny_time_limit_still_returns_a_plan_or_says_why(nsfnet):
+    """The real clock: with a tiny limit the result is a plan (time_limit) or a clean failure."""
+    inst = _random_instance(nsfnet, 4, 30, 7)
+    plan = solve_plan(inst, PlanOptions(reroute="scenario", time_limit_s=0.05))
+    assert plan.status in ("time_limit", "optimal", "failed")
+    if plan.status == "time_limit" and plan.diagnosis:
+        assert "weather-mode plan" in plan.diagnosis
+    if plan.status == "failed":
+        assert "no feasible plan" in plan.diagnosis

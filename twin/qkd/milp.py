@@ -340,7 +340,8 @@ _Cut = tuple[np.ndarray, np.ndarray, float, float]
 CUT_REL_TOLERANCE: Final = 1e-7  #: a recourse cut is added when θ underestimates the recourse by more than this (relative)
 MAX_CUT_ROUNDS: Final = 200
 LP_PHASE_SHARE: Final = 0.5  #: at most this share of the time limit goes to the LP cutting-plane rounds
-LOOSE_ROUND_GAP: Final = 0.05  #: MIP gap of the first cutting-plane rounds, before the requested gap (–)  #: cutting-plane rounds (LP and MIP phases each)
+LOOSE_ROUND_GAP: Final = 0.05  #: MIP gap of the first cutting-plane rounds, before the requested gap (–)
+MIP_CUT_WINDOW: Final = 2  #: at a MIP master point, the breakpoint cuts within this many need levels of R are added
 
 
 @dataclass
@@ -362,6 +363,7 @@ class _LazyGroup:
     price: np.ndarray  # (L,) κ·π_q: on-demand minus utilisation price factor times price
     od: np.ndarray  # (L,) on-demand capacity
     reserve: np.ndarray  # (L,) R_q columns
+    seen: set = field(default_factory=set)  # (link, class-set bytes) of cuts already made
 
     def _cut(self, l: int, weights: np.ndarray) -> _Cut:
         """θ_l − Σ_f κπ Σ_c w_c p_c a[c,f,l]·use[f,l] + κπ Σ_c w_c p_c·R_l ≥ 0 for class weights w (0/1)."""
@@ -387,8 +389,31 @@ class _LazyGroup:
         out[links] = self.price[links] * (self.prob @ np.maximum(excess, 0.0))
         return out, bool(np.all(excess <= self.od[links][None, :] + INTEGRALITY_TOLERANCE))
 
-    def separate(self, values: np.ndarray) -> list[_Cut]:
-        """Cuts violated at ``values`` (recourse underestimated or on-demand capacity exceeded)."""
+    def breakpoint_cuts(self, l: int, use: np.ndarray, reserve: float | None = None, window: int | None = None) -> list[_Cut]:
+        """Every cut of the 1-D piecewise-linear recourse R ↦ Σ_c p_c·κπ·max(0, need_c − R) of link ``l``
+        for the link-use vector ``use`` (F,): one per distinct positive need level v, with S = {c: need_c ≥ v}.
+        Together they represent that function exactly; each is valid for every use and R.
+        With ``window``, only the levels within ``window`` of the one at ``reserve``."""
+        need = self.coef[:, :, l] @ use
+        levels = np.unique(need[need > DEMAND_TOLERANCE])
+        if window is not None and reserve is not None and levels.size:
+            k = int(np.searchsorted(levels, reserve + INTEGRALITY_TOLERANCE))
+            levels = levels[max(0, k - window): k + window + 1]
+        cuts = []
+        for v in levels:
+            weights = (need >= v - 1e-9).astype(float)
+            key = (l, np.packbits(weights.astype(bool)).tobytes())
+            if key in self.seen:
+                continue
+            self.seen.add(key)
+            cuts.append(self._cut(l, weights))
+        return cuts
+
+    def separate(self, values: np.ndarray, window: int | None = 0) -> list[_Cut]:
+        """Cuts violated at ``values`` (recourse underestimated or on-demand capacity exceeded).
+
+        For a violated link, ``window`` = 0 gives the one cut at the current reservation, k > 0 the
+        breakpoint cuts within k levels of it, None every breakpoint cut of the link's use vector."""
         links = np.flatnonzero(self.theta >= 0)
         if links.size == 0:
             return []
@@ -399,7 +424,11 @@ class _LazyGroup:
         theta = values[self.theta[links]]
         cuts = []
         for j in np.flatnonzero(recourse > theta + CUT_REL_TOLERANCE * np.maximum(1.0, recourse)):
-            cuts.append(self._cut(int(links[j]), (excess[:, j] > 0).astype(float)))
+            l = int(links[j])
+            if window == 0:
+                cuts.append(self._cut(l, (excess[:, j] > 0).astype(float)))
+            else:
+                cuts += self.breakpoint_cuts(l, use[:, j], float(values[self.reserve[l]]), window)
         for c, j in zip(*np.nonzero(excess > self.od[links][None, :] + INTEGRALITY_TOLERANCE)):
             l = int(links[j])
             cols = np.concatenate([self.use[:, l], [self.reserve[l]]])
@@ -638,6 +667,66 @@ def _build(instance: QkdInstance, options: PlanOptions,
                   route_block, pq, pk, time.perf_counter() - t0, int(matrix.nnz), lazy_groups)
 
 
+def _best_reservation(price: float, weights: np.ndarray, needs: np.ndarray, lo: float, hi: float,
+                      od: float) -> float | None:
+    """argmin over integer R ∈ [lo, hi] of price·R + Σ_i weights_i·max(0, needs_i − R) subject to
+    needs_i − R ≤ od (the 1-D convex piecewise-linear reservation cost of one link; its minimum is at
+    a need level or a bound), or None if no R is feasible."""
+    lo = max(lo, float(needs.max(initial=0.0)) - od)
+    lo, hi = math.ceil(lo - INTEGRALITY_TOLERANCE), math.floor(hi + INTEGRALITY_TOLERANCE)
+    if lo > hi:
+        return None
+    candidates = np.unique(np.clip(np.concatenate([needs, [lo, hi]]), lo, hi))
+    costs = price * candidates + np.maximum(needs[None, :] - candidates[:, None], 0.0) @ weights
+    return float(candidates[int(np.argmin(costs))])
+
+
+def _polish(model: _Model, raw: np.ndarray) -> np.ndarray | None:
+    """The lazy master's point ``raw`` with its routes kept, every reservation re-optimised for those
+    routes (per-link newsvendor over the need levels), θ set to the exact QKD recourse and the KM
+    on-demand columns to their exact values: a master-feasible point whose cost is the plan's true
+    cost. None if some link's on-demand capacity cannot be met (the routes are infeasible)."""
+    values = raw.copy()
+    rounded = np.round(values)
+    values = np.where(model.integer & (np.abs(rounded - values) <= INTEGRALITY_TOLERANCE), rounded, values)
+    cost = np.asarray(model.lp.col_cost_)
+    lower = np.asarray(model.lp.col_lower_)
+    upper = model.upper
+    groups = model.lazy_groups
+    # QKD needs of every class of every group on every link (n_classes, L), with weights κπ·p_c
+    needs = np.concatenate([np.einsum("cfl,fl->cl", g.coef, values[g.use]) for g in groups])
+    weights = np.concatenate([g.prob for g in groups])
+    kappa_price = groups[0].price
+    od_q = groups[0].od
+    for l in range(model.topo.n_links):
+        col = int(model.r_q[l])
+        r = _best_reservation(cost[col], kappa_price[l] * weights, needs[:, l], lower[col], upper[col], od_q[l])
+        if r is None:
+            return None
+        values[col] = r
+    for g in groups:
+        theta, ok = g.exact_theta(values)
+        if not ok:
+            return None
+        links = g.theta >= 0
+        values[g.theta[links]] = theta[links]
+    # KM: need per route group and link; on-demand columns o_k[g, l] carry the group's probability
+    need_k = np.stack([KM_WAVELENGTHS_PER_LINK * values[g.use].sum(axis=0) for g in groups])  # (G, L)
+    for l in range(model.topo.n_links):
+        col = int(model.r_k[l])
+        o_cols = model.o_k[:, l]
+        has = o_cols >= 0
+        if np.any(need_k[~has, l] > INTEGRALITY_TOLERANCE):
+            return None
+        od = float(np.min(upper[o_cols[has]], initial=np.inf))
+        r = _best_reservation(cost[col], cost[o_cols[has]], need_k[has, l], lower[col], upper[col], od)
+        if r is None:
+            return None
+        values[col] = r
+        values[o_cols[has]] = np.maximum(need_k[has, l] - r, 0.0)
+    return values
+
+
 def _path(arc_values: np.ndarray, topo: _Topology, src: int, dst: int) -> list[str]:
     """Node list from src following arcs with value 1 (cycles off the path are ignored)."""
     chosen = np.flatnonzero(arc_values > 0.5)
@@ -675,16 +764,18 @@ def _run(model: _Model, options: PlanOptions, start: dict[int, float] | None = N
     """Solve the MILP; with lazy recourse, a cutting-plane loop (module docstring of ``_LazyGroup``).
 
     Lazy loop: Kelley rounds on the LP relaxation first (cheap; they seed the MILP with cuts), then
-    MILP rounds. After each MILP round the incumbent's true cost (θ replaced by its exact recourse)
-    is an upper bound and HiGHS's dual bound on the relaxed master a lower bound; the loop stops when
-    they are within ``mip_rel_gap`` or no cut is violated. The best incumbent, with exact θ, is
-    handed to the next round as a start. ``start`` (column → value, every integer column) is a
+    MILP rounds. Every improving master solution HiGHS finds (callback) is polished (``_polish``:
+    routes kept, reservations re-optimised per link, θ exact), so its true cost is an upper bound;
+    HiGHS's dual bound on the relaxed master is a lower bound. A master run is interrupted as soon as
+    its dual bound proves the best polished plan within ``mip_rel_gap`` (callback), and the loop
+    stops then or when no cut is violated. Cuts at master points are the breakpoint cuts within
+    ``MIP_CUT_WINDOW`` levels of the point's reservation. The best polished plan is handed to the
+    next round as a start. ``start`` (column → value, every integer column) is a
     partial solution HiGHS completes and uses as its first incumbent.
     """
     t0 = time.perf_counter()
     h = _highs(options, options.time_limit_s)
     h.passModel(model.lp)
-    h.setOptionValue("mip_improving_solution_save", True)
 
     def set_start() -> None:
         if start:
@@ -702,8 +793,8 @@ def _run(model: _Model, options: PlanOptions, start: dict[int, float] | None = N
     def remaining() -> float:
         return max(options.time_limit_s - (time.perf_counter() - t0), 1e-3)
 
-    def separate(values: np.ndarray) -> list[_Cut]:
-        return [cut for group in model.lazy_groups for cut in group.separate(values)]
+    def separate(values: np.ndarray, window: int | None = 0) -> list[_Cut]:
+        return [cut for group in model.lazy_groups for cut in group.separate(values, window)]
 
     rounds = 0
     relaxed = model.lp
@@ -726,36 +817,64 @@ def _run(model: _Model, options: PlanOptions, start: dict[int, float] | None = N
         rounds += 1
         _add_rows_to_highs(lp, cuts)
         _add_rows_to_highs(h, cuts)
+    # the master's incumbents are polished by ``_polish``; RINS only adds time to every round here
+    h.setOptionValue("mip_heuristic_run_rins", False)
     cost = np.asarray(model.lp.col_cost_)
     best_cost, best_values = math.inf, None
     lower = -math.inf
+    found: list[np.ndarray] = []
+    interrupted = False
+
+    def close_enough() -> bool:
+        return best_values is not None and best_cost - lower <= options.mip_rel_gap * max(abs(best_cost), 1e-9)
+
+    def offer(raw: np.ndarray) -> None:
+        """A master solution: keep it for separation; its polished plan may be the best so far."""
+        nonlocal best_cost, best_values
+        found.append(raw)
+        values = _polish(model, raw)
+        if values is not None:
+            true_cost = float(cost @ values)
+            if true_cost < best_cost:
+                best_cost, best_values = true_cost, values
+
+    def on_solution(e) -> None:
+        offer(np.array(e.data_out.mip_solution, dtype=float))
+
+    def on_interrupt(e) -> None:
+        nonlocal lower, interrupted
+        bound = float(e.data_out.mip_dual_bound)
+        if math.isfinite(bound) and bound > lower:
+            lower = bound
+        if close_enough():  # the master's bound already proves the best polished plan
+            interrupted = True
+            e.interrupt()
+
+    h.cbMipImprovingSolution.subscribe(on_solution)
+    h.cbMipInterrupt.subscribe(on_interrupt)
     set_start()
     converged = False
     loose = LOOSE_ROUND_GAP > options.mip_rel_gap and not start  # first rounds only harvest cuts: a looser gap is enough
     for _ in range(MAX_CUT_ROUNDS):
         h.setOptionValue("time_limit", remaining())
         h.setOptionValue("mip_rel_gap", LOOSE_ROUND_GAP if loose else float(options.mip_rel_gap))
+        found.clear()
+        interrupted = False
         h.run()
+        rounds += 1
         info = h.getInfo()
+        if interrupted:
+            converged = True
+            break
         if info.primal_solution_status != 2:
             break
         lower = max(lower, float(info.mip_dual_bound))
-        found = [np.asarray(sol.col_value) for sol in h.getSavedMipSolutions()] or [np.asarray(h.getSolution().col_value)]
+        if not found:
+            offer(np.asarray(h.getSolution().col_value))
         cuts = []
         for raw in found:
-            values = raw.copy()
-            exact_ok = True
-            for group in model.lazy_groups:
-                theta, capacity_ok = group.exact_theta(values)
-                links = group.theta >= 0
-                values[group.theta[links]] = theta[links]
-                exact_ok &= capacity_ok
-            true_cost = float(cost @ values)
-            if exact_ok and true_cost < best_cost:
-                best_cost, best_values = true_cost, values
-            cuts += separate(raw)
-        rounds += 1
-        if best_values is not None and best_cost - lower <= options.mip_rel_gap * max(abs(best_cost), 1e-9):
+            cuts += separate(raw, MIP_CUT_WINDOW)
+        if close_enough():
             converged = True
             break
         if not cuts:
@@ -773,7 +892,7 @@ def _run(model: _Model, options: PlanOptions, start: dict[int, float] | None = N
             start.value_valid = True
             h.setSolution(start)
     gap = (best_cost - lower) / max(abs(best_cost), 1e-9) if best_values is not None else math.nan
-    status = h.getModelStatus()
+    status = highspy.HighsModelStatus.kOptimal if converged else h.getModelStatus()
     if best_values is None and status == highspy.HighsModelStatus.kOptimal:
         status = highspy.HighsModelStatus.kTimeLimit  # cut loop ended without a capacity-feasible plan
     return _Outcome(status, best_values, max(gap, 0.0), converged, rounds, time.perf_counter() - t0,
@@ -851,12 +970,13 @@ def solve_plan(instance: QkdInstance, options: PlanOptions | None = None, *,
         label = STATUS_INFEASIBLE
     else:
         label = STATUS_FAILED
+    warm_diagnosis = ("time limit reached in scenario mode: this is the weather-mode plan (one backup route per "
+                      "weather), feasible for scenario re-routing; its objective is an upper bound")
     if label == STATUS_FAILED and start is not None:
         # out of time before any scenario-mode plan: the weather-mode plan is feasible here too
         return replace(warm, status=STATUS_TIME_LIMIT, reroute=options.reroute, mip_gap=math.nan, size=size,
                        solve_s=time.perf_counter() - t_start - model.build_s, build_s=model.build_s,
-                       diagnosis="time limit reached in scenario mode: this is the weather-mode plan (one backup "
-                                 "route per weather), feasible for scenario re-routing; its objective is an upper bound")
+                       diagnosis=warm_diagnosis)
     if label in (STATUS_INFEASIBLE, STATUS_FAILED):
         if label == STATUS_INFEASIBLE:
             reason = (capacity_diagnosis(instance, options) if diagnose and not fix_routes and not fix_reserved
@@ -911,11 +1031,14 @@ def solve_plan(instance: QkdInstance, options: PlanOptions | None = None, *,
     second = float(probs @ ((beta * arrays["u_q"] + gamma * arrays["o_q"]) @ model.prices_q
                             + (beta * arrays["u_k"] + gamma * arrays["o_k"]) @ model.prices_k))
     scenario_routes = {s.name: scenario_routes_by_class[of[w]] for w, s in enumerate(instance.scenarios)}
+    diagnosis = ""
+    if label == STATUS_TIME_LIMIT and start is not None and first + second >= warm.objective * (1 - 1e-9):
+        diagnosis = warm_diagnosis  # the scenario-mode run found nothing better than its weather-mode start
     return PlanResult(
         status=label, objective=first + second, first_stage_cost=first,
         expected_second_stage_cost=second, routes=routes, reserved=reserved, solve_s=solve_s,
         build_s=model.build_s, mip_gap=out.mip_gap, reroute=options.reroute,
-        scenario_routes=scenario_routes, link_names=tuple(topo.link_names),
+        scenario_routes=scenario_routes, link_names=tuple(topo.link_names), diagnosis=diagnosis,
         utilised_qkd=arrays["u_q"], ondemand_qkd=arrays["o_q"], utilised_km=arrays["u_k"], ondemand_km=arrays["o_k"],
         need_qkd=need_q[of], need_km=need_k[of], size=size,
     )
