@@ -53,6 +53,16 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _log_time_axes(ax, ylabel: str, title: str, legend_columns: int = 1) -> None:
+    """Log y axis against simulated time, with labels, legend and grid."""
+    ax.set_yscale("log")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=legend_columns)
+    ax.grid(alpha=0.3, which="both")
+
+
 def plot_geometry(events: pd.DataFrame, path: Path) -> Path | None:
     """Satellite and Sun elevation over time with pass windows and weather bands."""
     sat = _of(events, "satellite_state")
@@ -142,12 +152,7 @@ def plot_solver(events: pd.DataFrame, path: Path) -> Path | None:
     bad = res[res["status"] != "ok"]
     if not bad.empty:
         ax.scatter(bad["t_s"], np.maximum(bad["wall_s"].astype(float).fillna(1e-7), 1e-7), s=40, facecolors="none", edgecolors="red", label="not ok (fallback)")
-    ax.set_yscale("log")
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("wall time (s)")
-    ax.set_title(f"Re-solves: {len(res)}, method {', '.join(map(str, res['method'].unique()))}")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3, which="both")
+    _log_time_axes(ax, "wall time (s)", f"Re-solves: {len(res)}, method {', '.join(map(str, res['method'].unique()))}")
     return _save(fig, path)
 
 
@@ -169,12 +174,7 @@ def plot_key_pools(events: pd.DataFrame, path: Path) -> Path | None:
     warning = crossings[crossings["threshold_bits"] > 0]["threshold_bits"] if len(crossings) else pd.Series(dtype=float)
     if len(warning):
         ax.axhline(float(warning.iloc[0]), color="black", ls="--", lw=0.8, label="warning threshold")
-    ax.set_yscale("log")
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("key in pool (bit)")
-    ax.set_title("Key pools per QKD link (x = threshold crossing; shaded = cloud/rain)")
-    ax.legend(fontsize=7, ncol=2)
-    ax.grid(alpha=0.3, which="both")
+    _log_time_axes(ax, "key in pool (bit)", "Key pools per QKD link (x = threshold crossing; shaded = cloud/rain)", legend_columns=2)
     return _save(fig, path)
 
 
