@@ -85,8 +85,10 @@ def qkd_summary(events: pd.DataFrame) -> dict[str, Any]:
     unmet = events[events["kind"] == "key_demand_unmet"]
     if plans.empty and costs.empty and crossings.empty and unmet.empty:
         return {}
-    requested = float(costs["requested_bits"].sum()) if len(costs) else 0.0
-    unmet_bits = float(costs["unmet_bits"].sum()) if len(costs) else 0.0
+    # every requested bit is served (only while a plan is in force) or logged as unmet (also before the first plan)
+    served = float(costs["served_bits"].sum()) if len(costs) else 0.0
+    unmet_bits = float(unmet["unmet_bits"].sum()) if len(unmet) else 0.0
+    requested = served + unmet_bits
     return {
         "plans": int(len(plans)),
         "plans_by_trigger": plans["trigger"].value_counts().sort_index().to_dict() if len(plans) else {},
@@ -97,7 +99,7 @@ def qkd_summary(events: pd.DataFrame) -> dict[str, Any]:
         "second_stage_cost": float(costs["second_stage_cost"].sum()) if len(costs) else 0.0,
         "total_cost": float(costs["total_cost"].sum()) if len(costs) else 0.0,
         "requested_bits": requested,
-        "served_bits": float(costs["served_bits"].sum()) if len(costs) else 0.0,
+        "served_bits": served,
         "unmet_bits": unmet_bits,
         "unmet_fraction": unmet_bits / requested if requested > 0 else 0.0,
         "unmet_by_reason_bits": unmet.groupby("reason")["unmet_bits"].sum().sort_index().to_dict() if len(unmet) else {},

@@ -20,7 +20,12 @@ def events(default_run):
 def test_summary_accounts_for_every_bit_and_every_cost(events):
     q = summarize(events)["qkd"]
     costs = events[events.kind == "qkd_plan_cost"]
-    assert q["served_bits"] + q["unmet_bits"] == pytest.approx(q["requested_bits"], rel=1e-9)
+    unmet = events[events.kind == "key_demand_unmet"]
+    # the plans' own ledgers and the unmet rows agree on what went unmet while a plan was in force
+    in_plans = unmet[unmet.reason != "no_plan"].unmet_bits.sum()
+    assert costs.unmet_bits.sum() == pytest.approx(in_plans, abs=1e-6)
+    assert q["requested_bits"] == pytest.approx(costs.requested_bits.sum() + unmet[unmet.reason == "no_plan"].unmet_bits.sum())
+    assert q["unmet_by_reason_bits"].get("no_plan", 0.0) > 0  # demand before the first plan arrives is unmet
     assert q["total_cost"] == pytest.approx(costs.first_stage_cost.sum() + costs.second_stage_cost.sum())
     assert q["plans"] == (events.kind == "qkd_plan").sum() >= 2
     assert sum(q["plans_by_trigger"].values()) == q["plans"]
