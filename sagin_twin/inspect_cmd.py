@@ -41,8 +41,11 @@ def _print_table(title: str, table: pd.DataFrame) -> None:
     if table.empty:
         return
     print(f"\n{title}")
+    # simulated times to 0.01 s (4 significant digits would print 1300.55 s as 1301); other floats to 4 digits
+    times = {c: "{:.2f}".format for c in table.columns if c in ("t_s", "from_s", "first_s", "last_s", "duration_s")
+             and pd.api.types.is_float_dtype(table[c])}
     with pd.option_context("display.width", 160, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
-        print(table.to_string(index=False))
+        print(table.to_string(index=False, formatters=times))
 
 
 def inspect(args: argparse.Namespace) -> int:
