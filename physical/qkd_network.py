@@ -37,10 +37,9 @@ from physical.key_demand import DemandChange
 from physical.key_pool import KeyPool, PoolChange
 from physical.reports import KeyPoolReport, QkdPlanCommand
 from physical.urgent import urgent_timeout
+from physical.wavelengths import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, qkd_links_needed
 from physical.weather import sky_pattern
 
-QKD_WAVELENGTHS_PER_QKD_LINK = 3  #: a QKD link takes 3 wavelengths (Kaewpuang et al.)
-DEMAND_TOLERANCE = 1e-9  #: k/K within this above an integer needs no extra QKD link
 UNMET_TOLERANCE_BITS = 1e-6  #: unmet key below this is rounding, not a shortfall (bit)
 
 
@@ -255,20 +254,18 @@ class QkdNetwork:
                 out.status[name] = "no_plan" if plan is None else "no_route"
                 continue
             hops = [self._link_between[frozenset(pair)] for pair in zip(route[:-1], route[1:])]
-            needs = {}
-            for link in hops:
-                qkd_links = math.ceil(demand / plan.key_rate_bps[self.links[link].medium] - DEMAND_TOLERANCE)
-                needs[link] = QKD_WAVELENGTHS_PER_QKD_LINK * max(qkd_links, 1)
+            needs = {link: QKD_WAVELENGTHS_PER_LINK * qkd_links_needed(demand, plan.key_rate_bps[self.links[link].medium])
+                     for link in hops}
             fits = all(
                 out.used_qkd[link] + needs[link] <= plan.reserved_qkd.get(link, 0) + plan.ondemand_capacity_qkd[link]
-                and out.used_km[link] + 1 <= plan.reserved_km.get(link, 0) + plan.ondemand_capacity_km[link]
+                and out.used_km[link] + KM_WAVELENGTHS_PER_LINK <= plan.reserved_km.get(link, 0) + plan.ondemand_capacity_km[link]
                 for link in hops)
             if not fits:
                 out.status[name] = "capacity"
                 continue
             for link in hops:
                 out.used_qkd[link] += needs[link]
-                out.used_km[link] += 1
+                out.used_km[link] += KM_WAVELENGTHS_PER_LINK
             out.status[name] = "ok"
             out.route_links[name] = hops
         return out
@@ -283,7 +280,7 @@ class QkdNetwork:
         provision = self._provision(weather)
         available = {}  # key each pool can hand out over the interval: stock + production
         for name, link in self.links.items():
-            running = provision.used_qkd[name] // QKD_WAVELENGTHS_PER_QKD_LINK
+            running = provision.used_qkd[name] // QKD_WAVELENGTHS_PER_LINK
             self._running[name] = running
             blocked = link.blocked_by_cloud and weather == "cloudy"
             added = 0.0 if blocked or running == 0 else running * link.rate.bits(t0, t_s)

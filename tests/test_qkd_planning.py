@@ -12,11 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from physical.wavelengths import qkd_links_needed
 from sagin_twin.errors import InputError
 from tests.conftest import ROOT
 from twin.qkd.instance import QkdInstance, Scenario
 from twin.qkd.metrics import expected_value_scenario, stochastic_metrics
-from twin.qkd.milp import PlanOptions, solve_plan, wavelength_links_needed
+from twin.qkd.milp import PlanOptions, solve_plan
 from twin.qkd.pricing import component_counts, km_wavelength_price, qkd_wavelength_price
 
 NSFNET = ROOT / "scenarios" / "qkd" / "nsfnet.toml"
@@ -67,9 +68,9 @@ def test_prices_for_single_span_links_have_no_negative_counts():
 
 
 def test_parallel_links_needed():
-    assert wavelength_links_needed(0, 10) == 0
-    assert wavelength_links_needed(10, 10) == 1
-    assert wavelength_links_needed(10.5, 10) == 2
+    assert qkd_links_needed(0, 10) == 0
+    assert qkd_links_needed(10, 10) == 1
+    assert qkd_links_needed(10.5, 10) == 2
 
 
 # --- the MILP against independent truths -----------------------------------------------------

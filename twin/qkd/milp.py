@@ -60,14 +60,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from twin.qkd.instance import QkdInstance, Scenario
-from twin.qkd.pricing import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, link_prices
+from physical.wavelengths import DEMAND_TOLERANCE, KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, qkd_links_needed
+from twin.qkd.pricing import link_prices
 
 FORMULATIONS: Final = ("lazy", "explicit")  #: QKD recourse formulations (see PlanOptions)
 REROUTE_MODES: Final = ("weather", "scenario")  #: re-routing modes; the first is the default
 DEFAULT_REROUTE: Final = "weather"  #: default re-routing mode (one backup route per weather pattern)
 DEFAULT_MIP_REL_GAP: Final = 1e-2  #: default relative MIP gap at which HiGHS stops (–)
 DEFAULT_TIME_LIMIT_S: Final = 60.0  #: default solver time limit (s)
-DEMAND_TOLERANCE: Final = 1e-9  #: k/K within this above an integer does not need another QKD link
 INTEGRALITY_TOLERANCE: Final = 1e-6  #: a binary/integer value is rounded if this close to an integer
 
 STATUS_OPTIMAL: Final = "optimal"  #: solved to the requested gap
@@ -172,13 +172,6 @@ class PlanResult:
 
 def _finite_or_none(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
-
-
-def wavelength_links_needed(demand_bps: float, key_rate_bps: float) -> int:
-    """P = ceil(k/K): parallel QKD links needed for ``demand_bps`` (bit/s) at ``key_rate_bps`` (bit/s) per link."""
-    if demand_bps <= 0:
-        return 0
-    return max(1, math.ceil(demand_bps / key_rate_bps - DEMAND_TOLERANCE))
 
 
 class _Topology:
@@ -296,7 +289,7 @@ def _scenario_classes(instance: QkdInstance, topo: _Topology) -> _Classes:
     of = np.zeros(len(instance.scenarios), dtype=np.int64)
     rows = []
     for w, s in enumerate(instance.scenarios):
-        need = tuple(tuple(wavelength_links_needed(s.demand(r.name), instance.media[m].key_rate_bps)
+        need = tuple(tuple(qkd_links_needed(s.demand(r.name), instance.media[m].key_rate_bps)
                            for m in topo.media) for r in instance.requests)
         key = (s.weather, need)
         if key not in keys:
@@ -1071,7 +1064,7 @@ def reachability_diagnosis(instance: QkdInstance) -> str:
             excluded = []
             for link in instance.links:
                 medium = instance.media[link.medium]
-                need_q = QKD_WAVELENGTHS_PER_LINK * wavelength_links_needed(s.demand(req.name), medium.key_rate_bps)
+                need_q = QKD_WAVELENGTHS_PER_LINK * qkd_links_needed(s.demand(req.name), medium.key_rate_bps)
                 if link.medium in down:
                     excluded.append(f"{link.name} (down: {s.weather})")
                     continue
