@@ -167,7 +167,6 @@ class QkdNetwork:
         self.requests = dict(requests)
         self.pools = {name: KeyPool(pools.capacity_bits, pools.warning_bits, 0.0, pools.initial_bits) for name in self.links}
         self.cloud_cover = cloud_cover
-        self.step_s = step_s
         self.outbox = outbox
         self.log = log
         self.demand_bps: dict[str, float] = {name: 0.0 for name in self.requests}
@@ -177,7 +176,7 @@ class QkdNetwork:
         self._running: dict[str, int] = {name: 0 for name in self.links}
         self._unmet_since_report: dict[str, float] = {name: 0.0 for name in self.requests}
         env.process(self._demand(demand_changes))
-        env.process(self._steps())
+        env.process(self._every(step_s, lambda: None))
         env.process(self._commands(inbox))
         env.process(self._every(report_period_s, self._report))
         env.process(self._every(log_period_s, self._log_pools))
@@ -193,14 +192,8 @@ class QkdNetwork:
                                  from_bps=self.demand_bps[name], to_bps=rate)
                 self.demand_bps[name] = rate
 
-    def _steps(self):
-        k = 1
-        while True:
-            yield self.env.timeout(k * self.step_s - self.env.now)
-            self.advance_to(self.env.now)
-            k += 1
-
     def _every(self, period_s: float, action: Callable[[], None]):
+        """At 0, period_s, 2·period_s, …: bring the pools up to now, then ``action()``."""
         k = 0
         while True:
             yield self.env.timeout(k * period_s - self.env.now)

@@ -107,7 +107,7 @@ class World:
         self.log = log
         self.in_force: dict[str, PrecoderCommand | None] = {tx: None for tx in TRANSMITTER_PREFIX}
         self.true_channels: ChannelSet | None = None
-        self.weather_sample = weather.step(0.0) if isinstance(weather, WeatherTrace) else None  # set by every tick
+        self.weather_sample = None  # the weather at the last tick
         self.ticks_done = 0
         self.process = env.process(self._ticks())
         env.process(self._pass_events())

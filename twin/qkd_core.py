@@ -89,6 +89,7 @@ class QkdCoreTwin:
         self._planned_pattern: str | None = None
         self._planned_range: dict[str, tuple[float, float]] = {}
         self._observed_bps: dict[str, float] = {}
+        self._medium_between = {frozenset((l.a, l.b)): l.medium for l in network.links}
         env.process(self._receive())
         env.process(self._check())
 
@@ -101,8 +102,8 @@ class QkdCoreTwin:
                 self.report = report
                 self._observed_bps.update(report.demand_bps)
 
-    def _pattern(self) -> str:
-        weather = self.weather_view()
+    def _pattern(self, weather: WeatherReport | None = None) -> str:
+        weather = weather if weather is not None else self.weather_view()
         return sky_pattern(weather.cloud_cover) if weather is not None else "clear"
 
     # -- triggers --------------------------------------------------------------------------------
@@ -136,9 +137,8 @@ class QkdCoreTwin:
                 self._plan(trigger)
 
     # -- planning --------------------------------------------------------------------------------
-    def _forecast(self) -> tuple[QkdInstance, float, float]:
+    def _forecast(self, weather: WeatherReport | None) -> tuple[QkdInstance, float, float]:
         now, epoch = self.env.now, self.policy.planning_period_s
-        weather = self.weather_view()
         p_clear = self.forecaster.clear_probability(weather, epoch)
         means = {name: self._observed_bps.get(name, mean) for name, mean in self.forecaster.mean_demand_bps.items()}
         scenarios = planning_scenarios(p_clear, means, self.policy.demand_cv, self.policy.forecast_samples, self.rng)
@@ -151,7 +151,8 @@ class QkdCoreTwin:
         self.plans += 1
         weather = self.weather_view()
         oldest_s = min(self.report.measured_at_s, weather.measured_at_s if weather is not None else now)
-        instance, p_clear, k_sat = self._forecast()
+        pattern = self._pattern(weather)
+        instance, p_clear, k_sat = self._forecast(weather)
         started = time.perf_counter()
         try:
             result = solve_plan(instance, self.policy.options)
@@ -164,7 +165,7 @@ class QkdCoreTwin:
         status = result.status if result is not None else "failed"
         fields = {
             "plan_id": plan_id, "trigger": trigger, "status": status, "fallback": fallback,
-            "weather": self._pattern(), "p_clear": p_clear, "scenarios": len(instance.scenarios),
+            "weather": pattern, "p_clear": p_clear, "scenarios": len(instance.scenarios),
             "satellite_key_rate_bps": k_sat, "satellite_offered": any(l.medium == "satellite" for l in instance.links),
             "oldest_input_age_s": now - oldest_s,
             "objective": result.objective if ok else math.nan,
@@ -178,7 +179,7 @@ class QkdCoreTwin:
         self.log.timing(seq, wall_s=wall_s, solve_s=result.solve_s if result is not None else 0.0,
                         build_s=result.build_s if result is not None else 0.0)
         self._last_plan_s = now
-        self._planned_pattern = self._pattern()
+        self._planned_pattern = pattern
         if ok:
             command = self._command(plan_id, instance, result, now, oldest_s)
         elif not self._has_plan:
@@ -213,8 +214,7 @@ class QkdCoreTwin:
         return routes
 
     def _avoids_down(self, route, pattern: str) -> bool:
-        media = {frozenset((l.a, l.b)): l.medium for l in self.network.links}
-        return all(media[frozenset(pair)] not in DOWN_MEDIA[pattern] for pair in zip(route[:-1], route[1:]))
+        return all(self._medium_between[frozenset(pair)] not in DOWN_MEDIA[pattern] for pair in zip(route[:-1], route[1:]))
 
     def _command(self, plan_id: int, instance: QkdInstance, result: PlanResult, now: float, oldest_s: float,
                  routes: dict | None = None) -> QkdPlanCommand:
