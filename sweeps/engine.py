@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -37,7 +38,7 @@ class LocalExecutor:
         """Yield (task, row) as each batch of runs finishes."""
         size = max(1, min(16, len(tasks) // (self.workers * 8)))
         batches = [tasks[i:i + size] for i in range(0, len(tasks), size)]
-        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
             futures = {pool.submit(run_batch, function, batch): batch for batch in batches}
             try:
                 for future in as_completed(futures):
