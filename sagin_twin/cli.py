@@ -13,6 +13,7 @@ import sys
 
 from sagin_twin import __version__
 from sagin_twin.errors import InputError
+from sagin_twin.stdio import json_only_stdout
 
 #: command modules, in the order their sub-commands appear in ``--help``
 COMMANDS: tuple[str, ...] = (
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "json", False):
+            with json_only_stdout():  # stdout carries the one JSON document and nothing else
+                return int(args.func(args) or 0)
         return int(args.func(args) or 0)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -22,6 +22,7 @@ from eventlog.query import (age_table, compact, compare_runs, filter_events, key
 from eventlog.reader import load_events
 from eventlog.summary import format_summary, summarize
 from sagin_twin.errors import InputError
+from sagin_twin.stdio import print_json
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -64,14 +65,14 @@ def inspect(args: argparse.Namespace) -> int:
         frames = [filter_events(load_events(log), args.kind, args.source, args.t_from, args.t_to) for log in args.log]
         table = compare_runs([str(log) for log in args.log], [summarize(f) for f in frames])
         if args.json:
-            print(table.to_json(orient="records", indent=2))
+            print_json(json.loads(table.to_json(orient="records")), indent=2)
         else:
             _print_table(f"{len(args.log)} runs (secrecy rates in bit/s/Hz, means over ticks; wall time in s):", table)
         return 0
     events = filter_events(load_events(args.log[0]), args.kind, args.source, args.t_from, args.t_to)
     summary = summarize(events)
     if args.json:
-        print(json.dumps(summary, indent=2, default=str))
+        print_json(summary, indent=2, default=str)
     else:
         print(format_summary(summary))
         _print_table("re-solves (wall time and input age in s):", resolve_table(events))

@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 
 from sagin_twin.errors import InputError
+from sagin_twin.stdio import print_json
 from twin.qkd.instance import QkdInstance
 from twin.qkd.metrics import stochastic_metrics
 from twin.qkd.milp import DEFAULT_MIP_REL_GAP, DEFAULT_REROUTE, DEFAULT_TIME_LIMIT_S, REROUTE_MODES, PlanOptions, solve_plan
@@ -55,7 +56,7 @@ def plan_qkd(args: argparse.Namespace) -> int:
         if args.metrics:
             out["vss"] = _json_number(metrics.vss) if metrics else None
             out["evpi"] = _json_number(metrics.evpi) if metrics else None
-        print(json.dumps(out))
+        print_json(out)
         return 0 if result.has_plan else 1
     if not result.has_plan:
         print(f"status {result.status}: {result.diagnosis}")

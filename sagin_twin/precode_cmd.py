@@ -10,7 +10,6 @@ Eve's channels (default: the true ones), the power limits ``p_s_w p_u_w p_b_w`` 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import zipfile
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 
 from physical.secrecy import CHANNEL_NAMES, ChannelSet, secrecy_rates
 from sagin_twin.errors import InputError
+from sagin_twin.stdio import print_json
 from twin.precoding import PrecodingProblem
 from twin.precoding.baselines import PowerOptimisedBaseline
 from twin.precoding.synergy import DEFAULT_EPSILON, SynergyPrecoder
@@ -120,13 +120,13 @@ def precode(args: argparse.Namespace) -> int:
     wall_s = time.perf_counter() - start
     achieved = secrecy_rates(truth, result.w, result.f, result.v)
     if args.json:
-        print(json.dumps({
+        print_json({
             "method": result.method, "status": result.status, "iterations": result.iterations,
             "w": _pairs(result.w), "f": _pairs(result.f), "v": _pairs(result.v),
             "rates": achieved.rates, "min_rate": achieved.min_rate,
             "planned_min_rate": result.planned.min_rate, "solve_s": result.solve_s,
             "wall_s": wall_s, "message": result.message,
-        }))
+        })
         return 0
     print(f"method {result.method}  status {result.status}  iterations {result.iterations}  "
           f"solve {result.solve_s * 1e3:.1f} ms  wall {wall_s * 1e3:.1f} ms")

@@ -13,9 +13,9 @@ NSFNET = ROOT / "scenarios" / "qkd" / "nsfnet.toml"
 JSON_KEYS = {"status", "objective", "first_stage_cost", "expected_second_stage_cost", "routes", "reserved", "solve_s"}
 
 
-def test_json_output_on_nsfnet(capsys):
+def test_json_output_on_nsfnet(capfd):
     assert main(["plan-qkd", str(NSFNET), "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    out = json.loads(capfd.readouterr().out)
     assert JSON_KEYS <= set(out) and "vss" not in out
     assert out["status"] == "optimal"
     assert out["objective"] == pytest.approx(out["first_stage_cost"] + out["expected_second_stage_cost"], rel=1e-6)
@@ -23,17 +23,17 @@ def test_json_output_on_nsfnet(capsys):
     assert all(set(v) == {"qkd", "km"} for v in out["reserved"].values())
 
 
-def test_json_with_metrics_and_scenario_rerouting(capsys):
+def test_json_with_metrics_and_scenario_rerouting(capfd):
     assert main(["plan-qkd", str(NSFNET), "--json", "--metrics", "--reroute", "scenario"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    out = json.loads(capfd.readouterr().out)
     assert JSON_KEYS | {"vss", "evpi"} <= set(out)
     assert out["reroute"] == "scenario"
     assert out["vss"] >= -0.01 * out["objective"] and out["evpi"] >= -0.01 * out["objective"]
 
 
-def test_table_output(capsys):
+def test_table_output(capfd):
     assert main(["plan-qkd", str(NSFNET), "--metrics"]) == 0
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out
     assert "objective" in out and "VSS" in out and "seattle-dc" in out and "QKD" in out
 
 
@@ -52,35 +52,35 @@ def _edited(tmp_path, old: str, new: str):
     ('medium = "fiber"', 'medium = "copper"', "links[0].medium"),
     ('src = "N1"', 'src = "Nowhere"', "requests[0].src"),
 ])
-def test_bad_instance_exits_2_naming_the_field(tmp_path, capsys, old, new, field):
+def test_bad_instance_exits_2_naming_the_field(tmp_path, capfd, old, new, field):
     path = _edited(tmp_path, old, new)
     assert main(["plan-qkd", str(path), "--json"]) == 2
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert err.startswith(f"error: {path}: {field}") and err.count("\n") == 1
 
 
-def test_missing_and_unparsable_files(tmp_path, capsys):
+def test_missing_and_unparsable_files(tmp_path, capfd):
     assert main(["plan-qkd", str(tmp_path / "none.toml")]) == 2
-    assert "file not found" in capsys.readouterr().err
+    assert "file not found" in capfd.readouterr().err
     bad = tmp_path / "x.toml"
     bad.write_text("[media\n")
     assert main(["plan-qkd", str(bad)]) == 2
-    assert "not valid TOML" in capsys.readouterr().err
+    assert "not valid TOML" in capfd.readouterr().err
 
 
-def test_bad_gap_option(capsys):
+def test_bad_gap_option(capfd):
     assert main(["plan-qkd", str(NSFNET), "--gap", "2"]) == 2
-    assert "--gap" in capsys.readouterr().err
+    assert "--gap" in capfd.readouterr().err
 
 
-def test_infeasible_instance_exits_1_with_diagnosis(tmp_path, capsys):
+def test_infeasible_instance_exits_1_with_diagnosis(tmp_path, capfd):
     # the UAV U1 hangs off N13 only; with no UAV capacity it cannot be reached
     path = _edited(tmp_path, "[media.uav]\nspan_km = 1\nkey_rate_bps = 2000000\ncapacity_qkd = 150\ncapacity_km = 30\n"
                    "ondemand_capacity_qkd = 150\nondemand_capacity_km = 30",
                    "[media.uav]\nspan_km = 1\nkey_rate_bps = 2000000\ncapacity_qkd = 150\ncapacity_km = 0\n"
                    "ondemand_capacity_qkd = 150\nondemand_capacity_km = 0")
     assert main(["plan-qkd", str(path), "--json"]) == 1
-    out = json.loads(capsys.readouterr().out)
+    out = json.loads(capfd.readouterr().out)
     assert out["status"] == "infeasible" and "uav-coast" in out["diagnosis"] and "U1-N13" in out["diagnosis"]
     assert main(["plan-qkd", str(path)]) == 1
-    assert "infeasible" in capsys.readouterr().out
+    assert "infeasible" in capfd.readouterr().out

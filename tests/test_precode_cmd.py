@@ -20,11 +20,11 @@ def _vector(pairs) -> np.ndarray:
 
 
 @pytest.mark.parametrize("method", ["synergy", "mrt", "zf", "zf-all"])
-def test_json_output_matches_true_channels(tmp_path, capsys, method):
+def test_json_output_matches_true_channels(tmp_path, capfd, method):
     problem, truth = paper_problem(2, delta=0.1)
     path = write_npz(tmp_path / "ch.npz", truth, estimates=problem.channels)
     assert main(["precode", str(path), "--method", method, "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    out = json.loads(capfd.readouterr().out)
     assert JSON_KEYS <= set(out)
     assert out["method"] == method and out["status"] == "ok"
     w, f, v = (_vector(out[k]) for k in "wfv")
@@ -36,18 +36,18 @@ def test_json_output_matches_true_channels(tmp_path, capsys, method):
     assert np.vdot(w, w).real <= problem.p_s_w * (1 + 1e-6)
 
 
-def test_robust_and_table_output(tmp_path, capsys):
+def test_robust_and_table_output(tmp_path, capfd):
     problem, truth = paper_problem(3, delta=0.1)
     path = write_npz(tmp_path / "ch.npz", truth, estimates=problem.channels, delta=np.float64(0.1))
     assert main(["precode", str(path), "--robust", "--epsilon", "1e-2"]) == 0
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out
     assert "synergy-robust" in out and "min" in out and "achieved" in out
 
 
-def test_estimates_default_to_truth(tmp_path, capsys):
+def test_estimates_default_to_truth(tmp_path, capfd):
     path = write_npz(tmp_path / "ch.npz", paper_channels(4))
     assert main(["precode", str(path), "--method", "zf", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    out = json.loads(capfd.readouterr().out)
     assert out["min_rate"] == pytest.approx(out["planned_min_rate"], abs=1e-12)
 
 
@@ -88,19 +88,19 @@ def _bad_file(tmp_path, case: str):
 
 @pytest.mark.parametrize("case", ["missing", "not-npz", "no-array", "bad-shape", "mismatch", "nan",
                                   "negative-power", "estimate-length"])
-def test_bad_files_exit_2_with_file_name(tmp_path, capsys, case):
+def test_bad_files_exit_2_with_file_name(tmp_path, capfd, case):
     path, fragment = _bad_file(tmp_path, case)
     assert main(["precode", str(path), "--method", "mrt"]) == 2
-    err = capsys.readouterr().err.strip()
+    err = capfd.readouterr().err.strip()
     assert err.startswith("error: ") and str(path) in err and fragment in err
     assert "\n" not in err and "Traceback" not in err
 
 
-def test_object_array_is_refused_without_pickle(tmp_path, capsys):
+def test_object_array_is_refused_without_pickle(tmp_path, capfd):
     truth = paper_channels(1)
     arrays = dict(truth.as_dict())
     arrays["h_su"] = np.array([object()] * 4, dtype=object)
     path = tmp_path / "obj.npz"
     np.savez(path, **arrays, p_s_w=1.0, p_u_w=1.0, p_b_w=1.0)
     assert main(["precode", str(path), "--method", "mrt"]) == 2
-    assert "h_su" in capsys.readouterr().err
+    assert "h_su" in capfd.readouterr().err

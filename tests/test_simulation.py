@@ -132,34 +132,34 @@ def test_a_failing_solver_falls_back_and_the_run_completes():
     assert frame[frame["kind"] == "secrecy"]["achieved_au_bps_hz"].iloc[-1] > 0  # the fallback decision is in force
 
 
-def test_run_rejects_bad_input_without_writing_anything(tmp_path, capsys):
+def test_run_rejects_bad_input_without_writing_anything(tmp_path, capfd):
     out = tmp_path / "out"
     assert main(["run", str(tmp_path / "nope.toml"), "--out", str(out)]) == 2
-    assert "nope.toml: scenario file not found" in capsys.readouterr().err
+    assert "nope.toml: scenario file not found" in capfd.readouterr().err
     assert not out.exists()
 
 
-def test_run_refuses_to_overwrite_without_force(default_run, capsys):
+def test_run_refuses_to_overwrite_without_force(default_run, capfd):
     assert main(["run", str(DEFAULT_SCENARIO), "--out", str(default_run), "--quiet"]) == 2
-    assert "--force" in capsys.readouterr().err
+    assert "--force" in capfd.readouterr().err
 
 
-def test_inspect_summarises_and_exports_parquet(default_run, tmp_path, capsys):
+def test_inspect_summarises_and_exports_parquet(default_run, tmp_path, capfd):
     parquet = tmp_path / "events.parquet"
     assert main(["inspect", str(default_run), "--parquet", str(parquet)]) == 0
-    text = capsys.readouterr().out
+    text = capfd.readouterr().out
     for expected in ("re-solves:", "secrecy rate per user", "twin information age", "events per kind", "finished: completed"):
         assert expected in text
     assert len(pd.read_parquet(parquet)) == len(load_events(default_run))
     assert main(["inspect", str(default_run), "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
+    summary = json.loads(capfd.readouterr().out)
     assert summary["resolves"]["count"] == summary["by_kind"]["resolve"]
     assert set(summary["secrecy"]) == {"su", "au", "gu", "min"}
 
 
-def test_inspect_of_a_missing_log_is_a_clear_error(tmp_path, capsys):
+def test_inspect_of_a_missing_log_is_a_clear_error(tmp_path, capfd):
     assert main(["inspect", str(tmp_path)]) == 2
-    assert "no event log found" in capsys.readouterr().err
+    assert "no event log found" in capfd.readouterr().err
 
 
 def _start_long_run(out):
@@ -179,14 +179,14 @@ def _wait_for_lines(path, n, timeout_s=60.0):
     raise AssertionError(f"{path} did not reach {n} lines")
 
 
-def test_a_killed_run_leaves_a_readable_log(tmp_path, capsys):
+def test_a_killed_run_leaves_a_readable_log(tmp_path, capfd):
     out = tmp_path / "killed"
     proc = _start_long_run(out)
     _wait_for_lines(out / "events.jsonl", 2000)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert main(["inspect", str(out)]) == 0
-    text = capsys.readouterr().out
+    text = capfd.readouterr().out
     assert "incomplete (no run_finished event)" in text
     assert len(load_events(out)) >= 2000
 
@@ -224,18 +224,18 @@ def test_injected_faults_every_kth_solve_are_logged_and_survived(tmp_path, mode,
     assert events.iloc[-1]["kind"] == "run_finished" and events.iloc[-1]["status"] == "completed"
 
 
-def test_inspect_filters_by_kind_source_and_time(default_run, tmp_path, capsys):
+def test_inspect_filters_by_kind_source_and_time(default_run, tmp_path, capfd):
     parquet = tmp_path / "part.parquet"
     args = ["inspect", str(default_run), "--kind", "decision_applied", "--source", "uav", "--from", "100", "--to", "200",
             "--list", "2", "--parquet", str(parquet)]
     assert main(args) == 0
-    text = capsys.readouterr().out
+    text = capfd.readouterr().out
     assert "first 2 of" in text and "information age by source" in text
     part = pd.read_parquet(parquet)
     assert set(part["kind"]) == {"decision_applied"} and set(part["source"]) == {"uav"}
     assert part["t_s"].between(100, 200).all() and len(part) > 0
     assert main(["inspect", str(default_run), "--kind", "resolve"]) == 0
-    assert "re-solves (wall time and input age in s)" in capsys.readouterr().out
+    assert "re-solves (wall time and input age in s)" in capfd.readouterr().out
 
 
 @pytest.mark.parametrize("args, message", [
@@ -243,9 +243,9 @@ def test_inspect_filters_by_kind_source_and_time(default_run, tmp_path, capsys):
     (["--from", "5", "--to", "1"], "--from 5 is after --to 1"),
     (["--list", "-1"], "--list must be >= 0"),
 ])
-def test_inspect_rejects_bad_filters(default_run, capsys, args, message):
+def test_inspect_rejects_bad_filters(default_run, capfd, args, message):
     assert main(["inspect", str(default_run), *args]) == 2
-    assert message in capsys.readouterr().err
+    assert message in capfd.readouterr().err
 
 
 def test_report_draws_the_plots(default_run, tmp_path):
@@ -255,12 +255,12 @@ def test_report_draws_the_plots(default_run, tmp_path):
     assert not list(tmp_path.glob("*.partial"))
 
 
-def test_inspect_compares_several_runs(default_run, tmp_path, capsys):
+def test_inspect_compares_several_runs(default_run, tmp_path, capfd):
     other = tmp_path / "other"
     assert main(["run", str(DEFAULT_SCENARIO), "--out", str(other), "--seed", "5", "--duration", "30", "--quiet"]) == 0
-    capsys.readouterr()
+    capfd.readouterr()
     assert main(["inspect", str(default_run), str(other), "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    rows = json.loads(capfd.readouterr().out)
     assert [r["seed"] for r in rows] == [1, 5]
     assert all(r["method"] == "synergy" and r["resolves"] > 0 for r in rows)
     assert main(["inspect", str(default_run), str(other), "--list", "3"]) == 2
