@@ -21,6 +21,7 @@ from scenarios.traces import DemandRecord, load_demand_trace, load_weather_trace
 from twin.precoding import PRECODERS
 from twin.qkd.instance import QkdInstance
 from twin.precoding.faults import FAULT_MODES
+from twin.core import PREDICTION_MODES
 
 MAX_DURATION_S = 7 * 86_400.0  #: longest run accepted (s)
 PRECODING_METHODS = tuple(sorted(PRECODERS))
@@ -176,12 +177,15 @@ class TwinConfig:
     precoding: str = spec("synergy", choices=PRECODING_METHODS, doc="precoding policy of the core-cloud twin")
     fallback: str = spec("zf-all", choices=PRECODING_METHODS, doc="policy used if the main one fails before any good decision")
     period_s: float = spec(10.0, min=0, min_exclusive=True, max=86_400.0, unit="s", doc="re-solve at least this often")
-    csi_drift_threshold: float = spec(0.5, min=0, min_exclusive=True, max=100.0, doc="re-solve when a user channel changed by this relative norm")
+    csi_drift_threshold: float = spec(0.5, min=0, min_exclusive=True, max=100.0, doc="without prediction: re-solve when a user channel changed by this relative norm")
     replan_on_weather_change: bool = spec(True, doc="re-solve when the weather state changes")
     check_period_s: float = spec(1.0, min=0, min_exclusive=True, max=3600.0, unit="s", doc="how often triggers are checked")
     check_offset_s: float = spec(0.5, min=0.0, max=3600.0, unit="s", doc="offset of the trigger checks within a check period")
     solve_delay_s: float = spec(0.1, min=0.0, max=3600.0, unit="s", doc="simulated compute time of a re-solve")
     solve_timeout_s: float = spec(0.0, min=0.0, max=3600.0, unit="s", doc="wall-time budget of a solve; a slower solve is discarded (0 = no budget)")
+    prediction: str = spec("mmse", choices=PREDICTION_MODES, doc="'mmse': forecast each channel at the ticks a decision will be judged (orbit, flight plan, tracks, learned fading statistics) and design on the forecast; 'none': design on the latest reports as if exact")
+    horizon_s: float = spec(1.0, min=0, min_exclusive=True, max=3600.0, unit="s", doc="with prediction: a decision is designed for the ticks within this time after it first applies, and re-solved when they are used up")
+    forecast_drift_threshold: float = spec(0.2, min=0, min_exclusive=True, max=1.0, doc="with prediction: re-solve early when the decision in force is expected to lose this fraction of its planned min rate")
     fault_every_k_solves: int = spec(0, min=0, max=1_000_000, doc="test hook: make every k-th solve fail (0 = off)")
     fault_mode: str = spec("raise", choices=FAULT_MODES, doc="test hook: how an injected fault fails")
 
