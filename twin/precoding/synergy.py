@@ -282,11 +282,13 @@ class SynergyPrecoder:
             instead of from the best baseline only (about three times the work).
         reuse_compiled: keep one compiled DPP program per antenna configuration (False rebuilds
             the program every iteration; only the benchmark wants that).
+        starts: the power-optimised baselines to start from (default: MRT, ZF and ZF-all; the
+            statistical design adds the statistical SLNR beams unless ``starts`` is given).
     """
 
     def __init__(self, robust: bool = False, epsilon: float = DEFAULT_EPSILON,
                  max_iterations: int = DEFAULT_MAX_ITERATIONS, multi_start: bool = False,
-                 reuse_compiled: bool = True, statistical: bool = False) -> None:
+                 reuse_compiled: bool = True, statistical: bool = False, starts: tuple[str, ...] | None = None) -> None:
         if not epsilon > 0:
             raise ValueError(f"epsilon must be > 0 bit/s/Hz, got {epsilon}")
         if max_iterations < 1:
@@ -295,6 +297,7 @@ class SynergyPrecoder:
             raise ValueError("the statistical design carries Eve's error as a covariance; robust=True does not apply")
         self.robust = robust
         self.statistical = statistical
+        self.starts = starts
         self.name = "synergy-robust" if robust else ("synergy-stat" if statistical else "synergy")
         self.epsilon = epsilon
         self.max_iterations = max_iterations
@@ -398,9 +401,11 @@ class SynergyPrecoder:
         The power-optimised baselines on the design channels, plus (statistical design) the
         statistical SLNR beams.
         """
-        kinds = BASELINE_KINDS if min(problem.channels.antenna_counts()) >= ZF_ALL_MIN_ANTENNAS else BASELINE_KINDS[:2]
+        kinds = self.starts or BASELINE_KINDS
+        if min(problem.channels.antenna_counts()) < ZF_ALL_MIN_ANTENNAS:
+            kinds = tuple(k for k in kinds if k != "zf-all")
         results = [PowerOptimisedBaseline(k).solve(problem) for k in kinds]
-        if self.statistical:
+        if self.statistical and self.starts is None:
             results.append(StatisticalSlnr().solve(problem))
         if problem.warm_start is not None:
             results.append(_warm_start(problem, design))
