@@ -5,7 +5,10 @@ Regenerates a paper figure on the sweep engine (local process pool or dask clust
 ``--out``.
 
 Yin et al. figures (``yin-fig2`` … ``yin-fig8``): Monte-Carlo over channel draws; ``--draws``,
-``--seed`` and ``--methods`` apply. Kaewpuang et al. figures (``kaewpuang-fig2a``,
+``--seed`` and ``--methods`` apply. ``twin-value``: achieved min secrecy rate vs the age of the
+twin's CSI (0 to 2 s) for nominal synergy, ZF-all and the statistical design on the forecast, on
+the default scenario near culmination (``studies/twin_value.py``); ``--draws``, ``--seed`` and
+``--methods`` apply. Kaewpuang et al. figures (``kaewpuang-fig2a``,
 ``kaewpuang-fig2b``, ``kaewpuang-fig3d``): exact QKD planning solves on a plan-qkd instance
 (``--instance``, default ``scenarios/qkd/kaewpuang-small.toml``); they have no draws, seeds or
 methods.
@@ -22,7 +25,7 @@ import pandas as pd
 
 from sagin_twin.errors import InputError
 from sagin_twin.sweep_cmd import RunProgress, add_executor_arguments, make_executor
-from studies import kaewpuang, yin
+from studies import kaewpuang, twin_value, yin
 from sweeps.engine import DaskExecutor, run_all
 from sweeps.runs import run_figure_task
 from twin.precoding import PRECODERS
@@ -32,7 +35,7 @@ YIN_DEFAULT_SEED = 1  #: seed of a Yin figure's channel draws
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    names = sorted(yin.FIGURES) + sorted(kaewpuang.FIGURES)
+    names = sorted(yin.FIGURES) + sorted(kaewpuang.FIGURES) + [twin_value.NAME]
     p = subparsers.add_parser("figure", help="regenerate a source paper's figure (CSV + PNG)", description=__doc__)
     p.add_argument("name", choices=names, metavar="NAME", help="one of: " + ", ".join(names))
     p.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default: figures)")
@@ -65,7 +68,9 @@ def figure(args: argparse.Namespace) -> int:
         _reject(args, ("--draws", "--seed", "--methods"), "Kaewpuang",
                 "their solves are deterministic; use --instance to change the input")
         return _kaewpuang_figure(args)
-    _reject(args, ("--instance",), "Yin", "it selects a QKD planning instance")
+    _reject(args, ("--instance",), "Monte-Carlo", "it selects a QKD planning instance")
+    if args.name == twin_value.NAME:
+        return _twin_value_figure(args)
     return _yin_figure(args)
 
 
@@ -85,17 +90,40 @@ def _run(tasks: list, executor) -> pd.DataFrame:
     return pd.DataFrame(collected)
 
 
-def _yin_figure(args: argparse.Namespace) -> int:
+def _monte_carlo_options(args: argparse.Namespace) -> tuple[int, int]:
+    """(draws, seed) of a Monte-Carlo figure, with --methods checked against the precoders."""
     draws = YIN_DEFAULT_DRAWS if args.draws is None else args.draws
     seed = YIN_DEFAULT_SEED if args.seed is None else args.seed
     if draws < 1:
         raise InputError(f"--draws must be >= 1, got {draws}")
     if seed < 0:
         raise InputError(f"--seed must be >= 0, got {seed}")
-    spec = yin.FIGURES[args.name]
     unknown = [m for m in args.methods or () if m not in PRECODERS]
     if unknown:
         raise InputError(f"unknown precoding method {unknown[0]!r}; available: {', '.join(sorted(PRECODERS))}", field="--methods")
+    return draws, seed
+
+
+def _twin_value_figure(args: argparse.Namespace) -> int:
+    draws, seed = _monte_carlo_options(args)
+    executor = make_executor(args)
+    started = time.perf_counter()
+    description = executor.describe()
+    rows = _run(twin_value.tasks(draws, seed, args.methods), executor)
+    rows = rows.sort_values(["age_s", "method", "view", "draw"]).reset_index(drop=True)
+    errors = rows[rows["status"] != "ok"]
+    if len(errors) == len(rows):
+        raise InputError(f"every solve failed, e.g. {errors['error'].iloc[0]}", field=args.name)
+    table = twin_value.aggregate(rows[rows["status"] == "ok"])
+    _write_outputs(args.out, twin_value.NAME, rows, table, lambda p: twin_value.plot(table, p))
+    print(f"{twin_value.NAME}: {len(rows)} solves in {time.perf_counter() - started:.1f} s on {description} "
+          f"({len(errors)} raised) -> {args.out}/{twin_value.NAME}.csv, .png")
+    return 0
+
+
+def _yin_figure(args: argparse.Namespace) -> int:
+    draws, seed = _monte_carlo_options(args)
+    spec = yin.FIGURES[args.name]
     executor = make_executor(args)
     started = time.perf_counter()
     description = executor.describe()

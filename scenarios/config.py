@@ -174,7 +174,7 @@ class LinksConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class TwinConfig:
-    precoding: str = spec("synergy", choices=PRECODING_METHODS, doc="precoding policy of the core-cloud twin")
+    precoding: str = spec("synergy-stat", choices=PRECODING_METHODS, doc="precoding policy of the core-cloud twin")
     fallback: str = spec("zf-all", choices=PRECODING_METHODS, doc="policy used if the main one fails before any good decision")
     period_s: float = spec(10.0, min=0, min_exclusive=True, max=86_400.0, unit="s", doc="re-solve at least this often")
     csi_drift_threshold: float = spec(0.5, min=0, min_exclusive=True, max=100.0, doc="without prediction: re-solve when a user channel changed by this relative norm")

@@ -3,11 +3,12 @@
 For each channel draw the default scenario's geometry is taken at an instant t₀ near the pass
 culmination (the satellite, the UAV on its flight plan, the moving users); the physical channel
 model draws the channels at t₀ (the report, with Eve's estimation error Δ) and carries the same
-fading processes to t₀ + τ, where the decision is judged. Nominal designs (``synergy``,
-``zf-all``) take the τ-old report as exact, as the twin did before it predicted; statistical
-designs (``synergy-stat``, ``slnr-stat``) design on the twin's forecast for t₀ + τ (its prior
-models, no learning). Rates are evaluated on the true channels at t₀ + τ. Draw ``d`` uses the same
-fading for every age and method (common random numbers).
+fading processes to t₀ + τ, where the decision is judged. Each variant is a method and a view:
+``report`` takes the τ-old report as exact (as the twin did before it predicted), ``forecast``
+designs on the twin's forecast for t₀ + τ (its prior models, no learning) — its means for the
+vector designs, its second moments for the statistical ones (``synergy-stat``, ``slnr-stat``).
+Rates are evaluated on the true channels at t₀ + τ. Draw ``d`` uses the same fading for every age
+and variant (common random numbers).
 """
 
 from __future__ import annotations
@@ -31,27 +32,30 @@ from twin.prediction import ChannelPredictor, SatelliteTrack, TwinKnowledge
 
 NAME = "twin-value"
 AGES_S: tuple[float, ...] = (0.0, 0.25, 0.65, 1.0, 2.0)  #: CSI ages τ between report and use (s)
-METHODS: tuple[str, ...] = ("synergy", "zf-all", "synergy-stat")  #: nominal, best baseline, statistical
-STATISTICAL: frozenset[str] = frozenset({"synergy-stat", "slnr-stat"})  #: designs that use the forecast
+#: (method, view) drawn by default: nominal synergy on the old report and on the forecast mean, ZF-all, the statistical design
+VARIANTS: tuple[tuple[str, str], ...] = (("synergy", "report"), ("synergy", "forecast"), ("zf-all", "report"),
+                                         ("synergy-stat", "forecast"))
+STATISTICAL: frozenset[str] = frozenset({"synergy-stat", "slnr-stat"})  #: designs on second moments
 WINDOW_S = 60.0  #: t₀ is drawn uniformly within this time of the pass culmination (s)
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "default.toml"
 
 
 @dataclass(frozen=True)
 class Task:
-    """One solve: CSI age τ (s), method and channel draw."""
+    """One solve: CSI age τ (s), method, view (``report`` or ``forecast``) and channel draw."""
 
     age_s: float
     method: str
+    view: str
     draw: int
     seed: int
     scenario: str = str(DEFAULT_SCENARIO)
 
 
 def tasks(draws: int, seed: int, methods: Iterable[str] | None = None, ages_s: Iterable[float] = AGES_S) -> list[Task]:
-    """Every (age, method, draw)."""
-    chosen = tuple(methods) if methods else METHODS
-    return [Task(float(age), method, d, seed) for age in ages_s for method in chosen for d in range(draws)]
+    """Every (age, variant, draw); ``methods`` replaces the default variants (statistical ones on the forecast)."""
+    variants = [(m, "forecast" if m in STATISTICAL else "report") for m in methods] if methods else VARIANTS
+    return [Task(float(age), method, view, d, seed) for age in ages_s for method, view in variants for d in range(draws)]
 
 
 @dataclass(frozen=True)
@@ -122,17 +126,17 @@ def run_task(task: Task) -> dict:
                  for p in TRANSMITTER_PREFIX.values()}
     truth = model.step(t0 + task.age_s, geometry(t0 + task.age_s)) if task.age_s > 0 else report_channels
     reports = _reports(world, t0, report_channels, estimates, world.powers_w)
-    if task.method in STATISTICAL:
+    if task.view == "forecast":
         forecast = ChannelPredictor(know).forecast(reports, 0.0, (t0 + task.age_s,), t0)
         problem = PrecodingProblem(forecast.design_channels(), *world.powers_w, eve_error_bound=know.eve_error_bound,
-                                   second_moments=forecast.second_moments())
+                                   second_moments=forecast.second_moments() if task.method in STATISTICAL else None)
     else:
         problem = PrecodingProblem(report_channels.with_eve(estimates["h"], estimates["a"], estimates["g"]),
                                    *world.powers_w, eve_error_bound=know.eve_error_bound)
     result = PRECODERS[task.method]().solve(problem)
     achieved = secrecy_rates(truth, result.w, result.f, result.v)
     return {
-        "figure": NAME, "age_s": task.age_s, "method": task.method, "draw": task.draw, "t0_s": t0,
+        "figure": NAME, "age_s": task.age_s, "method": task.method, "view": task.view, "draw": task.draw, "t0_s": t0,
         "status": result.status, "min_rate_bps_hz": achieved.min_rate,
         **{f"rate_{u}_bps_hz": r for u, r in achieved.rates.items()},
         "design_min_rate_bps_hz": result.objective, "solve_s": result.solve_s,
@@ -140,8 +144,8 @@ def run_task(task: Task) -> dict:
 
 
 def aggregate(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean, standard error and 10th percentile of the achieved min rate per (age, method)."""
-    grouped = rows.groupby(["age_s", "method"])["min_rate_bps_hz"]
+    """Mean, standard error and 10th percentile of the achieved min rate per (age, method, view)."""
+    grouped = rows.groupby(["age_s", "method", "view"])["min_rate_bps_hz"]
     out = pd.DataFrame({
         "min_rate_bps_hz_mean": grouped.mean(),
         "min_rate_bps_hz_sem": grouped.std(ddof=1) / np.sqrt(grouped.count()),
@@ -159,12 +163,12 @@ def plot(table: pd.DataFrame, path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    labels = {"synergy": "synergy on the τ-old report (nominal)", "zf-all": "ZF-all on the τ-old report",
-              "synergy-stat": "synergy on the forecast (statistical)", "slnr-stat": "SLNR on the forecast"}
-    for method in dict.fromkeys(table["method"]):
-        group = table[table["method"] == method].sort_values("age_s")
+    views = {"report": "on the τ-old report", "forecast": "on the forecast"}
+    for (method, view), group in table.groupby(["method", "view"], sort=False):
+        group = group.sort_values("age_s")
+        kind = " (statistical)" if method in STATISTICAL else ""
         ax.errorbar(group["age_s"], group["min_rate_bps_hz_mean"], yerr=group["min_rate_bps_hz_sem"],
-                    marker="o", markersize=4, capsize=3, label=labels.get(method, method))
+                    marker="o", markersize=4, capsize=3, label=f"{method} {views[view]}{kind}")
     ax.set_xlabel("age of the twin's CSI when the decision is judged, τ (s)")
     ax.set_ylabel("achieved min secrecy rate (bit/s/Hz)")
     ax.set_title(f"Value of a predicting twin (default scenario near culmination, {int(table['draws'].min())} draws/point)")

@@ -10,7 +10,7 @@ from pathlib import Path
 from scenarios.build import prepare
 from scenarios.config import read_toml, scenario_from_table
 from scenarios.execute import execute
-from studies import kaewpuang, yin
+from studies import kaewpuang, twin_value, yin
 from sweeps.metrics import scenario_metrics
 from sweeps.spec import ScenarioRun
 
@@ -45,9 +45,14 @@ def run_scenario(run: ScenarioRun) -> dict:
         return scenario_metrics(execute(prepared, Path(tmp)))
 
 
-def run_figure_task(task: yin.Task | kaewpuang.Task) -> dict:
-    """Solve one figure task (Yin or Kaewpuang study); the solver's own status is kept as ``solver_status``."""
-    row = kaewpuang.run_task(task) if isinstance(task, kaewpuang.Task) else yin.run_task(task)
+def run_figure_task(task: yin.Task | kaewpuang.Task | twin_value.Task) -> dict:
+    """Solve one figure task (Yin, Kaewpuang or twin-value study); the solver's own status is kept as ``solver_status``."""
+    if isinstance(task, kaewpuang.Task):
+        row = kaewpuang.run_task(task)
+    elif isinstance(task, twin_value.Task):
+        row = twin_value.run_task(task)
+    else:
+        row = yin.run_task(task)
     row["solver_status"] = row.pop("status")
     return row
 

@@ -154,7 +154,7 @@ class CoreTwin:
         self._has_good_decision = False
         self._in_force: PrecodingResult | None = None  # the last decision sent
         self._in_force_window: tuple[float, ...] = ()  # the ticks it was designed for
-        self._in_force_planned_min = math.nan
+        self._in_force_moment_min = math.nan  # its moment-matched min rate on the forecast it was designed on
         env.process(self._receive())
         env.process(self._check())
 
@@ -211,9 +211,9 @@ class CoreTwin:
             remaining = tuple(t for t in self._in_force_window if t >= reachable[0] - 1e-9)
             if not remaining:
                 return "horizon", drift
-            if self._in_force is not None and math.isfinite(self._in_force_planned_min):
-                _, expected_min = self.forecast(remaining).expected_rates(self._in_force.w, self._in_force.f, self._in_force.v)
-                if expected_min < (1.0 - self.policy.forecast_drift_threshold) * self._in_force_planned_min:
+            if self._in_force is not None and math.isfinite(self._in_force_moment_min):
+                now_expected = self.forecast(remaining).moment_min_rate(self._in_force.w, self._in_force.f, self._in_force.v)
+                if now_expected < (1.0 - self.policy.forecast_drift_threshold) * self._in_force_moment_min:
                     return "forecast_drift", drift
         elif drift > self.policy.csi_drift_threshold:
             return "csi_drift", drift
@@ -334,7 +334,8 @@ class CoreTwin:
         if decision is None:
             return
         self._has_good_decision = self._has_good_decision or decision is result
-        self._in_force, self._in_force_window, self._in_force_planned_min = decision, judged, planned_min
+        self._in_force, self._in_force_window = decision, judged
+        self._in_force_moment_min = forecast.moment_min_rate(decision.w, decision.f, decision.v)
         if self.policy.solve_delay_s > 0:
             yield self.env.timeout(self.policy.solve_delay_s)
         precoders = {"satellite": decision.w, "uav": decision.f, "bs": decision.v}

@@ -196,6 +196,29 @@ class Forecast:
             out[name] = sum(np.outer(m[name], m[name].conj()) + c[name] for m, c in zip(self.means, self.covariances)) / len(self.times_s)
         return out
 
+    def moment_min_rate(self, w: np.ndarray, f: np.ndarray, v: np.ndarray) -> float:
+        """Min over the servable users of the moment-matched rates (bit/s/Hz), averaged over the instants.
+
+        Every received power |hᴴx|² is replaced by its mean xᴴ·R·x — the objective the statistical
+        designs maximise; a cheap closed form for trigger checks.
+        """
+        precoders = {"h": w, "a": f, "g": v}
+        values = []
+        for means, covs in zip(self.means, self.covariances):
+            power = {n: float(np.real(np.vdot(precoders[n[0]], (np.outer(means[n], means[n].conj()) + covs[n]) @ precoders[n[0]])))
+                     for n in CHANNEL_NAMES}
+            rates = []
+            eve_total = power["h_e"] + power["a_e"] + power["g_e"] + 1.0
+            for tx, user in zip("hag", USERS):
+                if not (np.any(means[f"{tx}_{user}"] != 0) or np.trace(covs[f"{tx}_{user}"]).real > 0):
+                    continue
+                total = power[f"h_{user}"] + power[f"a_{user}"] + power[f"g_{user}"] + 1.0
+                own, leak = power[f"{tx}_{user}"], power[f"{tx}_e"]
+                rates.append(max(0.0, math.log2(total / (total - own)) - math.log2(eve_total / (eve_total - leak))))
+            if rates:
+                values.append(min(rates))
+        return float(np.mean(values)) if values else math.nan
+
     def expected_rates(self, w: np.ndarray, f: np.ndarray, v: np.ndarray) -> tuple[dict[str, float], float]:
         """(E[R_k] per served user, E[min_k R_k]) over the forecast distribution (bit/s/Hz).
 

@@ -58,6 +58,7 @@ from twin.precoding.slnr import StatisticalSlnr
 LN2: Final = float(np.log(2.0))  #: nats per bit
 DEFAULT_EPSILON: Final = 1e-3  #: stop when |φ_i − φ_{i−1}| < ε (bit/s/Hz), Algorithm 1
 DEFAULT_MAX_ITERATIONS: Final = 30  #: SCA outer-iteration cap
+STATISTICAL_STARTS: Final = ("zf-all", "slnr-stat")  #: starts of the statistical design
 UNSERVED_SLACK_NATS: Final = 50.0  #: added to κ_k of an unserved user so its rate row never binds
 ACCEPT_TOL: Final = 1e-4  #: slack (bit/s/Hz, relative to max(1, |φ|)) of the acceptance checks
 RANK_ONE_LOSS_TOL: Final = 1e-2  #: rank-one extraction may lose this much (bit/s/Hz) before "inaccurate"
@@ -282,8 +283,8 @@ class SynergyPrecoder:
             instead of from the best baseline only (about three times the work).
         reuse_compiled: keep one compiled DPP program per antenna configuration (False rebuilds
             the program every iteration; only the benchmark wants that).
-        starts: the power-optimised baselines to start from (default: MRT, ZF and ZF-all; the
-            statistical design adds the statistical SLNR beams unless ``starts`` is given).
+        starts: the baselines to start from, by policy name (default: MRT, ZF and ZF-all; for the
+            statistical design ZF-all and the statistical SLNR beams, which win almost every time).
     """
 
     def __init__(self, robust: bool = False, epsilon: float = DEFAULT_EPSILON,
@@ -401,12 +402,11 @@ class SynergyPrecoder:
         The power-optimised baselines on the design channels, plus (statistical design) the
         statistical SLNR beams.
         """
-        kinds = self.starts or BASELINE_KINDS
+        kinds = self.starts or (STATISTICAL_STARTS if self.statistical else BASELINE_KINDS)
         if min(problem.channels.antenna_counts()) < ZF_ALL_MIN_ANTENNAS:
             kinds = tuple(k for k in kinds if k != "zf-all")
-        results = [PowerOptimisedBaseline(k).solve(problem) for k in kinds]
-        if self.statistical and self.starts is None:
-            results.append(StatisticalSlnr().solve(problem))
+        results = [StatisticalSlnr().solve(problem) if k == StatisticalSlnr.name else PowerOptimisedBaseline(k).solve(problem)
+                   for k in kinds]
         if problem.warm_start is not None:
             results.append(_warm_start(problem, design))
         usable = [r for r in results if r.status == STATUS_OK]
