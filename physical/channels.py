@@ -29,6 +29,8 @@ from scipy import special, stats
 from physical.secrecy import RECEIVERS, ChannelSet
 from physical.units import db_to_linear, noise_power_w, wavelength_m
 
+COHERENCE_MODELS: Final = ("configured", "jakes")  #: where the small-scale coherence times come from
+JAKES_FACTOR: Final = 0.423  #: Clarke/Jakes coherence time T_c = 0.423·λ/v (Rappaport, Wireless Communications, eq. 5.40.c)
 BEAM_U_FACTOR: Final = 2.07123  #: u = 2.07123·sin α / sin α_3dB in the ITU spot-beam pattern (Yin et al. eq. 2)
 ULA_SPACING_WAVELENGTHS: Final = 0.5  #: half-wavelength uniform linear arrays
 
@@ -197,6 +199,9 @@ class RadioParameters:
         bs_ref_gain: C0 (linear); bs_nakagami_m, bs_nakagami_omega: Nakagami m and Ω.
         sat_coherence_s, uav_coherence_s, bs_coherence_s: small-scale coherence times (s).
         sat_min_elevation_rad: below this elevation the satellite does not serve the site (rad).
+        coherence_model: ``configured`` (the three coherence times above) or ``jakes`` (per link,
+            T_c = 0.423·λ/v from the relative speed v of its ends, at least ``jakes_min_speed_mps``).
+        jakes_min_speed_mps: speed floor of a link under the Jakes model (m/s).
     """
 
     carrier_freq_hz: float
@@ -216,6 +221,14 @@ class RadioParameters:
     uav_coherence_s: float
     bs_coherence_s: float
     sat_min_elevation_rad: float
+    coherence_model: str = "configured"
+    jakes_min_speed_mps: float = 0.5
+
+    def coherence_s(self, transmitter: str, relative_speed_mps: float) -> float:
+        """Coherence time (s) of a link of ``transmitter`` (satellite, uav, bs) whose ends move apart at ``relative_speed_mps``."""
+        if self.coherence_model == "jakes":
+            return JAKES_FACTOR * wavelength_m(self.carrier_freq_hz) / max(relative_speed_mps, self.jakes_min_speed_mps)
+        return {"satellite": self.sat_coherence_s, "uav": self.uav_coherence_s, "bs": self.bs_coherence_s}[transmitter]
 
     @property
     def noise_w(self) -> float:
@@ -234,6 +247,8 @@ class LinkGeometry:
         uav_m, bs_m: UAV and base-station antenna positions (m).
         receivers_m: ENU positions of ``su``, ``au``, ``gu``, ``e`` (m).
         rain_fade_db: rain attenuation β on the satellite links (dB, ≥ 0).
+        uav_velocity_mps, receivers_velocity_mps: velocities (ENU, m/s) for the Jakes coherence
+            model (zero when not given).
     """
 
     satellite_m: np.ndarray
@@ -243,6 +258,15 @@ class LinkGeometry:
     bs_m: np.ndarray
     receivers_m: dict[str, np.ndarray]
     rain_fade_db: float
+    uav_velocity_mps: np.ndarray | None = None
+    receivers_velocity_mps: dict[str, np.ndarray] | None = None
+
+    def link_speed_mps(self, transmitter: str, receiver: str) -> float:
+        """Relative speed of a link's ends (m/s); the satellite's own motion is excluded (compensated Doppler)."""
+        rx = np.zeros(3) if self.receivers_velocity_mps is None else np.asarray(self.receivers_velocity_mps.get(receiver, np.zeros(3)))
+        if transmitter == "uav" and self.uav_velocity_mps is not None:
+            return float(np.linalg.norm(np.asarray(self.uav_velocity_mps) - rx))
+        return float(np.linalg.norm(rx))
 
 
 @dataclass(frozen=True)
@@ -311,19 +335,20 @@ class ChannelModel:
         p = self.params
         dt = 0.0 if self._last_t_s is None else t_s - self._last_t_s
         self._last_t_s = t_s
-        sat_rho = gauss_markov_rho(dt, p.sat_coherence_s)
-        uav_rho = gauss_markov_rho(dt, p.uav_coherence_s)
-        bs_rho = gauss_markov_rho(dt, p.bs_coherence_s)
         k1, k2 = rician_weights(p.uav_rician_k)
         big = large_scale(p, geo)
         arrays: dict[str, np.ndarray] = {}
+
+        def rho(transmitter: str, receiver: str) -> float:
+            return gauss_markov_rho(dt, p.coherence_s(transmitter, geo.link_speed_mps(transmitter, receiver)))
+
         for r in RECEIVERS:
             # satellite, eq. 1–2: h = sqrt(C_L·b·β)·exp(−jθ), θ uniform (a phase random walk)
-            arrays[f"h_{r}"] = big.sat_amplitude[r] * np.conj(self._sat[r].step(sat_rho))
+            arrays[f"h_{r}"] = big.sat_amplitude[r] * np.conj(self._sat[r].step(rho("satellite", r)))
             # UAV, eq. 3: Rician, line of sight with its range phase plus a Gauss-Markov scattered part
-            arrays[f"a_{r}"] = big.uav_amplitude[r] * (k1 * big.uav_los[r] + k2 * self._uav[r].step(uav_rho))
+            arrays[f"a_{r}"] = big.uav_amplitude[r] * (k1 * big.uav_los[r] + k2 * self._uav[r].step(rho("uav", r)))
             # base station: sqrt(C0·r⁻⁴)·g0 with Nakagami-m small-scale fading
-            arrays[f"g_{r}"] = big.bs_amplitude[r] * self._bs[r].step(bs_rho)
+            arrays[f"g_{r}"] = big.bs_amplitude[r] * self._bs[r].step(rho("bs", r))
         return ChannelSet.from_mapping(arrays)
 
 

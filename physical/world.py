@@ -183,12 +183,13 @@ class World:
         uav_m = self.layout.uav.position_m(t)
         self.log.log(t, "uav", "uav_state", x_m=uav_m[0], y_m=uav_m[1], z_m=uav_m[2])
         receivers_m = {r: self.layout.receivers[r].position_m(t) for r in RECEIVERS}
-        link_geo = LinkGeometry(sat_m, elevation, self.layout.beam_centre_m, uav_m, self.layout.bs_m, receivers_m, sample.rain_fade_db)
+        velocities = {r: np.asarray(self.layout.receivers[r].velocity_mps, dtype=float) for r in RECEIVERS}
+        link_geo = LinkGeometry(sat_m, elevation, self.layout.beam_centre_m, uav_m, self.layout.bs_m, receivers_m, sample.rain_fade_db,
+                                uav_velocity_mps=self.layout.uav.velocity_mps(t), receivers_velocity_mps=velocities)
         truth = self.channels.step(t, link_geo)
         self._log_secrecy(t, truth)
         positions = {"satellite": sat_m, "uav": uav_m, "bs": self.layout.bs_m}
         scalars = {"elevation_deg": math.degrees(elevation), "range_m": float(geo.range_m[k])}
-        velocities = {r: np.asarray(self.layout.receivers[r].velocity_mps, dtype=float) for r in RECEIVERS}
         for tx, prefix in TRANSMITTER_PREFIX.items():
             eve_true = getattr(truth, f"{prefix}_e")
             self.outboxes[tx].put(

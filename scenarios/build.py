@@ -58,6 +58,8 @@ def radio_parameters(s: Scenario) -> RadioParameters:
         uav_coherence_s=s.uav.coherence_time_s,
         bs_coherence_s=s.base_station.coherence_time_s,
         sat_min_elevation_rad=math.radians(s.satellite.min_elevation_deg),
+        coherence_model=s.radio.coherence_model,
+        jakes_min_speed_mps=s.radio.jakes_min_speed_mps,
     )
 
 

@@ -22,6 +22,7 @@ from twin.precoding import PRECODERS
 from twin.qkd.instance import QkdInstance
 from twin.precoding.faults import FAULT_MODES
 from twin.core import PREDICTION_MODES
+from physical.channels import COHERENCE_MODELS
 
 MAX_DURATION_S = 7 * 86_400.0  #: longest run accepted (s)
 PRECODING_METHODS = tuple(sorted(PRECODERS))
@@ -114,6 +115,8 @@ class RadioConfig:
     bandwidth_hz: float = spec(1e6, min=1e3, max=1e10, unit="Hz", doc="noise bandwidth B")
     noise_figure_db: float = spec(5.0, min=0.0, max=30.0, unit="dB", doc="receiver noise figure NF")
     eve_csi_error: float = spec(0.1, min=0.0, max=0.99, doc="Δ: ‖ĥ_e − h_e‖ = Δ‖h_e‖ for the transmitters' estimates of Eve's channels")
+    coherence_model: str = spec("configured", choices=COHERENCE_MODELS, doc="small-scale coherence times: 'configured' (each transmitter's coherence_time_s) or 'jakes' (Clarke/Jakes T_c = 0.423·λ/v per link from the relative speed of its ends, Doppler of the satellite's own motion taken as compensated)")
+    jakes_min_speed_mps: float = spec(0.5, min=0, min_exclusive=True, max=1000.0, unit="m/s", doc="coherence_model = 'jakes': the speed floor of a link (moving scatterers keep a static link fading)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -215,3 +215,26 @@ def test_uav_line_of_sight_carries_the_range_phase():
     further = line_of_sight(4, lam, d * (1 + lam / 4 / distance))
     assert np.angle(further[0] / los[0]) == pytest.approx(-math.pi / 2, abs=1e-6)
     assert np.allclose(np.abs(los), 1.0)
+
+
+def test_jakes_coherence_time_follows_speed_and_carrier():
+    from dataclasses import replace
+
+    from physical.snapshot import paper_radio
+
+    radio = replace(paper_radio(4), coherence_model="jakes", jakes_min_speed_mps=0.5)
+    lam = wavelength_m(2.4e9)
+    assert radio.coherence_s("uav", 10.0) == pytest.approx(0.423 * lam / 10.0)  # ≈ 5.3 ms at 10 m/s and 2.4 GHz
+    assert radio.coherence_s("bs", 0.0) == pytest.approx(0.423 * lam / 0.5)  # the speed floor
+    configured = paper_radio(4)
+    assert configured.coherence_s("uav", 10.0) == configured.uav_coherence_s
+
+
+def test_uav_velocity_is_the_derivative_of_its_position():
+    from physical.mobility import WaypointTrajectory
+
+    plan = WaypointTrajectory(np.array([[-150.0, -100.0, 100.0], [150.0, -100.0, 100.0], [150.0, 100.0, 100.0]]), 10.0, loop=False)
+    for t in (1.0, 17.3, 33.0, 45.0):
+        numeric = (plan.position_m(t + 1e-4) - plan.position_m(t - 1e-4)) / 2e-4
+        assert np.allclose(plan.velocity_mps(t), numeric, atol=1e-6)
+    assert np.allclose(plan.velocity_mps(1000.0), 0.0)  # hovering at the last waypoint

@@ -276,10 +276,11 @@ class ChannelPredictor:
         self.knowledge = knowledge
         radio = knowledge.radio
         self.k1, self.k2 = rician_weights(radio.uav_rician_k)
+        # priors: the radio model's coherence times (under the Jakes model at the UAV's planned speed / the speed floor)
         self.fading = {
-            "satellite": LagCorrelation(radio.sat_coherence_s),
-            "uav": LagCorrelation(radio.uav_coherence_s),
-            "bs": LagCorrelation(radio.bs_coherence_s, prior_power=radio.bs_nakagami_omega),
+            "satellite": LagCorrelation(radio.coherence_s("satellite", 0.0)),
+            "uav": LagCorrelation(radio.coherence_s("uav", knowledge.uav_plan.speed_mps)),
+            "bs": LagCorrelation(radio.coherence_s("bs", 0.0), prior_power=radio.bs_nakagami_omega),
         }
         self.calibration = {tx: Calibration() for tx in TRANSMITTER_PREFIX}
         self._previous: dict[str, tuple[float, dict[str, np.ndarray]]] = {}  # tx → (t, normalised user fading)
