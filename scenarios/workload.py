@@ -3,8 +3,8 @@
 A scenario's work is counted in simulation steps: every wake-up of a periodic process over the run
 (world ticks, the core twin's trigger checks, and with a QKD layer its pool steps, reports, planner
 checks, pool log rows and demand changes, weather-trace rows). The default scenario is 1,465 steps
-and full-day.toml 22,464; the limit, ``MAX_SIMULATION_STEPS`` = 5,000,000, admits a week at 1 s
-ticks and 1 s trigger checks (1.2 million) with room to spare. A step is not a fixed cost (a tick
+and full-day.toml 22,464; the limit, ``MAX_SIMULATION_STEPS`` = 5,000,000, admits the default
+stretched to a week (1.48 million) with room to spare. A step is not a fixed cost (a tick
 evaluates every channel; a check may start a solve), so the limit bounds the job's size, not its
 wall time. Figures count solves and sweeps count runs. ``--allow-large`` (on ``run``, ``sweep`` and
 ``figure``) lifts every limit; the refusal says how big the job is and names the field that makes it
