@@ -424,3 +424,16 @@ def test_bad_precode_npz_files(tmp_path, capfd, case, expected):
         path = path.with_suffix(".npy")
     assert main(["precode", str(path), "--method", "mrt"]) == 2
     _one_line_error(capfd, path.name, expected)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["run", "a\x00b.toml"], "scenario path contains a NUL character"),
+    (["sweep", "a\x00b.toml", "--out", "never"], "sweep path contains a NUL character"),
+    (["plan-qkd", "a\x00b.toml"], "QKD network path contains a NUL character"),
+    (["precode", "a\x00b.npz"], "npz path contains a NUL character"),
+])
+def test_command_line_paths_with_nul(tmp_path, capfd, monkeypatch, argv, expected):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    _one_line_error(capfd, "'a\\x00b.", expected)
+    assert list(tmp_path.iterdir()) == []
