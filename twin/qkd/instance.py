@@ -43,12 +43,12 @@ key-management wavelength on every link of its route). Links are undirected.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Mapping
 
 from sagin_twin.errors import InputError
+from sagin_twin.input_files import read_toml
 
 MEDIA: Final = ("fiber", "uav", "satellite")  #: transmission media
 NODE_KINDS: Final = ("ground", "uav", "satellite")  #: node kinds
@@ -161,14 +161,7 @@ class QkdInstance:
     def from_toml(cls, path: str | Path) -> "QkdInstance":
         """Load and validate a TOML instance; bad content raises InputError naming the file and field."""
         path = Path(path)
-        source = str(path)
-        if not path.is_file():
-            raise InputError("file not found", source=source)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"not valid TOML ({exc})", source=source) from None
-        return cls.from_mapping(data, source)
+        return cls.from_mapping(read_toml(path, "QKD network"), str(path))  # the project's one guarded TOML reader
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "<memory>") -> "QkdInstance":
