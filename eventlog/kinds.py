@@ -18,7 +18,9 @@ KINDS: Final[dict[str, str]] = {
     # physical world
     "satellite_state": "per tick: satellite elevation, azimuth, slant range, sunlit, sun altitude at the site",
     "uav_state": "per tick: UAV position in the site's local east-north-up frame",
-    "weather_change": "the weather Markov chain changed state",
+    "weather_state": "at t = 0: the weather in force (state, rain fade, cloud cover), logged even if it never changes",
+    "pass_state": "at t = 0: whether the satellite serves (is above its minimum elevation), that minimum, and the next pass event",
+    "weather_change": "the weather changed state (Markov chain or recorded trace)",
     "decision_applied": "a transmitter started using a precoder received from the core-cloud twin",
     "secrecy": "per tick: secrecy rates achieved on the TRUE channel with the precoders in force, and planned",
     # twins and links
