@@ -1,9 +1,10 @@
-"""Run a prepared scenario into a folder: scenario snapshot, event log, summaries.
+"""Run a prepared scenario into a folder: scenario snapshot, provenance, event log, summaries.
 
 Files written (see README "Reading the log"):
 - byte-identical for the same scenario file, seed and code: ``run.json`` (the validated scenario
   as run), ``events.jsonl``, ``arrays.jsonl`` and ``summary.json`` (the summary without wall times);
-- different on every run: ``timings.jsonl`` and ``timings_summary.json`` (wall-clock times).
+- different on every run: ``timings.jsonl`` and ``timings_summary.json`` (wall-clock times), and
+  ``provenance.json`` (git commit, dependency versions, machine, when).
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from eventlog import EventLog
 from eventlog.summary import WALL_CLOCK, deterministic_part, json_safe, summarize_log
 from eventlog.writer import ARRAYS_FILE, EVENTS_FILE, TIMINGS_FILE
 from sagin_twin import __version__
+from sagin_twin.provenance import provenance
 from scenarios.build import Prepared, build
 
 RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
 TIMINGS_SUMMARY_FILE = "timings_summary.json"
+PROVENANCE_FILE = "provenance.json"
 #: every file a run writes into its folder
-OUTPUT_FILES = (EVENTS_FILE, ARRAYS_FILE, TIMINGS_FILE, RUN_FILE, SUMMARY_FILE, TIMINGS_SUMMARY_FILE)
+OUTPUT_FILES = (EVENTS_FILE, ARRAYS_FILE, TIMINGS_FILE, RUN_FILE, SUMMARY_FILE, TIMINGS_SUMMARY_FILE, PROVENANCE_FILE)
 #: the files that are byte-identical for two runs of the same scenario file and seed with the same code
 REPRODUCIBLE_FILES = (EVENTS_FILE, ARRAYS_FILE, RUN_FILE, SUMMARY_FILE)
 
@@ -51,6 +54,7 @@ def execute(prepared: Prepared, out: Path, *, progress: Callable[[float], None] 
                    indent=2, default=_jsonable) + "\n",
         encoding="utf-8",
     )
+    _write_json(out / PROVENANCE_FILE, provenance())
     log = EventLog.open(out)
     status = "error"
     sim = None
