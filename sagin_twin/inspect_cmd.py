@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 
 from sagin_twin.errors import InputError
@@ -75,6 +76,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise InputError("is a folder; --parquet names the file to write", source=str(args.parquet))
         if not args.parquet.parent.is_dir():
             raise InputError("folder does not exist", source=str(args.parquet.parent))
+        if not os.access(args.parquet.parent, os.W_OK | os.X_OK):
+            raise InputError("folder is not writable", source=str(args.parquet.parent))
 
 
 def _check_sources(args: argparse.Namespace, log: Path, present: set[str]) -> None:
@@ -129,6 +132,9 @@ def inspect(args: argparse.Namespace) -> int:
             total = scan.summary["events"]
             _print_table(f"first {min(args.list, total):,} of {total:,} matching events:", compact(pd.DataFrame(scan.listed)))
     if scan.export is not None:
-        rows = scan.export.write_parquet(args.parquet)
+        try:
+            rows = scan.export.write_parquet(args.parquet)
+        except OSError as exc:
+            raise InputError(f"cannot write the Parquet file: {exc.strerror or exc}", source=str(args.parquet)) from None
         print(f"parquet: {args.parquet} ({rows:,} rows)")  # under --json this goes to stderr
     return 0

@@ -41,3 +41,17 @@ def test_filtered_parquet_keeps_only_columns_with_values(default_run, tmp_path, 
     assert part.notna().any().all()
     assert len(part.columns) < len(events.columns) / 2
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_parquet_into_a_folder_that_cannot_be_written_is_one_line(default_run, tmp_path, capfd, monkeypatch):
+    import pyarrow.parquet as pq
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", full_disk)
+    target = tmp_path / "part.parquet"
+    assert main(["inspect", str(default_run), "--kind", "resolve", "--parquet", str(target)]) == 2
+    err = capfd.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "No space left on device" in err and str(target) in err
+    assert not list(tmp_path.iterdir())  # no partial file left behind
