@@ -175,10 +175,12 @@ def plot_geometry(frames: Frames):
         ax.set_ylim(min(low, minimum - 5.0), max(high, minimum + 5.0))  # the line stays in view
     ax.axhline(0, color="black", lw=0.5)
     passes = _of(frames, "pass_event")
-    if len(passes) and "event" in passes:
-        for row in passes.itertuples():
-            ax.annotate(str(row.event), (time(row.t_s), _column(passes, "elevation_deg").get(row.Index, np.nan)),
-                        textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+    if len(passes) and "event" in passes:  # rise and set are the serving band's edges; label each culmination
+        peaks = passes[passes["event"] == "culminate"]
+        for t_s, elevation in zip(peaks["t_s"], _column(peaks, "elevation_deg")):
+            if math.isfinite(elevation):
+                ax.annotate(f"peak {elevation:.1f}°", (time(t_s), elevation), textcoords="offset points", xytext=(6, -4),
+                            ha="left", va="top", fontsize=7)
     _weather_legend(ax, spans)
     ax.set_xlabel(time.label)
     ax.set_ylabel("elevation (deg)")
