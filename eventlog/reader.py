@@ -60,11 +60,11 @@ def _json_lines(path: Path, check: Callable[[Any], str | None] | None) -> Iterat
     Only the last line of a file can lack its newline, so a line without one that does not parse
     is the half-written end of a killed run.
     """
-    loads = json.loads
+    decode = json.JSONDecoder().decode
     with open(path, "rb") as stream:
         for number, raw in enumerate(stream, start=1):
             try:
-                row = loads(raw)  # bytes: json decodes UTF-8 itself
+                row = decode(raw.decode("utf-8"))
             except ValueError:  # JSONDecodeError or UnicodeDecodeError
                 if number > 1 and not raw.endswith(b"\n"):
                     return
