@@ -20,8 +20,8 @@ the network, in a fixed order:
 4. accrues the second-stage cost: utilised-reserved wavelengths at utilisation_factor × price and
    on-demand ones at ondemand_factor × price, pro rata to Δt / epoch.
 
-Every pool threshold crossing and every unmet demand is logged; each pool's state is logged every
-``log_period_s``; a :class:`KeyPoolReport` goes to the twin every ``report_period_s``.
+Every pool threshold crossing and every unmet demand is logged; each pool's state (with its
+thresholds) is logged at t = 0 and every ``log_period_s``; a :class:`KeyPoolReport` goes to the twin every ``report_period_s``.
 """
 
 from __future__ import annotations
@@ -346,4 +346,5 @@ class QkdNetwork:
             blocked = link.blocked_by_cloud and weather == "cloudy"
             self.log.log(self.env.now, "qkd", "key_pool_state", link=name, medium=link.medium, stock_bits=pool.stock_bits,
                          state=pool.state, qkd_link_rate_bps=0.0 if blocked else link.rate.rate_bps(self.env.now),
-                         running_qkd_links=self._running[name])
+                         running_qkd_links=self._running[name], warning_bits=pool.warning_bits,
+                         empty_bits=pool.empty_bits, capacity_bits=pool.capacity_bits)
