@@ -22,6 +22,7 @@ from eventlog.query import (age_table, compact, compare_runs, filter_events, key
 from eventlog.reader import load_events
 from eventlog.summary import format_summary, summarize
 from sagin_twin.errors import InputError
+from sagin_twin.outputs import check_output_file
 from sagin_twin.stdio import print_json
 
 
@@ -57,8 +58,8 @@ def inspect(args: argparse.Namespace) -> int:
         raise InputError(f"--from {args.t_from:g} is after --to {args.t_to:g}")
     if args.list < 0:
         raise InputError(f"--list must be >= 0, got {args.list}")
-    if args.parquet is not None and not args.parquet.parent.is_dir():
-        raise InputError("folder does not exist", source=str(args.parquet.parent))
+    if args.parquet is not None:
+        check_output_file(args.parquet, "--parquet")  # before reading the log
     if len(args.log) > 1:
         if args.list or args.parquet is not None:
             raise InputError("--list and --parquet take a single LOG")
@@ -72,6 +73,8 @@ def inspect(args: argparse.Namespace) -> int:
     events = filter_events(load_events(args.log[0]), args.kind, args.source, args.t_from, args.t_to)
     summary = summarize(events)
     if args.json:
+        if args.list:  # one JSON document: the listed events go inside it, not after it
+            summary = {**summary, "listed_events": json.loads(compact(events.head(args.list)).to_json(orient="records"))}
         print_json(summary, indent=2, default=str)
     else:
         print(format_summary(summary))
@@ -81,7 +84,7 @@ def inspect(args: argparse.Namespace) -> int:
         _print_table("QKD plan costs when each plan left service (reservation pro rata; key in bit):", qkd_cost_table(events))
         _print_table("key pools (bit; crossings into WARNING / EMPTY):", key_pool_table(events))
         _print_table("unmet key demand (bit):", unmet_table(events))
-    if args.list:
+    if args.list and not args.json:
         _print_table(f"first {min(args.list, len(events))} of {len(events)} matching events:", compact(events.head(args.list)))
     if args.parquet is not None:
         partial = args.parquet.with_name(args.parquet.name + ".partial")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from eventlog.plots import write_report
 from eventlog.reader import load_events
+from sagin_twin.outputs import check_output_folder
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -17,8 +18,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def report(args: argparse.Namespace) -> int:
-    events = load_events(args.log)
     out = args.out or (args.log if args.log.is_dir() else args.log.parent) / "report"
+    check_output_folder(out)  # a file, a read-only place or /proc fails here, before the log is read
+    events = load_events(args.log)
     for path in write_report(events, out):
         print(f"wrote {path}")
     return 0
