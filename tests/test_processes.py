@@ -106,7 +106,7 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path):
     workers: set[int] = set()
     try:
         with _child([sys.executable, "-c", code, str(ROOT), str(tmp_path)]) as proc:
-            _wait_until(lambda: len(list(tmp_path.glob("*.pid"))) == 2 or proc.poll() is not None, 240, "two busy workers")
+            _wait_until(lambda: len(list(tmp_path.glob("*.pid"))) == 2 or proc.poll() is not None, 180, "two busy workers")
             assert proc.poll() is None, proc.stderr.read().decode()
             workers = {int(p.stem) for p in tmp_path.glob("*.pid")}
             helpers = _descendants(proc.pid)  # workers, forkserver, resource tracker
@@ -141,7 +141,7 @@ def test_a_sweep_whose_worker_dies_ends_in_one_line_and_keeps_work_under_out(tmp
     argv = [sys.executable, str(ROOT / "run_sim.py"), "sweep", str(tmp_path / "sweep.toml"), "--out", str(out), "--workers", "2"]
     with _child(argv, env=env) as proc:
         work = out / "work"
-        _wait_until(lambda: proc.poll() is not None or (work.is_dir() and len(list(work.iterdir())) == 2), 240,
+        _wait_until(lambda: proc.poll() is not None or (work.is_dir() and len(list(work.iterdir())) == 2), 150,
                     "two runs to start")
         assert proc.poll() is None, proc.stderr.read().decode()
         # the parent's forkserver child forks the pool's workers
@@ -149,7 +149,7 @@ def test_a_sweep_whose_worker_dies_ends_in_one_line_and_keeps_work_under_out(tmp
         workers = sorted(w for server in servers for w in _children(server))
         assert len(workers) == 2, (servers, workers)
         os.kill(workers[0], signal.SIGKILL)
-        _, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=90)
     err = err.decode()
     assert proc.returncode == 1, err
     errors = [line for line in err.splitlines() if line.startswith("error: ")]

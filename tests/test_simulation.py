@@ -185,7 +185,7 @@ def long_run(out):
         proc.communicate(timeout=60)
 
 
-def wait_for_secrecy_rows(proc, events_path, n, deadline_s=240.0):
+def wait_for_secrecy_rows(proc, events_path, n, deadline_s=180.0):
     """Wait until the log holds ``n`` ``secrecy`` rows (n simulated ticks) — however slow the machine — within a
     generous deadline; fail at once if the run ends early."""
     deadline = time.monotonic() + deadline_s
@@ -222,7 +222,7 @@ def test_sigint_and_sigterm_stop_cleanly_and_close_the_log(tmp_path, capfd, sign
         assert main(["run", str(DEFAULT_SCENARIO), "--out", str(out), "--force", "--quiet"]) == 2
         assert "is in use by another sagin-twin command" in capfd.readouterr().err
         proc.send_signal(signum)
-        _, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=90)
         assert proc.returncode == status, err
     last = json.loads((out / "events.jsonl").read_text().splitlines()[-1])
     assert last["kind"] == "run_finished" and last["status"] == "interrupted"
