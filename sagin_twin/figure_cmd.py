@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from sagin_twin.errors import InputError
@@ -85,7 +86,7 @@ def figure(args: argparse.Namespace) -> int:
 def _run(tasks: list, executor):
     import pandas as pd
 
-    from sweeps.engine import DaskExecutor, run_all
+    from sweeps.engine import run_all
     from sweeps.runs import run_figure_task
 
     collected: list[dict] = []
@@ -95,12 +96,22 @@ def _run(tasks: list, executor):
         collected.append(row)
         progress.update(row["status"] == "ok")
 
+    run_all(run_figure_task, tasks, executor, on_row)
+    return pd.DataFrame(collected)
+
+
+@contextmanager
+def _executor_and_lock(args: argparse.Namespace):
+    """The executor (a dask address is probed before --out is created), then the lock on --out."""
+    from sweeps.engine import DaskExecutor
+
+    executor = make_executor(args)
     try:
-        run_all(run_figure_task, tasks, executor, on_row)
+        with locked_folder(args.out, f"figure {args.name}"):
+            yield executor
     finally:
         if isinstance(executor, DaskExecutor):
             executor.close()
-    return pd.DataFrame(collected)
 
 
 def _yin_figure(args: argparse.Namespace) -> int:
@@ -117,8 +128,7 @@ def _yin_figure(args: argparse.Namespace) -> int:
     unknown = [m for m in args.methods or () if m not in PRECODERS]
     if unknown:
         raise InputError(f"unknown precoding method {unknown[0]!r}; available: {', '.join(sorted(PRECODERS))}", field="--methods")
-    with locked_folder(args.out, f"figure {args.name}"):
-        executor = make_executor(args)
+    with _executor_and_lock(args) as executor:
         started = time.perf_counter()
         description = executor.describe()
         rows = _run(yin.tasks(spec, draws, seed, args.methods), executor)
@@ -139,7 +149,9 @@ def _kaewpuang_figure(args: argparse.Namespace) -> int:
 
     spec = kaewpuang.FIGURES[args.name]
     instance = kaewpuang.load_instance(args.instance)  # InputError names the file and field
-    with locked_folder(args.out, f"figure {args.name}"):
+    with _executor_and_lock(args) as executor:
+        started = time.perf_counter()
+        description = executor.describe()
         if spec.study == "reservation":
             free = kaewpuang.free_solve(instance)
             if not free.has_plan:
@@ -147,9 +159,6 @@ def _kaewpuang_figure(args: argparse.Namespace) -> int:
             tasks = kaewpuang.tasks(spec, instance, free=free)
         else:
             tasks = kaewpuang.tasks(spec, instance)
-        executor = make_executor(args)
-        started = time.perf_counter()
-        description = executor.describe()
         rows = _run(tasks, executor)
         rows = rows.sort_values(["kind", "value"]).reset_index(drop=True)
         errors = rows[rows["status"] != "ok"]

@@ -131,48 +131,56 @@ def _check_points(sweep, runs) -> None:
 
 
 def sweep(args: argparse.Namespace) -> int:
-    from sweeps.engine import DaskExecutor, ResultStore, run_all
-    from sweeps.results import write_table
+    from sweeps.engine import DaskExecutor
     from sweeps.spec import load_sweep
 
     check_output_folder(args.out)
     check_executor_arguments(args)
     spec = load_sweep(args.sweep)
     function, tasks, ids, x, groups = _plan(spec, args.out, local=not args.scheduler)
-    with locked_folder(args.out, "sweep"):
-        shutil.rmtree(args.out / WORK_DIR, ignore_errors=True)  # scratch logs of a sweep killed earlier
-        store = ResultStore(args.out)
-        store.repair()
-        previous = {row["run_id"]: row for row in store.rows()}
-        keep = {i["run_id"] for i in ids if i["run_id"] not in previous or (args.retry_failed and previous[i["run_id"]]["status"] != "ok")}
-        todo = [(t, i) for t, i in zip(tasks, ids) if i["run_id"] in keep]
-        executor = make_executor(args)
-        print(f"{len(tasks)} runs: {len(tasks) - len(todo)} already done, {len(todo)} to run on {executor.describe()}", file=sys.stderr)
-        progress = RunProgress(len(todo))
-        by_key = {(_key(t)): i for t, i in todo}
-
-        def on_row(task, row):
-            store.append({**by_key[_key(task)], **row})
-            progress.update(row["status"] == "ok")
-
-        try:
-            run_all(function, [t for t, _ in todo], executor, on_row)
-        except RunFailure as exc:
-            raise RunFailure(f"{exc}; {progress.done} finished runs of this attempt are saved in "
-                             f"{store.path}: run the same command again to resume") from None
-        finally:
-            if isinstance(executor, DaskExecutor):
-                executor.close()
-            _remove_empty(args.out / WORK_DIR)
-        rows_by_id = {row["run_id"]: row for row in store.rows()}
-        rows = [rows_by_id[i["run_id"]] for i in ids if i["run_id"] in rows_by_id]
-        identity_columns = list(ids[0])
-        columns = identity_columns + ["status", "error", "wall_s"] + list(spec.metrics)
-        table = write_table(rows, columns, args.out)
-        _plot_all(table, spec.metrics, x, groups, args.out)
+    executor = make_executor(args)  # a dask address is probed here, before --out is created
+    try:
+        with locked_folder(args.out, "sweep"):
+            table = _run_and_collect(args, spec, function, tasks, ids, executor)
+            _plot_all(table, spec.metrics, x, groups, args.out)
+    finally:
+        if isinstance(executor, DaskExecutor):
+            executor.close()
     failed = int((table["status"] != "ok").sum())
     print(f"{len(table)} runs ({failed} failed) in {args.out / 'results.parquet'}; plots: {', '.join(m + '.png' for m in spec.metrics)}")
     return 0
+
+
+def _run_and_collect(args: argparse.Namespace, spec, function, tasks: list, ids: list[dict], executor):
+    """Run what is not done yet (appending to runs.jsonl as runs finish) and write results.parquet."""
+    from sweeps.engine import ResultStore, run_all
+    from sweeps.results import write_table
+
+    shutil.rmtree(args.out / WORK_DIR, ignore_errors=True)  # scratch logs of a sweep killed earlier
+    store = ResultStore(args.out)
+    store.repair()
+    previous = {row["run_id"]: row for row in store.rows()}
+    keep = {i["run_id"] for i in ids if i["run_id"] not in previous or (args.retry_failed and previous[i["run_id"]]["status"] != "ok")}
+    todo = [(t, i) for t, i in zip(tasks, ids) if i["run_id"] in keep]
+    print(f"{len(tasks)} runs: {len(tasks) - len(todo)} already done, {len(todo)} to run on {executor.describe()}", file=sys.stderr)
+    progress = RunProgress(len(todo))
+    by_key = {(_key(t)): i for t, i in todo}
+
+    def on_row(task, row):
+        store.append({**by_key[_key(task)], **row})
+        progress.update(row["status"] == "ok")
+
+    try:
+        run_all(function, [t for t, _ in todo], executor, on_row)
+    except RunFailure as exc:
+        raise RunFailure(f"{exc}; {progress.done} finished runs of this attempt are saved in "
+                         f"{store.path}: run the same command again to resume") from None
+    finally:
+        _remove_empty(args.out / WORK_DIR)
+    rows_by_id = {row["run_id"]: row for row in store.rows()}
+    rows = [rows_by_id[i["run_id"]] for i in ids if i["run_id"] in rows_by_id]
+    columns = list(ids[0]) + ["status", "error", "wall_s"] + list(spec.metrics)
+    return write_table(rows, columns, args.out)
 
 
 def _plot_all(table, metrics, x: str, groups: list[str], out: Path) -> None:
