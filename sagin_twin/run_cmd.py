@@ -31,14 +31,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def prepare_output(out: Path, force: bool) -> None:
-    """Refuse to overwrite an earlier run's files in ``out`` (already created and locked) unless ``force``."""
+def _earlier_run(out: Path, force: bool) -> list[str]:
+    """The files of an earlier run in ``out``; refused unless ``force``."""
     from scenarios.execute import OUTPUT_FILES
 
     existing = [name for name in OUTPUT_FILES if (out / name).exists()]
     if existing and not force:
         raise InputError(f"already holds a run ({existing[0]}); pass --force to replace it or choose another --out", source=str(out))
-    for name in existing:
+    return existing
+
+
+def prepare_output(out: Path, force: bool) -> None:
+    """Refuse to overwrite an earlier run's files in ``out`` (already created and locked) unless ``force``."""
+    for name in _earlier_run(out, force):
         (out / name).unlink()
 
 
@@ -73,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, duration_s=args.duration)
     out = args.out or Path("runs") / f"{scenario.path.stem}-seed{scenario.run.seed}"
     check_output_folder(out)  # a file, a read-only place or /proc fails here, before the pass search
+    _earlier_run(out, args.force)  # so does an earlier run without --force (checked again under the lock)
     prepared = prepare(scenario)  # every input error surfaces here, before anything is written
     with locked_folder(out, "run"):
         prepare_output(out, args.force)
