@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "sagin_twin.sweep_cmd",
     "sagin_twin.precode_cmd",
     "sagin_twin.plan_qkd_cmd",
+    "sagin_twin.link_budget_cmd",
 )
 
 
