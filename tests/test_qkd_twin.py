@@ -60,13 +60,15 @@ def test_planning_scenarios_probabilities_and_patterns():
     assert len(planning_scenarios(1.0, {"bj-tj": 1.0}, 0.3, 5, rng)) == 5  # a pattern of probability 0 is left out
 
 
-def test_satellite_links_are_dropped_when_the_orbit_gives_no_key():
+def test_each_link_carries_its_epoch_rate_and_links_without_key_are_dropped():
     scenarios = planning_scenarios(1.0, {"bj-tj": 1.0, "xl-ns": 1.0, "uav-cd": 1.0}, 0.0, 1, np.random.default_rng(0))
-    without = planning_instance(NETWORK, scenarios, 0.0)
-    with_sat = planning_instance(NETWORK, scenarios, 1234.0)
+    without = planning_instance(NETWORK, scenarios, {"SAT-XL": 0.0, "SAT-NS": 0.0})
+    one = planning_instance(NETWORK, scenarios, {"SAT-XL": 1234.0, "SAT-NS": 0.0, "XL-CD": 150_000.0})
     assert not any(l.medium == "satellite" for l in without.links)
-    assert sum(l.medium == "satellite" for l in with_sat.links) == 2
-    assert with_sat.media["satellite"].key_rate_bps == 1234.0
+    assert [l.name for l in one.links if l.medium == "satellite"] == ["SAT-XL"]  # a relay is offered per link
+    assert one.key_rate_bps(one.link_named("SAT-XL")) == 1234.0
+    assert one.key_rate_bps(one.link_named("XL-CD")) == 150_000.0
+    assert one.key_rate_bps(one.link_named("BJ-TJ")) == NETWORK.media["fiber"].key_rate_bps  # not named: the medium's
 
 
 # -- the planner process ------------------------------------------------------------------------
@@ -78,9 +80,9 @@ def planner(env, log, sink, *, period_s=100.0):
         policy=QkdPlanningPolicy(planning_period_s=period_s, min_replan_interval_s=10.0, replan_on_weather_change=True,
                                  demand_replan_factor=1.25, check_period_s=10.0, check_offset_s=0.5, forecast_samples=4,
                                  demand_cv=0.3, options=PlanOptions()),
-        forecaster=QkdForecaster(lambda report, horizon: 0.8, means, lambda t0, t1: 0.0),
-        weather_view=lambda: WeatherReport(0.0, "clear", 0.0, 0.0), rng=np.random.default_rng(1), log=log)
-    report = KeyPoolReport(0.0, {}, {}, dict(means), {})
+        forecaster=QkdForecaster(lambda report, horizon: 0.8, means, lambda t0, t1: {"SAT-XL": 0.0, "SAT-NS": 0.0}),
+        rng=np.random.default_rng(1), log=log)
+    report = KeyPoolReport(0.0, {}, {}, dict(means), {}, WeatherReport(0.0, "clear", 0.0, 0.0))
     inbox.put(EdgeView("qkd", report, 0.0))
     return twin, inbox
 
@@ -109,7 +111,8 @@ def test_demand_outside_the_planned_range_triggers_a_replan():
     env, log, sink = simpy.Environment(), ListLog(), Sink()
     _, inbox = planner(env, log, sink, period_s=10_000.0)
     env.run(until=50.0)
-    inbox.put(EdgeView("qkd", KeyPoolReport(50.0, {}, {}, {"bj-tj": 500_000.0, "xl-ns": 8000.0, "uav-cd": 15000.0}, {}), 50.0))
+    inbox.put(EdgeView("qkd", KeyPoolReport(50.0, {}, {}, {"bj-tj": 500_000.0, "xl-ns": 8000.0, "uav-cd": 15000.0}, {},
+                                            WeatherReport(50.0, "clear", 0.0, 0.0)), 50.0))
     env.run(until=100.0)
     triggers = [p["trigger"] for p in log.of("qkd_plan")]
     assert triggers == ["initial", "demand"]
