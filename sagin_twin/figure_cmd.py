@@ -6,9 +6,9 @@ Regenerates a paper figure on the sweep engine (local process pool or dask clust
 
 Yin et al. figures (``yin-fig2`` … ``yin-fig8``): Monte-Carlo over channel draws; ``--draws``,
 ``--seed`` and ``--methods`` apply. Kaewpuang et al. figures (``kaewpuang-fig2a``,
-``kaewpuang-fig2b``, ``kaewpuang-fig3d``): exact QKD planning solves on a plan-qkd instance
-(``--instance``, default ``scenarios/qkd/kaewpuang-small.toml``); they have no draws, seeds or
-methods.
+``kaewpuang-fig2a-deterministic``, ``kaewpuang-fig2b``, ``kaewpuang-fig3d``): exact QKD planning
+solves on a plan-qkd instance (``--instance``, default ``scenarios/qkd/kaewpuang-small.toml``, or
+``kaewpuang-deterministic.toml`` for the deterministic Fig. 2a); they have no draws, seeds or methods.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--methods", nargs="+", default=None,
                    help="Yin figures: precoding methods to compare (default: the figure's)")
     p.add_argument("--instance", type=Path, default=None, metavar="PATH",
-                   help="Kaewpuang figures: plan-qkd instance file (default: scenarios/qkd/kaewpuang-small.toml)")
+                   help="Kaewpuang figures: plan-qkd instance file (default: scenarios/qkd/kaewpuang-small.toml; "
+                        "kaewpuang-deterministic.toml for kaewpuang-fig2a-deterministic)")
     add_executor_arguments(p)
     p.set_defaults(func=figure)
 
@@ -114,7 +115,7 @@ def _yin_figure(args: argparse.Namespace) -> int:
 
 def _kaewpuang_figure(args: argparse.Namespace) -> int:
     spec = kaewpuang.FIGURES[args.name]
-    instance = kaewpuang.load_instance(args.instance)  # InputError names the file and field
+    instance = kaewpuang.load_instance(args.instance, spec)  # InputError names the file and field
     executor = make_executor(args)
     started = time.perf_counter()
     description = executor.describe()
