@@ -26,7 +26,7 @@ threshold crossing, so nothing is integrated across a change) the network, in a 
 
 Every pool threshold crossing and every unmet demand is logged; each pool's state is logged every
 ``log_period_s``; a :class:`KeyPoolReport` (with the weather the network provisions by) goes to the
-twin every ``report_period_s``. Crossings are logged when they happen: after every change the
+twin every ``report_period_s`` and at once when the sky pattern changes. Crossings are logged when they happen: after every change the
 network predicts, from the current rates, when a pool will next cross a threshold and advances to
 that instant (an emptying pool exactly then, the other crossings ``CROSSING_DELAY_S`` after, so the
 strict threshold has been passed); the time is exact while
@@ -253,10 +253,13 @@ class QkdNetwork:
             report: WeatherReport = yield inbox.get()
             if self.weather is not None and report.measured_at_s < self.weather.measured_at_s:
                 continue  # reordered on the way: keep the newer one
+            first = self.weather is None
             changed = self._pattern_of(report) != self.weather_pattern()
             if changed:
                 self.advance_to(self.env.now)
             self.weather = report
+            if changed or first:
+                self._report()  # the first sky and every change of it are reported at once
             if changed:
                 self._predict_crossing()
 

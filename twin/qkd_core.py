@@ -62,6 +62,12 @@ class QkdForecaster:
     link_rates_bps: Callable[[float, float], Mapping[str, float]]
 
 
+def _freshness(report: KeyPoolReport) -> tuple[float, float]:
+    """Order of reports: by measurement time, then by the time of the weather they carry (a change of
+    sky is reported at once, at the same instant as a periodic report)."""
+    return report.measured_at_s, report.weather.measured_at_s if report.weather is not None else -math.inf
+
+
 class QkdCoreTwin:
     """The QKD planner of the core-cloud twin (module docstring).
 
@@ -99,7 +105,7 @@ class QkdCoreTwin:
         while True:
             view: EdgeView = yield self.inbox.get()
             report = view.report
-            if self.report is None or report.measured_at_s > self.report.measured_at_s:
+            if self.report is None or _freshness(report) > _freshness(self.report):
                 self.report = report
                 self._observed_bps.update(report.demand_bps)
 
@@ -208,7 +214,8 @@ class QkdCoreTwin:
         for link in self.network.links:
             q, k = command.reserved_qkd.get(link.name, 0), command.reserved_km.get(link.name, 0)
             if q or k:
-                self.log.log(now, "core", "qkd_reserved", plan_id=plan_id, link=link.name, medium=link.medium, qkd=q, km=k)
+                self.log.log(now, "core", "qkd_reserved", plan_id=plan_id, link=link.name, medium=link.medium, qkd=q, km=k,
+                             key_rate_bps=command.key_rate_bps[link.name])
         self.downlink.put(command)
 
     def _routes_by_pattern(self, instance: QkdInstance, result: PlanResult) -> dict[str, dict[str, tuple[str, ...]]]:
