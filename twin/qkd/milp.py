@@ -499,8 +499,14 @@ def _build(instance: QkdInstance, options: PlanOptions,
     dst = np.array([topo.node_index[r.dst] for r in instance.requests], dtype=np.int64)
     # served[f, c]: a path of links up in class c joins request f's ends; otherwise the request is
     # left unserved in that class (weather cut it off; reachability_diagnosis refuses structural cuts)
-    served = np.array([[topo.reachable(int(src[f]), int(dst[f]), down_of_class[c]) for c in range(C)]
-                       for f in range(F)], dtype=bool).reshape(F, C)
+    reach: dict[tuple[int, frozenset[int]], bool] = {}  # per request and down set (a handful of weathers)
+    served = np.zeros((F, C), dtype=bool)
+    for f in range(F):
+        for c in range(C):
+            key = (f, down_of_class[c])
+            if key not in reach:
+                reach[key] = topo.reachable(int(src[f]), int(dst[f]), down_of_class[c])
+            served[f, c] = reach[key]
     routed = served.any(axis=1)  # routed in some class: needs a first-stage route
 
     def arc_upper(f: int, blocked: np.ndarray) -> np.ndarray:
