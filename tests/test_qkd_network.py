@@ -245,3 +245,39 @@ def test_a_pool_that_empties_mid_step_is_stamped_when_it_empties_and_unmet_from_
     assert sum(r["unmet_bits"] for r in unmet) == pytest.approx(1000.0 * 15)
     times = [r["t_s"] for r in log.rows]
     assert times == sorted(times)  # the log stays in time order
+
+
+@settings(max_examples=40, deadline=None)
+@given(demands=st.lists(st.tuples(st.floats(0, 99), st.floats(0, 3000)), max_size=6),
+       skies=st.lists(st.tuples(st.floats(0.5, 99), st.floats(0, 1)), max_size=5),
+       initial=st.floats(0, 2e4), step=st.sampled_from([1.0, 7.0, 10.0]))
+def test_property_log_order_crossing_states_and_key_balance(demands, skies, initial, step):
+    """Random demand and sky changes: the log stays in time order, every crossing leaves the pool in the
+    state it names, and what each plan was asked for is served or logged as unmet."""
+    links = [QkdLinkModel("A-S", "A", "S", "satellite", ConstantRate(1200.0), True),
+             QkdLinkModel("A-B", "A", "B", "fiber", ConstantRate(700.0), False)]
+    changes = [DemandChange(0.0, {"f": 500.0, "g": 300.0})]
+    for t, rate in sorted(demands):
+        changes.append(DemandChange(t, {"f": rate}))
+    records = [WeatherRecord(0.0, "clear", 0.0, 0.0)]
+    for t, cover in sorted(skies):
+        if t > records[-1].t_s:
+            records.append(WeatherRecord(t, "cloudy" if cover > 0.5 else "clear", 0.0, cover))
+    env, log = simpy.Environment(), ListLog()
+    net, inbox = network(env, log, links, changes, step_s=step, trace=WeatherTrace(tuple(records)),
+                         requests={"f": ("A", "S"), "g": ("A", "B")}, initial_bits=initial, warning_bits=5000.0)
+    routes = {"f": ("A", "S"), "g": ("A", "B")}
+    inbox.put(command({"clear": routes, "cloudy": {"g": ("A", "B")}}, {"A-S": 6, "A-B": 3}, 30, links=("A-S", "A-B")))
+    env.run(until=100.0)
+    net.advance_to(100.0)
+    net.close_plan()
+    times = [r["t_s"] for r in log.rows]
+    assert times == sorted(times)
+    for r in log.of("key_pool_crossing"):
+        state = {"EMPTY": r["stock_bits"] <= 0.0, "WARNING": 0.0 < r["stock_bits"] < 5000.0,
+                 "READY": r["stock_bits"] >= 5000.0}
+        assert state[r["to_state"]], r
+    (cost,) = log.of("qkd_plan_cost")
+    unmet = sum(r["unmet_bits"] for r in log.of("key_demand_unmet") if r["reason"] != "no_plan")
+    assert cost["requested_bits"] == pytest.approx(cost["served_bits"] + cost["unmet_bits"])
+    assert cost["unmet_bits"] == pytest.approx(unmet, abs=1e-3 + 1e-9 * cost["requested_bits"])
