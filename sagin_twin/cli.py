@@ -18,6 +18,7 @@ from sagin_twin.stdio import json_only_stdout
 #: command modules, in the order their sub-commands appear in ``--help``
 COMMANDS: tuple[str, ...] = (
     "sagin_twin.run_cmd",
+    "sagin_twin.init_cmd",
     "sagin_twin.inspect_cmd",
     "sagin_twin.report_cmd",
     "sagin_twin.figure_cmd",

@@ -15,5 +15,6 @@ class InputError(ValueError):
         parts = [p for p in (source, field) if p]
         prefix = ": ".join(parts)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+        self.message = message
         self.source = source
         self.field = field

@@ -23,7 +23,9 @@ import pandas as pd
 from sagin_twin.errors import InputError
 from sagin_twin.sweep_cmd import RunProgress, add_executor_arguments, make_executor
 from studies import kaewpuang, yin
+from scenarios.workload import MAX_FIGURE_SOLVES, check_count
 from sweeps.engine import DaskExecutor, run_all
+from sweeps.spec import figure_solve_count
 from sweeps.runs import run_figure_task
 from twin.precoding import PRECODERS
 
@@ -46,6 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="Kaewpuang figures: plan-qkd instance file (default: scenarios/qkd/kaewpuang-small.toml; "
                         "kaewpuang-deterministic.toml for kaewpuang-fig2a-deterministic)")
     add_executor_arguments(p)
+    p.add_argument("--allow-large", action="store_true", help=f"run even if the figure takes more than {MAX_FIGURE_SOLVES:,} solves")
     p.set_defaults(func=figure)
 
 
@@ -97,6 +100,8 @@ def _yin_figure(args: argparse.Namespace) -> int:
     unknown = [m for m in args.methods or () if m not in PRECODERS]
     if unknown:
         raise InputError(f"unknown precoding method {unknown[0]!r}; available: {', '.join(sorted(PRECODERS))}", field="--methods")
+    check_count(figure_solve_count(args.name, draws, args.methods), MAX_FIGURE_SOLVES, "solves", None, args.name,
+                args.allow_large, "lower --draws")
     executor = make_executor(args)
     started = time.perf_counter()
     description = executor.describe()

@@ -1,4 +1,4 @@
-"""``sagin-twin run SCENARIO [--out DIR] [--seed N] [--duration S]``: run a scenario, write its log."""
+"""``sagin-twin run SCENARIO [--out DIR] [--seed N] [--duration S] [--set KEY=VALUE ...] [--allow-large]``: run a scenario, write its log."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from eventlog.summary import format_summary
 from eventlog.writer import EVENTS_FILE
 from sagin_twin.errors import InputError
 from scenarios.build import prepare
-from scenarios.config import load_scenario
+from scenarios.config import Override, load_scenario, parse_set
 from scenarios.execute import OUTPUT_FILES, execute
 
 
@@ -20,11 +20,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("run", help="run a scenario and write its event log", description=__doc__)
     p.add_argument("scenario", type=Path, help="scenario TOML file, e.g. scenarios/default.toml")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<scenario>-seed<N>)")
-    p.add_argument("--seed", type=int, default=None, help="override run.seed")
+    p.add_argument("--seed", type=int, default=None, help="override run.seed (0 to 2**63 - 1, like the file)")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="override run.duration_s (s)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="set",
+                   help="override any scenario field by its dotted name, e.g. --set twin.precoding=zf-all "
+                        "--set run.duration_s=60 (repeatable; VALUE is a TOML value, a bare word is a string; "
+                        "validated like the file; --seed/--duration apply after every --set; recorded in run.json)")
+    p.add_argument("--allow-large", action="store_true",
+                   help="run even if the job-size estimate exceeds the limit (see README: bad input and faults)")
     p.add_argument("--force", action="store_true", help="replace the log files of an earlier run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress and no summary; print only the log path")
     p.set_defaults(func=run)
+
+
+def overrides(args: argparse.Namespace) -> list[Override]:
+    """The scenario overrides of the command line: every --set in order, then --seed and --duration."""
+    out = [parse_set(text) for text in args.set]
+    if args.seed is not None:
+        out.append(Override("--seed", "run.seed", args.seed))
+    if args.duration is not None:
+        out.append(Override("--duration", "run.duration_s", args.duration))
+    return out
 
 
 def prepare_output(out: Path, force: bool) -> None:
@@ -61,7 +77,7 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, duration_s=args.duration)
+    scenario = load_scenario(args.scenario, overrides(args), allow_large=args.allow_large)
     prepared = prepare(scenario)  # every input error surfaces here, before anything is written
     out = args.out or Path("runs") / f"{scenario.path.stem}-seed{scenario.run.seed}"
     prepare_output(out, args.force)

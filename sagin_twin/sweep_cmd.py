@@ -30,6 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder (reused to resume)")
     add_executor_arguments(p)
     p.add_argument("--retry-failed", action="store_true", help="run again the runs that failed before")
+    p.add_argument("--allow-large", action="store_true", help="run even if the sweep or one of its runs exceeds the job-size limits")
     p.set_defaults(func=sweep)
 
 
@@ -106,12 +107,12 @@ def _check_points(sweep: Sweep, runs) -> None:
         if run.duration_s:
             _set_field(table, "run.duration_s", run.duration_s)
         label = f"{sweep.path} (parameters {', '.join(f'{k} = {v!r}' for k, v in run.overrides)}) applied to {Path(run.base).name}"
-        scenario_from_table(table, Path(run.base), source=label)
-    prepare(scenario_from_table(read_toml(Path(runs[0].base)), Path(runs[0].base)))
+        scenario_from_table(table, Path(run.base), source=label, allow_large=run.allow_large)
+    prepare(scenario_from_table(read_toml(Path(runs[0].base)), Path(runs[0].base), allow_large=runs[0].allow_large))
 
 
 def sweep(args: argparse.Namespace) -> int:
-    spec = load_sweep(args.sweep)
+    spec = load_sweep(args.sweep, allow_large=args.allow_large)
     function, tasks, ids, x, groups = _plan(spec, args.out)
     executor = make_executor(args)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ def run_scenario(run: ScenarioRun) -> dict:
     if run.duration_s:
         _set_field(table, "run.duration_s", run.duration_s)
     label = f"{base} with " + ", ".join(f"{k} = {v!r}" for k, v in run.overrides)
-    prepared = prepare(scenario_from_table(table, base, source=label))
+    prepared = prepare(scenario_from_table(table, base, source=label, allow_large=run.allow_large))
     if run.log_dir:
         out = Path(run.log_dir)
         if out.exists():

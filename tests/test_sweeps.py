@@ -97,15 +97,15 @@ def test_resume_skips_finished_runs_and_retries_only_on_request(local_result, tm
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
-    # the 2099 start validates, but 73-year-old elements give no usable pass: that run fails in its worker
+    # the 2027 start validates, but the TLE's epoch is 46 days earlier (limit 30): that run fails in its worker
     body = SMALL.replace('"uav.power_dbw" = [0.0, 5.0]\n"links.decision.latency_s" = { start = 0.0, stop = 1.0, num = 2 }',
-                         '"run.start_utc" = ["2026-11-16T13:40:00Z", "2099-01-01T00:00:00Z"]').replace("seeds = 2", "seeds = 1")
+                         '"run.start_utc" = ["2026-11-16T13:40:00Z", "2027-01-01T00:00:00Z"]').replace("seeds = 2", "seeds = 1")
     path = _sweep_file(tmp_path, body)
     assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "2"]) == 0
     table = _results(tmp_path / "out").set_index("run.start_utc")
     assert table.loc["2026-11-16T13:40:00Z", "status"] == "ok"
-    assert table.loc["2099-01-01T00:00:00Z", "status"] == "error"
-    assert table.loc["2099-01-01T00:00:00Z", "error"].startswith("InputError: ")
+    assert table.loc["2027-01-01T00:00:00Z", "status"] == "error"
+    assert table.loc["2027-01-01T00:00:00Z", "error"].startswith("InputError: ")
 
 
 def test_worker_exceptions_become_error_rows(tmp_path):

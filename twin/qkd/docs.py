@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import sys
 
+from sagin_twin.input_files import MAX_BYTES, MAX_TOML_DEPTH
 from twin.qkd.instance import (
-    COST_KEYS, FIELDS, MAX_FILE_BYTES, MAX_WAVELENGTH_PRICE, MEDIA, PROBABILITY_TOLERANCE, WEATHERS, Field,
+    COST_KEYS, FIELDS, MAX_WAVELENGTH_PRICE, MEDIA, PROBABILITY_TOLERANCE, WEATHERS, Field,
 )
 
 HEADER = f"""# QKD instance files
@@ -34,7 +35,8 @@ and the field (`plan-qkd` exits with status 2). Further rules:
 - prices: a wavelength's reservation price (from the component counts and Table I, `twin/qkd/pricing.py`)
   times max(1, `ondemand_factor`, `utilisation_factor`) may not exceed {MAX_WAVELENGTH_PRICE:g} cost
   units; the error names the link.
-- a file larger than {MAX_FILE_BYTES // 2**20} MiB, not UTF-8, or not a regular file is refused.
+- the file is read by the project's guarded reader (`sagin_twin/input_files.py`): a regular file of
+  at most {MAX_BYTES["QKD network"] // 2**20} MiB, UTF-8, TOML nested at most {MAX_TOML_DEPTH} levels.
 
 Modelling, in one paragraph: a link of length e over a medium with span Θ has n = ceil(e/Θ)
 segments; a request with demand k needs P = ceil(k/K) parallel QKD links (3 wavelengths each) on

@@ -48,13 +48,13 @@ and UAV) down.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Mapping
 
 from physical.weather import OPTICAL_MEDIA
 from sagin_twin.errors import InputError
+from sagin_twin.input_files import read_toml
 
 MEDIA: Final = ("fiber", "uav", "satellite")  #: transmission media
 NODE_KINDS: Final = ("ground", "uav", "satellite")  #: node kinds
@@ -65,7 +65,6 @@ DOWN_MEDIA: Final = {"clear": frozenset(), "cloudy": frozenset(OPTICAL_MEDIA)}
 PROBABILITY_TOLERANCE: Final = 1e-6  #: allowed |Σ p_ω − 1|
 COST_KEYS: Final = ("tx", "rx", "lkm", "si", "mux", "channel_per_km")  #: Table I component costs
 MAX_WAVELENGTH_PRICE: Final = 1e12  #: largest reservation or on-demand price of one wavelength (cost units)
-MAX_FILE_BYTES: Final = 16 * 1024 * 1024  #: largest instance file read (bytes)
 
 
 @dataclass(frozen=True)
@@ -253,18 +252,7 @@ class QkdInstance:
     def from_toml(cls, path: str | Path) -> "QkdInstance":
         """Load and validate a TOML instance; bad content raises InputError naming the file and field."""
         path = Path(path)
-        source = str(path)
-        if not path.is_file():
-            raise InputError("file not found (or not a regular file)", source=source)
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(f"larger than {MAX_FILE_BYTES // 2**20} MiB; not a QKD instance", source=source)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"not valid TOML ({exc})", source=source) from None
-        except RecursionError:
-            raise InputError("not valid TOML (nested too deeply)", source=source) from None
-        return cls.from_mapping(data, source)
+        return cls.from_mapping(read_toml(path, "QKD network"), str(path))  # the project's one guarded TOML reader
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "<memory>") -> "QkdInstance":
