@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("sagin_twin.sweep_cmd", "run a parameter sweep (local pool or dask cluster)"),
     "precode": ("sagin_twin.precode_cmd", "compute precoders for one set of channels"),
     "plan-qkd": ("sagin_twin.plan_qkd_cmd", "plan QKD routes and wavelength reservations (two-stage SP)"),
+    "link-budget": ("sagin_twin.link_budget_cmd", "loss, optimal intensity and secret key rate of one QKD link"),
 }
 
 EXIT_FAILURE = 1  #: the command could not finish (RunFailure, OSError)

@@ -6,9 +6,9 @@ Regenerates a paper figure on the sweep engine (local process pool or dask clust
 
 Yin et al. figures (``yin-fig2`` … ``yin-fig8``): Monte-Carlo over channel draws; ``--draws``,
 ``--seed`` and ``--methods`` apply. Kaewpuang et al. figures (``kaewpuang-fig2a``,
-``kaewpuang-fig2b``, ``kaewpuang-fig3d``): exact QKD planning solves on a plan-qkd instance
-(``--instance``, default ``scenarios/qkd/kaewpuang-small.toml``); they have no draws, seeds or
-methods.
+``kaewpuang-fig2a-deterministic``, ``kaewpuang-fig2b``, ``kaewpuang-fig3d``): exact QKD planning
+solves on a plan-qkd instance (``--instance``, default ``scenarios/qkd/kaewpuang-small.toml``, or
+``kaewpuang-deterministic.toml`` for the deterministic Fig. 2a); they have no draws, seeds or methods.
 
 ``--out`` is checked and locked before any solve: a file, a read-only place or a folder another
 command is writing into is refused at once (exit 2).
@@ -31,7 +31,7 @@ YIN_DEFAULT_DRAWS = 20  #: channel draws per point of a Yin figure
 YIN_DEFAULT_SEED = 1  #: seed of a Yin figure's channel draws
 #: figure names, listed here so ``--help`` needs no solver imports (a test keeps them equal to the studies')
 YIN_FIGURES = ("yin-fig2", "yin-fig3", "yin-fig4", "yin-fig5", "yin-fig6", "yin-fig7", "yin-fig8")
-KAEWPUANG_FIGURES = ("kaewpuang-fig2a", "kaewpuang-fig2b", "kaewpuang-fig3d")
+KAEWPUANG_FIGURES = ("kaewpuang-fig2a", "kaewpuang-fig2a-deterministic", "kaewpuang-fig2b", "kaewpuang-fig3d")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -46,7 +46,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--methods", nargs="+", default=None,
                    help="Yin figures: precoding methods to compare (default: the figure's)")
     p.add_argument("--instance", type=Path, default=None, metavar="PATH",
-                   help="Kaewpuang figures: plan-qkd instance file (default: scenarios/qkd/kaewpuang-small.toml)")
+                   help="Kaewpuang figures: plan-qkd instance file (default: scenarios/qkd/kaewpuang-small.toml; "
+                        "kaewpuang-deterministic.toml for kaewpuang-fig2a-deterministic)")
     add_executor_arguments(p)
     p.add_argument("--allow-large", action="store_true", help=f"run even if the figure takes more than {MAX_FIGURE_SOLVES:,} solves")
     p.set_defaults(func=figure)
@@ -154,7 +155,7 @@ def _kaewpuang_figure(args: argparse.Namespace) -> int:
     from studies import kaewpuang
 
     spec = kaewpuang.FIGURES[args.name]
-    instance = kaewpuang.load_instance(args.instance)  # InputError names the file and field
+    instance = kaewpuang.load_instance(args.instance, spec)  # InputError names the file and field
     with _executor_and_lock(args) as executor:
         started = time.perf_counter()
         description = executor.describe()
