@@ -26,9 +26,12 @@ def report(args: argparse.Namespace) -> int:
     from eventlog.plots import REPORT_COLUMNS, write_report
     from eventlog.reader import load_by_kind, resolve_log_path
 
+    if args.out is not None:
+        check_output_folder(args.out)  # a file, a read-only place or /proc fails here, before the log is read
     events_path = resolve_log_path(args.log)
     out = args.out or events_path.parent / "report"
-    check_output_folder(out)  # a file, a read-only place or /proc fails here, before the log is read
+    if args.out is None:
+        check_output_folder(out)
     columns = {c for kind_columns in REPORT_COLUMNS.values() for c in kind_columns}
     frames = load_by_kind(events_path, REPORT_COLUMNS, columns)
     try:

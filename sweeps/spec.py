@@ -188,7 +188,6 @@ def load_sweep(path: Path, allow_large: bool = False) -> Sweep:
             _check_parameter(name, section, source)
         if section.combine == "zip" and len({len(v) for v in parameters.values()}) > 1:
             raise InputError("combine = 'zip' needs lists of equal length", source=source, field="parameters")
-        _refuse_overridden(parameters, section, source)
     allowed = FIGURE_METRICS if section.figure else SCENARIO_METRICS
     unknown_metrics = [m for m in section.metrics if m not in allowed]
     if unknown_metrics:
@@ -198,17 +197,6 @@ def load_sweep(path: Path, allow_large: bool = False) -> Sweep:
     hint = "lower sweep.seeds" if sweep.is_figure else "use fewer parameter values or lower sweep.seeds"
     check_count(run_count(sweep), MAX_SWEEP_RUNS, unit, source, "sweep", allow_large, hint)
     return sweep
-
-
-def _refuse_overridden(parameters: dict[str, tuple], section: SweepSection, source: str) -> None:
-    """Refuse a parameter the engine sets itself, which the results table would record as varied but never ran."""
-    if "run.seed" in parameters:
-        raise InputError("cannot be swept: every run's seed is derived from sweep.seed, the parameters and the "
-                         "replicate (use sweep.seeds for replicates, sweep.seed for another stream)",
-                         source=source, field="parameters.run.seed")
-    if "run.duration_s" in parameters and section.duration_s:
-        raise InputError(f"cannot be swept while sweep.duration_s = {section.duration_s:g} overrides it in every run; "
-                         "remove one of the two", source=source, field="parameters.run.duration_s")
 
 
 def run_seed(sweep_seed: int, overrides: tuple, replicate: int) -> int:

@@ -66,8 +66,8 @@ CASES = ["file", "under-a-file",
 
 def _no_work(monkeypatch):
     """Make every expensive first step fail loudly, so a test proves the path was refused before it."""
-    import sagin_twin.inspect_cmd
-    import sagin_twin.report_cmd
+    import eventlog.query
+    import eventlog.reader
     import scenarios.build
     import studies.kaewpuang
     import sweeps.spec
@@ -75,8 +75,8 @@ def _no_work(monkeypatch):
     monkeypatch.setattr(scenarios.build, "prepare", _reached)
     monkeypatch.setattr(studies.kaewpuang, "load_instance", _reached)
     monkeypatch.setattr(sweeps.spec, "load_sweep", _reached)
-    monkeypatch.setattr(sagin_twin.report_cmd, "load_events", _reached)
-    monkeypatch.setattr(sagin_twin.inspect_cmd, "load_events", _reached)
+    monkeypatch.setattr(eventlog.reader, "load_by_kind", _reached)
+    monkeypatch.setattr(eventlog.query, "scan_log", _reached)
 
 
 @pytest.mark.parametrize("case", CASES)

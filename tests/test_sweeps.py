@@ -128,9 +128,9 @@ def test_worker_exceptions_become_error_rows(tmp_path):
     ("[sweep]\nbase = 's.toml'\nseeds = 0\n[parameters]\n'uav.power_dbw' = [1.0]\n", "sweep.seeds: 0 is out of range"),
     ("[sweep\n", "TOML syntax error"),
     # parameters the engine sets itself would be recorded in the table as varied but never ran
-    ("[sweep]\nbase = 's.toml'\n[parameters]\n'run.seed' = [1, 2]\n", "parameters.run.seed: cannot be swept"),
+    ("[sweep]\nbase = 's.toml'\n[parameters]\n'run.seed' = [1, 2]\n", "parameters.run.seed: the sweep engine sets run.seed itself"),
     ("[sweep]\nbase = 's.toml'\nduration_s = 10.0\n[parameters]\n'run.duration_s' = [5.0, 8.0]\n",
-     "parameters.run.duration_s: cannot be swept while sweep.duration_s = 10 overrides it"),
+     "parameters.run.duration_s: sweep.duration_s = 10 s sets every run's duration"),
 ])
 def test_bad_sweep_files_are_clear_errors(tmp_path, capsys, body, message):
     path = _sweep_file(tmp_path, body)
