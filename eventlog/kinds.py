@@ -18,7 +18,9 @@ KINDS: Final[dict[str, str]] = {
     # physical world
     "satellite_state": "per tick: satellite elevation, azimuth, slant range, sunlit, sun altitude at the site",
     "uav_state": "per tick: UAV position in the site's local east-north-up frame",
-    "weather_change": "the weather Markov chain changed state",
+    "weather_state": "at t = 0: the weather in force (state, rain fade, cloud cover), logged even if it never changes",
+    "pass_state": "at t = 0: whether the satellite serves (is above its minimum elevation), that minimum, and the next pass event",
+    "weather_change": "the weather changed state (Markov chain or recorded trace)",
     "decision_applied": "a transmitter started using a precoder received from the core-cloud twin",
     "secrecy": "per tick: secrecy rates achieved on the TRUE channel with the precoders in force, and planned",
     # twins and links
@@ -31,10 +33,10 @@ KINDS: Final[dict[str, str]] = {
     "key_demand_change": "a request's key-rate demand changed (random model or trace replay)",
     "key_demand_unmet": "over [from_s, t_s] a request got less key than it asked for; reason: no_plan, no_route, capacity or pool_empty",
     "key_pool_crossing": "a link's key pool crossed a threshold (READY / WARNING / EMPTY)",
-    "key_pool_state": "every log period: each link's key stock, state, rate of one QKD link and running QKD links",
+    "key_pool_state": "from t = 0 every log period: each link's key stock, state, thresholds, rate of one QKD link and running QKD links",
     "qkd_plan": "the core-cloud twin planned QKD reservations and routes (trigger, forecast, status, costs, fallback)",
     "qkd_route": "a plan's route for one request in one weather pattern",
-    "qkd_reserved": "a plan's reserved QKD and KM wavelengths on one link",
+    "qkd_reserved": "a plan's reserved QKD and KM wavelengths on one link, and the key rate per QKD link it planned with",
     "qkd_plan_applied": "the QKD network started using a plan received from the core-cloud twin",
     "qkd_plan_cost": "when a plan leaves service: its reservation cost (pro rata), realised second-stage cost, key served and unmet",
 }

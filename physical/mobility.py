@@ -23,6 +23,11 @@ class LinearMotion:
         """ENU position at time ``t_s`` (s) after the run start (m)."""
         return np.asarray(self.start_m, dtype=float) + np.asarray(self.velocity_mps, dtype=float) * t_s
 
+    def positions_m(self, t_s: np.ndarray) -> np.ndarray:
+        """ENU positions (m), shape (len(t_s), 3), at the times ``t_s`` (s) — :meth:`position_m` vectorised."""
+        t = np.asarray(t_s, dtype=float).reshape(-1, 1)
+        return np.asarray(self.start_m, dtype=float) + np.asarray(self.velocity_mps, dtype=float) * t
+
 
 class WaypointTrajectory:
     """A UAV flying straight legs between waypoints at constant ground speed.
@@ -63,6 +68,18 @@ class WaypointTrajectory:
         leg_length = self._cumulative_m[leg + 1] - self._cumulative_m[leg]
         fraction = 0.0 if leg_length == 0 else (travelled - self._cumulative_m[leg]) / leg_length
         return self.points[leg] + fraction * (self.points[leg + 1] - self.points[leg])
+
+    def positions_m(self, t_s: np.ndarray) -> np.ndarray:
+        """ENU positions (m), shape (len(t_s), 3), at the times ``t_s`` (s) — :meth:`position_m` vectorised."""
+        t = np.asarray(t_s, dtype=float).reshape(-1)
+        if self.path_length_m == 0.0:
+            return np.repeat(self.points[:1], len(t), axis=0)
+        travelled = self.speed_mps * t
+        travelled = np.mod(travelled, self.path_length_m) if self.loop else np.minimum(travelled, self.path_length_m)
+        leg = np.minimum(np.searchsorted(self._cumulative_m, travelled, side="right") - 1, len(self.points) - 2)
+        leg_length = self._cumulative_m[leg + 1] - self._cumulative_m[leg]
+        fraction = np.where(leg_length == 0, 0.0, (travelled - self._cumulative_m[leg]) / np.where(leg_length == 0, 1.0, leg_length))
+        return self.points[leg] + fraction[:, None] * (self.points[leg + 1] - self.points[leg])
 
     def velocity_mps(self, t_s: float) -> np.ndarray:
         """ENU velocity (m/s) at time ``t_s`` (s): along the current leg at the set speed; zero when hovering."""

@@ -7,7 +7,9 @@ per tick (shared/DESIGN.md section 3). Everything is offline: the builtin timesc
 
 from __future__ import annotations
 
+import calendar
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -20,50 +22,140 @@ from skyfield.api import EarthSatellite, Loader, load, wgs84
 
 from physical.units import EARTH_RADIUS_M
 from sagin_twin.errors import InputError
+from sagin_twin.input_files import read_text
 
 TLE_LINE_LENGTH: Final = 69  #: characters in a TLE data line, checksum included
 EARTH_MU_M3_S2: Final = 3.986004418e14  #: Earth's gravitational parameter GM (m³/s²)
 MIN_PERIGEE_ALTITUDE_M: Final = 150e3  #: below this the orbit decays within days: refused
 MAX_LEO_APOGEE_ALTITUDE_M: Final = 2_000e3  #: the simulator models LEO only
+MAX_TLE_AGE_DAYS: Final = 30.0  #: SGP4 elements are used at most this far (days) from their epoch, before or after
+EPHEMERIS_MARGIN_S: Final = 86_400.0  #: runs must stay this far (s) inside the shipped ephemeris's span
+
+_DECIMAL: Final = r" *[0-9]+\.[0-9]+"  # right-justified decimal number
+_ASSUMED_POINT: Final = r"[ +-][0-9]{5}[ +-][0-9]"  # ±ddddd±e: 0.ddddd × 10^±e
+_SATNUM: Final = r"[ 0-9]{4}[0-9]|[A-Z][0-9]{4}"  # digits, or Alpha-5 (a letter for the first digit)
+
+#: (field, first column, last column (1-based, inclusive), regular expression, what the text must look like)
+TLE_LINE1_FIELDS: Final = (
+    ("line number", 1, 1, r"1", "1"),
+    ("satellite number", 3, 7, _SATNUM, "5 digits"),
+    ("classification", 8, 8, r"[UCS ]", "U, C or S"),
+    ("international designator", 10, 17, r"[0-9A-Z ]{8}", "digits, capital letters or spaces"),
+    ("epoch year", 19, 20, r"[0-9]{2}", "2 digits"),
+    ("epoch day", 21, 32, _DECIMAL, "ddd.dddddddd"),
+    ("first derivative of mean motion", 34, 43, r"[ +-]\.[0-9]{8}", "±.dddddddd"),
+    ("second derivative of mean motion", 45, 52, _ASSUMED_POINT, "±ddddd±d"),
+    ("BSTAR drag term", 54, 61, _ASSUMED_POINT, "±ddddd±d"),
+    ("ephemeris type", 63, 63, r"[0-9 ]", "a digit"),
+    ("element set number", 65, 68, r" *[0-9]*", "up to 4 digits"),
+    ("checksum", 69, 69, r"[0-9]", "a digit"),
+)
+TLE_LINE2_FIELDS: Final = (
+    ("line number", 1, 1, r"2", "2"),
+    ("satellite number", 3, 7, _SATNUM, "5 digits"),
+    ("inclination", 9, 16, _DECIMAL, "ddd.dddd (deg)"),
+    ("right ascension of the ascending node", 18, 25, _DECIMAL, "ddd.dddd (deg)"),
+    ("eccentricity", 27, 33, r"[0-9]{7}", "7 digits (decimal point assumed)"),
+    ("argument of perigee", 35, 42, _DECIMAL, "ddd.dddd (deg)"),
+    ("mean anomaly", 44, 51, _DECIMAL, "ddd.dddd (deg)"),
+    ("mean motion", 53, 63, _DECIMAL, "dd.dddddddd (rev/day)"),
+    ("revolution number", 64, 68, r" *[0-9]+", "up to 5 digits"),
+    ("checksum", 69, 69, r"[0-9]", "a digit"),
+)
+#: columns (1-based) that hold a space between fields
+TLE_SPACES: Final = {"1": (2, 9, 18, 33, 44, 53, 62, 64), "2": (2, 8, 17, 26, 34, 43, 52)}
+#: allowed ranges of line-2 angles and of the mean motion: (low, high, high inclusive, unit)
+TLE_RANGES: Final = {
+    "inclination": (0.0, 180.0, True, "deg"),
+    "right ascension of the ascending node": (0.0, 360.0, False, "deg"),
+    "argument of perigee": (0.0, 360.0, False, "deg"),
+    "mean anomaly": (0.0, 360.0, False, "deg"),
+}
 
 
 def tle_checksum(line: str) -> int:
-    """TLE modulo-10 checksum of the first 68 characters: digits count their value, '-' counts 1."""
+    """TLE modulo-10 checksum of the first 68 characters: ASCII digits count their value, '-' counts 1."""
     total = 0
     for char in line[:68]:
-        if char.isdigit():
-            total += int(char)
+        if "0" <= char <= "9":
+            total += ord(char) - ord("0")
         elif char == "-":
             total += 1
     return total % 10
 
 
-def parse_tle_text(text: str, source: str) -> tuple[str, str, str]:
-    """Split TLE text into (name, line1, line2), verifying layout and both checksums.
+def _columns(first: int, last: int) -> str:
+    return f"column {first}" if first == last else f"columns {first}-{last}"
 
-    Accepts two-line or three-line (with a name line) element sets. Raises :class:`InputError`
-    naming ``source`` and the offending line.
+
+def _check_tle_line(line: str, number: str, source: str) -> dict[str, str]:
+    """Validate one data line field by field (characters, length, spaces, each field, checksum); returns field → text."""
+    where = f"line {number}"
+    for column, char in enumerate(line, start=1):
+        if not " " <= char <= "~":
+            raise InputError(f"character {char!r} (U+{ord(char):04X}) is not allowed: a TLE line is printable ASCII with spaces between fields",
+                             source=source, field=f"{where}, column {column}")
+    if len(line) != TLE_LINE_LENGTH:
+        raise InputError(f"must be {TLE_LINE_LENGTH} characters, found {len(line)}", source=source, field=where)
+    if line[:2] != f"{number} ":
+        raise InputError(f"must start with '{number} '", source=source, field=where)
+    for column in TLE_SPACES[number]:
+        if line[column - 1] != " ":
+            raise InputError(f"must be a space between fields, found {line[column - 1]!r}", source=source, field=f"{where}, column {column}")
+    fields = {}
+    for name, first, last, pattern, form in TLE_LINE1_FIELDS if number == "1" else TLE_LINE2_FIELDS:
+        text = line[first - 1:last]
+        if not re.fullmatch(pattern, text):
+            raise InputError(f"{text!r} is not {form}", source=source, field=f"{where}, {_columns(first, last)} ({name})")
+        fields[name] = text
+    expected = tle_checksum(line)
+    if int(line[68]) != expected:
+        raise InputError(f"bad checksum: found {line[68]}, computed {expected} (the element set is corrupted)", source=source, field=where)
+    return fields
+
+
+def _check_tle_values(line1: dict[str, str], line2: dict[str, str], source: str) -> None:
+    """Ranges of the fields sgp4 would accept silently: epoch day, angles, mean motion."""
+    year = int(line1["epoch year"])
+    year += 1900 if year >= 57 else 2000
+    days_in_year = 366 if calendar.isleap(year) else 365
+    day = float(line1["epoch day"])
+    if not 1.0 <= day < days_in_year + 1:
+        raise InputError(f"epoch day {day:g} is out of range; allowed [1, {days_in_year + 1}) in {year}",
+                         source=source, field=f"line 1, {_columns(21, 32)} (epoch day)")
+    columns = {name: (first, last) for name, first, last, *_ in TLE_LINE2_FIELDS}
+    for name, (low, high, high_inclusive, unit) in TLE_RANGES.items():
+        value = float(line2[name])
+        if not (low <= value <= high if high_inclusive else low <= value < high):
+            raise InputError(f"{value:g} {unit} is out of range; allowed [{low:g}, {high:g}{']' if high_inclusive else ')'} {unit}",
+                             source=source, field=f"line 2, {_columns(*columns[name])} ({name})")
+    if not float(line2["mean motion"]) > 0.0:
+        raise InputError(f"{line2['mean motion'].strip()} rev/day must be > 0", source=source, field=f"line 2, {_columns(53, 63)} (mean motion)")
+
+
+def parse_tle_text(text: str, source: str) -> tuple[str, str, str]:
+    """Split TLE text into (name, line1, line2), validating every field before sgp4 reads it.
+
+    Accepts two-line or three-line (with a name line) element sets. Each data line must be 69
+    printable ASCII characters with spaces between the fields at the standard columns; each field
+    must have its layout (digits, decimal point, signs) and line 2's angles, the mean motion and the
+    epoch day their ranges; both checksums must match. Raises :class:`InputError` naming ``source``,
+    the line, the columns and the field.
     """
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
     if len(lines) == 2:
         name, line1, line2 = "satellite", lines[0], lines[1]
     elif len(lines) == 3:
         name, line1, line2 = lines[0].strip(), lines[1], lines[2]
+        if not name.isprintable():
+            raise InputError("the name line holds a control character", source=source, field="line 0 (name)")
     else:
         raise InputError(f"expected 2 or 3 non-empty lines (optional name, line 1, line 2), found {len(lines)}", source=source)
-    for number, line in (("1", line1), ("2", line2)):
-        field = f"line {number}"
-        if len(line) != TLE_LINE_LENGTH:
-            raise InputError(f"must be {TLE_LINE_LENGTH} characters, found {len(line)}", source=source, field=field)
-        if line[0] != number or line[1] != " ":
-            raise InputError(f"must start with '{number} '", source=source, field=field)
-        if not line[68].isdigit():
-            raise InputError(f"checksum character must be a digit, found {line[68]!r}", source=source, field=field)
-        expected = tle_checksum(line)
-        if int(line[68]) != expected:
-            raise InputError(f"bad checksum: found {line[68]}, computed {expected} (the element set is corrupted)", source=source, field=field)
-    if line1[2:7] != line2[2:7]:
+    fields1 = _check_tle_line(line1, "1", source)
+    fields2 = _check_tle_line(line2, "2", source)
+    if fields1["satellite number"] != fields2["satellite number"]:
         raise InputError(f"catalogue numbers differ between lines ({line1[2:7]!r} vs {line2[2:7]!r})", source=source)
+    _check_tle_values(fields1, fields2, source)
     return name, line1, line2
 
 
@@ -77,6 +169,17 @@ def _ephemeris():
         from skyfield_data import get_skyfield_data_path
 
         return Loader(get_skyfield_data_path(), expire=False, verbose=False)("de421.bsp")
+
+
+def ephemeris_span_utc() -> tuple[datetime, datetime]:
+    """(first, last) UTC instants a run may use: the shipped DE421 ephemeris's span less ``EPHEMERIS_MARGIN_S`` at each end."""
+    segments = _ephemeris().spk.segments
+    first_jd = max(segment.start_jd for segment in segments)
+    last_jd = min(segment.end_jd for segment in segments)
+    j2000 = datetime(2000, 1, 1, 12, tzinfo=timezone.utc)  # JD 2451545.0 (TDB; within a minute of UTC, inside the margin)
+    first = j2000 + timedelta(days=first_jd - 2_451_545.0, seconds=EPHEMERIS_MARGIN_S)
+    last = j2000 + timedelta(days=last_jd - 2_451_545.0, seconds=-EPHEMERIS_MARGIN_S)
+    return first, last
 
 
 @lru_cache(maxsize=1)
@@ -146,12 +249,7 @@ class LeoOrbit:
     def from_tle(cls, path: Path) -> "LeoOrbit":
         """Load a TLE file, verifying its checksums (sgp4 does not) and that the orbit is a sane LEO."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError("TLE file not found", source=str(path)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read TLE file: {exc}", source=str(path)) from None
+        text = read_text(path, "TLE")  # a regular file of at most MAX_BYTES["TLE"]
         return cls.from_lines(*parse_tle_text(text, str(path)), source=str(path))
 
     @classmethod
@@ -171,6 +269,18 @@ class LeoOrbit:
     def epoch_utc(self) -> datetime:
         """Epoch of the element set (UTC)."""
         return self.satellite.epoch.utc_datetime()
+
+    def check_epoch_near(self, first_utc: datetime, last_utc: datetime, source: str, field: str) -> None:
+        """Refuse propagating further than ``MAX_TLE_AGE_DAYS`` from the epoch anywhere in [first_utc, last_utc]."""
+        epoch = self.epoch_utc
+        age_days = max(abs((first_utc - epoch).total_seconds()), abs((last_utc - epoch).total_seconds())) / 86_400.0
+        if age_days > MAX_TLE_AGE_DAYS:
+            raise InputError(
+                f"the run ({first_utc:%Y-%m-%d %H:%M} to {last_utc:%Y-%m-%d %H:%M} UTC) is {age_days:.1f} days from the epoch "
+                f"{epoch:%Y-%m-%d %H:%M} UTC of {Path(self.source).name}; SGP4 elements are used at most {MAX_TLE_AGE_DAYS:g} days "
+                "from their epoch: use a TLE from near the run or move run.start_utc",
+                source=source, field=field,
+            )
 
     def perigee_apogee_altitude_m(self) -> tuple[float, float]:
         """(perigee, apogee) altitudes above a spherical Earth from the mean elements (m)."""

@@ -172,6 +172,8 @@ class World:
                          rain_fade_db=sample.rain_fade_db, cloud_cover=sample.cloud_cover)
         sat_m = geo.satellite_enu_m(k)
         elevation = float(geo.elevation_rad[k])
+        if k == 0:
+            self._log_initial_state(t, sample, elevation)
         self.log.log(
             t, "satellite", "satellite_state",
             elevation_deg=math.degrees(elevation), azimuth_deg=math.degrees(geo.azimuth_rad[k]),
@@ -206,6 +208,21 @@ class World:
                 )
             )
         self.outboxes["weather"].put(WeatherReport(t, sample.state, sample.rain_fade_db, sample.cloud_cover))
+
+    def _log_initial_state(self, t: float, sample, elevation_rad: float) -> None:
+        """At the first tick: the weather and the satellite's pass state, stated even if they never change.
+
+        Later rows record only changes (``weather_change``, ``pass_event``), so without these a window
+        of the log with no change would not say what the weather or the pass state was.
+        """
+        self.log.log(t, "weather", "weather_state", state=sample.state, rain_fade_db=sample.rain_fade_db,
+                     cloud_cover=sample.cloud_cover)
+        min_elevation_rad = self.channels.params.sat_min_elevation_rad
+        upcoming = next((event for event in self.layout.passes if event.t_s >= t), None)
+        self.log.log(t, "satellite", "pass_state", serving=elevation_rad >= min_elevation_rad,
+                     elevation_deg=math.degrees(elevation_rad), min_elevation_deg=math.degrees(min_elevation_rad),
+                     next_event=upcoming.event if upcoming else None,
+                     next_event_t_s=upcoming.t_s if upcoming else None)
 
     def _log_secrecy(self, t: float, truth: ChannelSet) -> None:
         """Secrecy achieved on the true channels; a user its transmitter cannot reach is unserved (NaN rates)."""

@@ -5,11 +5,17 @@ a_gu a_e g_su g_au g_gu g_e`` (true channels), optional estimates ``h_e_est a_e_
 Eve's channels (default: the true ones), the power limits ``p_s_w p_u_w p_b_w`` (W) and, optionally,
 ``delta``, the relative bound ‖Δh_e‖ ≤ Δ·‖ĥ_e‖ of Eve's CSI error (default 0.1, used only with
 --robust). The decision uses the estimates; the reported rates are achieved on the true channels.
+
+Limits: a regular file of at most 64 MiB; only NAME.npy members, each at most 1024 numeric elements
+(checked from its header before its data is read; pickled objects are refused); channel entries of
+magnitude at most 1e8; power limits in [0, 1e6] W.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import math
 import time
 import zipfile
 from pathlib import Path
@@ -19,6 +25,7 @@ import numpy as np
 
 from physical.secrecy import CHANNEL_NAMES, ChannelSet, secrecy_rates
 from sagin_twin.errors import InputError
+from sagin_twin.input_files import read_bytes
 from sagin_twin.stdio import print_json
 from twin.precoding import PrecodingProblem
 from twin.precoding.baselines import PowerOptimisedBaseline
@@ -28,6 +35,10 @@ METHODS: Final = ("synergy", "mrt", "zf", "zf-all")  #: --method choices
 ESTIMATE_NAMES: Final = ("h_e_est", "a_e_est", "g_e_est")  #: optional estimates of Eve's channels
 POWER_NAMES: Final = ("p_s_w", "p_u_w", "p_b_w")  #: satellite, UAV, BS power limits (W)
 DEFAULT_DELTA: Final = 0.1  #: Eve-CSI error bound used by --robust when the file has no ``delta``
+MAX_POWER_W: Final = 1e6  #: largest power limit accepted (W, 60 dBW)
+MAX_CHANNEL_MAGNITUDE: Final = 1e8  #: largest |entry| of a noise-normalised channel vector (an SNR per watt of 160 dB)
+MAX_ARRAY_ELEMENTS: Final = 1024  #: largest array accepted (elements), checked from its .npy header before reading
+MAX_MEMBERS: Final = 64  #: most members of the npz archive
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -44,45 +55,83 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=precode)
 
 
-def _array(data: np.lib.npyio.NpzFile, name: str, source: str) -> np.ndarray:
-    if name not in data.files:
-        raise InputError("missing array", source=source, field=name)
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a ``precode`` npz, each header (shape, dtype) checked before its data is read; never unpickles."""
+    source = str(path)
+    data = read_bytes(path, "npz")  # a regular file of at most MAX_BYTES["npz"]
+    if data.startswith(b"\x93NUMPY"):
+        raise InputError("not a numpy .npz file (a single .npy array)", source=source)
     try:
-        value = data[name]
-    except ValueError as exc:  # object arrays need pickle, which is refused
-        raise InputError(f"unreadable array ({exc})", source=source, field=name) from None
-    if value.dtype.kind not in "biufc":
-        raise InputError(f"expected a numeric array, got dtype {value.dtype}", source=source, field=name)
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise InputError(f"not a numpy .npz file ({exc.__class__.__name__})", source=source) from None
+    if len(members) > MAX_MEMBERS:
+        raise InputError(f"holds {len(members)} members; the limit is {MAX_MEMBERS}", source=source)
+    arrays: dict[str, np.ndarray] = {}
+    with archive:
+        for info in members:
+            name = info.filename.removesuffix(".npy")
+            if not info.filename.endswith(".npy") or info.is_dir():
+                raise InputError("is not an .npy array: an npz holds only NAME.npy members", source=source, field=info.filename)
+            if name in arrays:
+                raise InputError("appears twice in the archive", source=source, field=name)
+            try:
+                with archive.open(info) as stream:
+                    version = np.lib.format.read_magic(stream)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+                    else:
+                        raise ValueError(f"npy format version {version}")
+                    if dtype.hasobject or dtype.kind not in "biufc":
+                        raise InputError(f"expected a numeric array, got dtype {dtype} (object arrays would need pickle, which is refused)",
+                                         source=source, field=name)
+                    size = math.prod(shape)
+                    if size > MAX_ARRAY_ELEMENTS:
+                        raise InputError(f"its header declares shape {shape} ({size:,} elements); the limit is {MAX_ARRAY_ELEMENTS:,}",
+                                         source=source, field=name)
+                with archive.open(info) as stream:
+                    arrays[name] = np.lib.format.read_array(stream, allow_pickle=False)
+            except InputError:
+                raise
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+                raise InputError(f"unreadable .npy array ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                                 source=source, field=name) from None
+    return arrays
+
+
+def _array(arrays: dict[str, np.ndarray], name: str, source: str, bound: float) -> np.ndarray:
+    """A finite numeric array whose entries have magnitude at most ``bound``."""
+    if name not in arrays:
+        raise InputError("missing array", source=source, field=name)
+    value = arrays[name]
     if not np.all(np.isfinite(value)):
         raise InputError("contains NaN or infinite values", source=source, field=name)
+    largest = float(np.max(np.abs(value))) if value.size else 0.0
+    if largest > bound:
+        raise InputError(f"an entry has magnitude {largest:.3g}; allowed at most {bound:g}", source=source, field=name)
     return value
 
 
 def load_problem(path: Path, robust: bool) -> tuple[PrecodingProblem, ChannelSet]:
     """(design problem on Eve's estimates, true channels) from a ``precode`` input file."""
     source = str(path)
-    if not path.is_file():
-        raise InputError("file not found", source=source)
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise InputError(f"not a numpy .npz file ({exc.__class__.__name__})", source=source) from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise InputError("not a numpy .npz file (a single .npy array)", source=source)
-    with data:
-        arrays = {}
-        for name in CHANNEL_NAMES + tuple(n for n in ESTIMATE_NAMES if n in data.files):
-            value = _array(data, name, source)
-            if value.ndim != 1 or value.size == 0:
-                raise InputError(f"expected a non-empty 1-D vector, got shape {value.shape}", source=source, field=name)
-            arrays[name] = value.astype(complex)
-        scalars = {}
-        for name in POWER_NAMES + (("delta",) if "delta" in data.files else ()):
-            value = _array(data, name, source)
-            if value.size != 1 or np.iscomplexobj(value):
-                raise InputError(f"expected one real number, got shape {value.shape} dtype {value.dtype}",
-                                 source=source, field=name)
-            scalars[name] = float(value.reshape(()))
+    data = _read_npz(path)
+    arrays = {}
+    for name in CHANNEL_NAMES + tuple(n for n in ESTIMATE_NAMES if n in data):
+        value = _array(data, name, source, MAX_CHANNEL_MAGNITUDE)
+        if value.ndim != 1 or value.size == 0:
+            raise InputError(f"expected a non-empty 1-D vector, got shape {value.shape}", source=source, field=name)
+        arrays[name] = value.astype(complex)
+    scalars = {}
+    for name in POWER_NAMES + (("delta",) if "delta" in data else ()):
+        value = _array(data, name, source, math.inf)
+        if value.size != 1 or np.iscomplexobj(value):
+            raise InputError(f"expected one real number, got shape {value.shape} dtype {value.dtype}",
+                             source=source, field=name)
+        scalars[name] = float(value.reshape(()))
     for prefix in "hag":
         names = [f"{prefix}_{r}" for r in ("su", "au", "gu", "e")] + ([f"{prefix}_e_est"] if f"{prefix}_e_est" in arrays else [])
         lengths = {arrays[n].size for n in names}
@@ -90,8 +139,8 @@ def load_problem(path: Path, robust: bool) -> tuple[PrecodingProblem, ChannelSet
             detail = ", ".join(f"{n}={arrays[n].size}" for n in names)
             raise InputError(f"one transmitter's vectors must share a length ({detail})", source=source, field=names[0])
     for name in POWER_NAMES:
-        if scalars[name] < 0:
-            raise InputError(f"power limit must be >= 0 W, got {scalars[name]}", source=source, field=name)
+        if not 0.0 <= scalars[name] <= MAX_POWER_W:
+            raise InputError(f"power limit {scalars[name]:g} W is out of range; allowed [0, {MAX_POWER_W:g}] W", source=source, field=name)
     delta = scalars.get("delta", DEFAULT_DELTA) if robust else scalars.get("delta", 0.0)
     if not 0.0 <= delta < 1.0:
         raise InputError(f"must be in [0, 1), got {delta}", source=source, field="delta")

@@ -26,11 +26,11 @@ from physical.weather import Weather, WeatherModel, WeatherTrace
 from physical.qkd_network import QkdNetwork
 from physical.world import Layout, World
 from sagin_twin.errors import InputError
-from scenarios.config import LinkConfig, Scenario
+from scenarios.config import LinkConfig, Scenario, blame
 from scenarios.qkd_build import build_qkd
 from twin.core import CoreTwin, TriggerPolicy
 from twin.edge import EdgeTwin
-from twin.link import Link, LinkModel
+from twin.link import FanOut, Link, LinkModel
 from twin.precoding import PRECODERS
 from twin.precoding.faults import FaultInjector
 from twin.prediction import ChannelPredictor, SatelliteTrack, TwinKnowledge
@@ -132,10 +132,27 @@ class Prepared:
 
 
 def prepare(scenario: Scenario) -> Prepared:
-    """Load the TLE, find the run window and precompute the satellite geometry for every tick."""
+    """Load the TLE, find the run window and precompute the satellite geometry for every tick.
+
+    The elements must be within ``MAX_TLE_AGE_DAYS`` of every instant they are propagated to: the
+    pass search's window, then the run's. An error about a field set on the command line names
+    the override (``--set KEY``).
+    """
+    try:
+        return _prepare(scenario)
+    except InputError as exc:
+        raise blame(exc, scenario, str(scenario.path)) from None
+
+
+def _prepare(scenario: Scenario) -> Prepared:
     site = GroundSite(scenario.site.name, scenario.site.latitude_deg, scenario.site.longitude_deg, scenario.site.altitude_m)
     orbit = LeoOrbit.from_tle(scenario.tle_path)
+    run = scenario.run
+    source = str(scenario.path)
+    if run.align == "culmination":
+        orbit.check_epoch_near(run.start_datetime, run.start_datetime + timedelta(seconds=run.search_window_s), source, "run.start_utc")
     start = run_start(scenario, orbit, site)
+    orbit.check_epoch_near(start, start + timedelta(seconds=run.duration_s), source, "run.start_utc")
     geometry = orbit.geometry(site, start, np.arange(scenario.run.n_ticks) * scenario.run.tick_s)
     passes = tuple(orbit.passes(site, start, scenario.run.duration_s, scenario.satellite.min_elevation_deg))
     return Prepared(scenario, orbit, site, start, geometry, passes)
@@ -174,6 +191,9 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
     links = scenario.links
     outboxes = {tx: link(f"intra.{tx}", edge_inbox[tx], links.intra) for tx in TRANSMITTERS}
     outboxes["weather"] = link("intra.weather", edge_inbox["bs"], links.intra)  # the site's weather station reports to the ground twin
+    qkd_weather = simpy.Store(env) if scenario.qkd else None
+    if qkd_weather is not None:  # ... and to the QKD network, whose optical links see that sky at once
+        outboxes["weather"] = FanOut(outboxes["weather"], link("weather.qkd", qkd_weather, LinkConfig()))
     for tx in TRANSMITTERS:
         EdgeTwin(env, tx, edge_inbox[tx], link(f"inter.{tx}", core_inbox, links.inter), log)
     downlinks = {tx: link(f"decision.{tx}", command_inbox[tx], links.decision) for tx in TRANSMITTERS}
@@ -246,5 +266,5 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
         inboxes=command_inbox,
         log=log,
     )
-    qkd = build_qkd(prepared, env, world=world, core=core, make_link=link, rng_for=rng_for, log=log) if scenario.qkd else None
+    qkd = build_qkd(prepared, env, weather_inbox=qkd_weather, make_link=link, rng_for=rng_for, log=log) if scenario.qkd else None
     return Simulation(scenario, env, world, core, log, start, qkd)

@@ -1,30 +1,43 @@
 """Scenario files: TOML validated into typed, frozen objects (units in every field name).
 
-``load_scenario(path)`` reads the file with stdlib ``tomllib`` (data only: no eval, no pickle),
-validates every field (:mod:`scenarios.schema`) and resolves the TLE path inside the scenario's
-folder. Errors name the file, the dotted field and the allowed range.
+``load_scenario(path, overrides)`` reads the file with the one guarded TOML reader
+(:func:`sagin_twin.input_files.read_toml`: regular files only, size cap, nesting limit; data only,
+no eval, no pickle), applies command-line overrides (``run --set KEY=VALUE``, ``--seed``,
+``--duration``) to the parsed table, validates every field (:mod:`scenarios.schema`), resolves the
+files it names (next to the scenario, else in the shipped library) and checks what spans fields:
+the run inside the shipped ephemeris, the job size (:mod:`scenarios.workload`), receivers never at
+a transmitter. Errors name the file (or the override), the dotted field and the allowed range.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
-import tomllib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 
+import numpy as np
+
+from physical.mobility import LinearMotion, WaypointTrajectory
+from physical.orbit import ephemeris_span_utc
 from physical.weather import WEATHER_STATES, WeatherRecord
 from sagin_twin.errors import InputError
-from scenarios.schema import Vec3, load_table, spec
+from sagin_twin.input_files import TomlNestingError, parse_toml, read_toml
+from scenarios.schema import Vec3, field_path_error, load_table, spec
 from scenarios.traces import DemandRecord, load_demand_trace, load_weather_trace
 from twin.precoding import PRECODERS
 from twin.qkd.instance import QkdInstance
 from twin.precoding.faults import FAULT_MODES
 from twin.core import PREDICTION_MODES
 from physical.channels import COHERENCE_MODELS
+from scenarios.workload import check_workload
 
 MAX_DURATION_S = 7 * 86_400.0  #: longest run accepted (s)
+SCENE_HALF_WIDTH_M = 100e3  #: every ENU coordinate (positions, waypoints, beam centre) lies within ± this of the site (m)
+MAX_NODE_SPEED_MPS = 100.0  #: largest velocity component of a user or Eve (m/s)
+MIN_TX_DISTANCE_M = 1.0  #: a receiver closer than this to the UAV or the base station is refused (the path-loss models diverge at 0 m)
 PRECODING_METHODS = tuple(sorted(PRECODERS))
 USER_NAMES = ("su", "au", "gu", "eve")
 
@@ -69,12 +82,12 @@ class SiteConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class SatelliteConfig:
-    tle: str = spec(doc="TLE file, relative to the scenario's folder")
+    tle: str = spec(doc="TLE file: a path relative to the scenario's folder, else a name in the shipped library (tle/micius-like.tle, tle/leo-53deg.tle)")
     antennas: int = spec(4, min=1, max=64, doc="N_S")
     power_dbw: float = spec(10.0, min=-30.0, max=40.0, unit="dBW", doc="P_S")
     max_gain_db: float = spec(46.0, min=0.0, max=70.0, unit="dB", doc="spot-beam peak gain G_max")
     beam_3db_deg: float = spec(0.4, min=0.01, max=10.0, unit="deg", doc="spot-beam 3-dB angle α_3dB")
-    beam_centre_enu_m: Vec3 = spec((0.0, 0.0, 0.0), unit="m", doc="ENU point the beam is aimed at")
+    beam_centre_enu_m: Vec3 = spec((0.0, 0.0, 0.0), min=-SCENE_HALF_WIDTH_M, max=SCENE_HALF_WIDTH_M, unit="m", doc="ENU point the beam is aimed at (each coordinate)")
     min_elevation_deg: float = spec(10.0, min=0.0, max=90.0, unit="deg", doc="the satellite serves only above this elevation")
     coherence_time_s: float = spec(10.0, min=0, min_exclusive=True, max=1e6, unit="s", doc="small-scale (phase) coherence time")
 
@@ -84,7 +97,7 @@ class UavConfig:
     antennas: int = spec(4, min=1, max=64, doc="N_U")
     power_dbw: float = spec(5.0, min=-30.0, max=30.0, unit="dBW", doc="P_U")
     speed_mps: float = spec(10.0, min=0.0, max=100.0, unit="m/s", doc="speed along the waypoint path")
-    waypoints_enu_m: tuple[Vec3, ...] = spec(((0.0, 0.0, 100.0),), unit="m", doc="ENU waypoints; z is the altitude above the site, 10–1000 m")
+    waypoints_enu_m: tuple[Vec3, ...] = spec(((0.0, 0.0, 100.0),), min=-SCENE_HALF_WIDTH_M, max=SCENE_HALF_WIDTH_M, unit="m", doc="ENU waypoints (each coordinate); z is the altitude above the site, 10–1000 m")
     loop: bool = spec(True, doc="return to the first waypoint and repeat")
     ref_gain_db: float = spec(-40.0, min=-100.0, max=0.0, unit="dB", doc="g0, path gain at 1 m")
     rician_k_db: float = spec(10.0, min=-30.0, max=40.0, unit="dB", doc="Rician K factor")
@@ -102,7 +115,7 @@ class UavConfig:
 class BaseStationConfig:
     antennas: int = spec(4, min=1, max=64, doc="N_B")
     power_dbw: float = spec(15.0, min=-30.0, max=50.0, unit="dBW", doc="P_B")
-    position_enu_m: Vec3 = spec((0.0, 0.0, 25.0), unit="m", doc="antenna position (ENU)")
+    position_enu_m: Vec3 = spec((0.0, 0.0, 25.0), min=-SCENE_HALF_WIDTH_M, max=SCENE_HALF_WIDTH_M, unit="m", doc="antenna position (ENU, each coordinate)")
     path_loss_ref_db: float = spec(-38.46, min=-100.0, max=0.0, unit="dB", doc="C0 of C0·r⁻⁴")
     nakagami_m: float = spec(2.0, min=0.5, max=50.0, doc="Nakagami shape m")
     nakagami_omega: float = spec(1.0, min=0, min_exclusive=True, max=100.0, doc="Nakagami spread Ω = E|g|²")
@@ -121,16 +134,16 @@ class RadioConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class NodeMotionConfig:
-    position_enu_m: Vec3 = spec(unit="m", doc="ENU position at t = 0")
-    velocity_mps: Vec3 = spec((0.0, 0.0, 0.0), unit="m/s", doc="constant ENU velocity")
+    position_enu_m: Vec3 = spec(min=-SCENE_HALF_WIDTH_M, max=SCENE_HALF_WIDTH_M, unit="m", doc="ENU position at t = 0 (each coordinate); it must stay at least 1 m from the UAV and the base station at every tick")
+    velocity_mps: Vec3 = spec((0.0, 0.0, 0.0), min=-MAX_NODE_SPEED_MPS, max=MAX_NODE_SPEED_MPS, unit="m/s", doc="constant ENU velocity (each component)")
 
 
 @dataclass(frozen=True, kw_only=True)
 class WeatherConfig:
     model: str = spec("markov", choices=("markov", "trace"), doc="a Markov chain, or replay of a recorded trace")
-    trace: str = spec("", doc="weather trace CSV inside the scenario's folder (model = 'trace')")
+    trace: str = spec("", doc="weather trace CSV (model = 'trace'): relative to the scenario's folder, else in the shipped library (traces/storm-afternoon-weather.csv)")
     initial: str = spec("clear", choices=WEATHER_STATES, doc="state at t = 0 (model = 'markov')")
-    mean_duration_s: dict[str, float] | None = spec(None, min=0, min_exclusive=True, keys=WEATHER_STATES, unit="s", doc="mean sojourn time per state (model = 'markov')")
+    mean_duration_s: dict[str, float] | None = spec(None, min=1.0, max=1e9, keys=WEATHER_STATES, unit="s", doc="mean sojourn time per state (model = 'markov')")
     jump_probabilities: dict[str, dict[str, float]] | None = spec(None, min=0.0, max=1.0, keys=WEATHER_STATES, doc="per state: probabilities of the next state, summing to 1, no self-jump (model = 'markov')")
     rain_fade_mu: float = spec(-3.152, min=-20.0, max=5.0, doc="μ of ln(β_dB) in rain (Yin et al.)")
     rain_fade_variance: float = spec(1.6, min=0.0, max=10.0, doc="σ² of ln(β_dB) in rain (Yin et al.)")
@@ -196,7 +209,7 @@ class TwinConfig:
 @dataclass(frozen=True, kw_only=True)
 class QkdDemandConfig:
     model: str = spec("random", choices=("random", "trace"), doc="random log-normal rates re-drawn every hold_s, or replay of a recorded trace")
-    trace: str = spec("", doc="key-demand trace CSV (time_s, src, dst, rate_bps) inside the scenario's folder (model = 'trace')")
+    trace: str = spec("", doc="key-demand trace CSV (time_s, src, dst, rate_bps; model = 'trace'): relative to the scenario's folder, else in the shipped library (traces/storm-afternoon-demand.csv)")
     mean_bps: dict[str, float] = spec(min=0.0, max=1e10, unit="bit/s", doc="per request of the network file: mean key-rate demand (the random model's mean and the twin's forecast before it observes a rate)")
     cv: float = spec(0.3, min=0.0, max=5.0, doc="coefficient of variation of the log-normal demand (random model and the twin's forecast)")
     hold_s: float = spec(600.0, min=0, min_exclusive=True, max=86_400.0, unit="s", doc="random model: a request's rate is re-drawn this often")
@@ -210,7 +223,7 @@ class QkdDemandConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class QkdConfig:
-    network: str = spec(doc="QKD network: a plan-qkd instance TOML inside the scenario's folder (its [[scenarios]] are replaced by the twin's forecast)")
+    network: str = spec(doc="QKD network: a plan-qkd instance TOML relative to the scenario's folder, else in the shipped library (qkd/xinglong.toml, qkd/nsfnet.toml); its [[scenarios]] are replaced by the twin's forecast")
     demand: QkdDemandConfig = spec(doc="key demand per request")
     stations: dict[str, Vec3] | None = spec(None, doc="optional [latitude_deg, longitude_deg, altitude_m] of ground nodes with satellite links; others use [site]")
     step_s: float = spec(10.0, min=0, min_exclusive=True, max=3600.0, unit="s", doc="key pools are filled and drained at this period")
@@ -221,6 +234,7 @@ class QkdConfig:
     replan_on_weather_change: bool = spec(True, doc="re-plan when the observed weather (hence the forecast) changes")
     demand_replan_factor: float = spec(1.25, min=1.0, max=100.0, doc="re-plan when an observed rate leaves the planned scenarios' [min/f, max·f]")
     forecast_persistence: float = spec(0.8, min=0.0, max=1.0, doc="with a weather trace: forecast probability that the observed pattern (clear / cloudy) persists over the epoch")
+    cloud_block_fraction: float = spec(0.5, min=0.0, max=1.0, doc="optical (satellite and UAV) QKD links are blocked while the cloud cover is above this fraction of the sky; the planner's clear / cloudy patterns follow the same rule (the Markov chain's cloudy and rain states have cover 1)")
     forecast_samples: int = spec(8, min=1, max=500, doc="demand samples per weather pattern in the planning scenarios")
     reroute: str = spec("weather", choices=("weather", "scenario"), doc="re-routing mode of the planner (see plan-qkd)")
     mip_rel_gap: float = spec(0.01, min=0.0, max=0.5, doc="relative MIP gap of a plan")
@@ -252,28 +266,28 @@ class Scenario:
     twin: TwinConfig = spec(TwinConfig())
     qkd: QkdConfig | None = spec(None, doc="QKD layer (absent: no QKD)")
     path: Path = dataclasses.field(default=Path("<memory>"), init=False, compare=False)
+    #: every file the scenario names: field → {"name": as written, "origin": "scenario folder" | "library", "path": resolved}
+    input_files: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict, init=False, compare=False)
+    #: the command-line overrides applied to the file, in order: {"option", "key", "value"}
+    overrides: tuple[dict[str, object], ...] = dataclasses.field(default=(), init=False, compare=False)
     weather_records: tuple[WeatherRecord, ...] = dataclasses.field(default=(), init=False, compare=False)
     qkd_network: QkdInstance | None = dataclasses.field(default=None, init=False, compare=False)
     demand_records: tuple[DemandRecord, ...] = dataclasses.field(default=(), init=False, compare=False)
 
     @property
     def tle_path(self) -> Path:
-        return self.path.parent / self.satellite.tle
+        """The TLE file in use: next to the scenario, or the shipped library's (see :func:`resolve_input`)."""
+        entry = self.input_files.get("satellite.tle")
+        return Path(entry["path"]) if entry else self.path.parent / self.satellite.tle
 
     def with_overrides(self, *, seed: int | None = None, duration_s: float | None = None) -> "Scenario":
-        """A copy with the run's seed and/or duration replaced (validated like the file)."""
-        run = self.run
-        if seed is not None:
-            if seed < 0:
-                raise InputError(f"--seed must be >= 0, got {seed}")
-            run = dataclasses.replace(run, seed=seed)
-        if duration_s is not None:
-            if not (0 < duration_s <= MAX_DURATION_S) or not math.isfinite(duration_s):
-                raise InputError(f"--duration must be in (0, {MAX_DURATION_S:g}] s, got {duration_s:g}")
-            try:
-                run = dataclasses.replace(run, duration_s=float(duration_s))
-            except ValueError as exc:
-                raise InputError(str(exc)) from None
+        """A copy with the run's seed and/or duration replaced, validated like the file's ``[run]``."""
+        changes = {k: v for k, v in (("seed", seed), ("duration_s", duration_s)) if v is not None}
+        if not changes:
+            return self
+        label = " ".join(f"--{k.removesuffix('_s')} {v}" for k, v in changes.items())
+        run_table = {f.name: getattr(self.run, f.name) for f in dataclasses.fields(RunConfig)} | changes
+        run = load_table(RunConfig, run_table, label, "run")
         out = dataclasses.replace(self, run=run)
         for f in dataclasses.fields(self):
             if not f.init:  # loaded files travel with the copy
@@ -281,66 +295,221 @@ class Scenario:
         return out
 
 
-def _inside(folder: Path, relative: str, source: str, field: str) -> Path:
-    """``folder/relative``, refusing absolute paths and paths that escape ``folder``."""
-    candidate = Path(relative)
-    resolved = (folder / candidate).resolve()
-    if candidate.is_absolute() or not resolved.is_relative_to(folder.resolve()):
-        raise InputError(f"{relative!r} must be a relative path inside the scenario's folder", source=source, field=field)
-    return resolved
+# -- command-line overrides (run --set KEY=VALUE, --seed, --duration) ------------------------------
+
+MAX_SET_VALUE_CHARS = 65_536  #: longest VALUE of --set KEY=VALUE (characters)
 
 
-def read_toml(path: Path) -> dict:
-    """Parse a TOML file as data, turning every failure into an InputError naming the file."""
-    source = str(path)
+@dataclass(frozen=True)
+class Override:
+    """One command-line override: the ``option`` as typed (``--set``, ``--seed``, ``--duration``), the dotted ``key``, the parsed ``value``."""
+
+    option: str
+    key: str
+    value: object
+
+    @property
+    def label(self) -> str:
+        """How error messages name it: ``--set twin.precoding``, ``--seed``."""
+        return f"{self.option} {self.key}" if self.option == "--set" else self.option
+
+    def record(self) -> dict[str, object]:
+        """The row recorded in run.json."""
+        return {"option": self.option, "key": self.key, "value": self.value}
+
+
+def parse_set(text: str) -> Override:
+    """``KEY=VALUE`` of ``--set``: VALUE is a TOML value (``true``, ``1.5``, ``"x"``, ``[1, 2, 3]``, ``{a = 1}``);
+    anything that is not (a bare word such as ``zf-all``, or a date-time) is taken as the string itself."""
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key:
+        raise InputError(f"expected KEY=VALUE (e.g. twin.precoding=zf-all), got {text!r}", field="--set")
+    label = f"--set {key}"
+    if len(raw) > MAX_SET_VALUE_CHARS:
+        raise InputError(f"VALUE has {len(raw)} characters; the limit is {MAX_SET_VALUE_CHARS}", field=label)
+    if "\n" in raw or "\r" in raw or "\x00" in raw:
+        raise InputError("VALUE must be one line of text without NUL characters", field=label)
     try:
-        with open(path, "rb") as stream:
-            return tomllib.load(stream)
-    except FileNotFoundError:
-        raise InputError("file not found", source=source) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, expected a .toml file", source=source) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"TOML syntax error: {exc}", source=source) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text: {exc}", source=source) from None
+        value = parse_toml(f"v = {raw}", label)["v"]
+    except TomlNestingError:
+        raise
+    except InputError:
+        return Override("--set", key, raw)  # a bare word: the string as typed
+    if isinstance(value, (datetime, date, time)):  # no scenario field is a TOML date: keep the text (e.g. run.start_utc)
+        return Override("--set", key, raw)
+    return Override("--set", key, value)
 
 
-def load_scenario(path: Path | str) -> Scenario:
-    """Read and validate a scenario TOML file."""
+def apply_overrides(table: dict, overrides: tuple[Override, ...] | list[Override]) -> dict:
+    """A copy of the parsed scenario ``table`` with each override's dotted key set to its value, in order."""
+    table = copy.deepcopy(table)
+    for override in overrides:
+        problem = field_path_error(Scenario, override.key)
+        if problem is not None:
+            where, message = problem
+            raise InputError(message, source=override.label, field=None if where == override.key else where)
+        parts = override.key.split(".")
+        parent = table
+        for depth, part in enumerate(parts[:-1]):
+            child = parent.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise InputError(f"{'.'.join(parts[:depth + 1])} is not a table in the scenario file", source=override.label)
+            parent = child
+        parent[parts[-1]] = override.value
+    return table
+
+
+def blame(exc: InputError, scenario_or_overrides, source: str) -> InputError:
+    """Re-attribute an error about ``source`` to the override that set the field it names (the last one wins).
+
+    ``scenario_or_overrides``: a loaded :class:`Scenario` (its recorded overrides) or a sequence of :class:`Override`.
+    """
+    records = getattr(scenario_or_overrides, "overrides", scenario_or_overrides)
+    if exc.source != source or not exc.field:
+        return exc
+    for record in reversed(tuple(records)):
+        option, key = (record["option"], record["key"]) if isinstance(record, dict) else (record.option, record.key)
+        label, where = (f"--set {key}" if option == "--set" else option), exc.field
+        if where == key:
+            return InputError(exc.message, source=label if option == "--set" else f"{label}: {key}")
+        if where.startswith((key + ".", key + "[")) or key.startswith(where + ".") or where == "<top>":
+            return InputError(exc.message, source=label, field=where)
+    return exc
+
+
+# -- files a scenario names: next to it, else in the shipped library ------------------------------
+
+LIBRARY = Path(__file__).resolve().parent  #: the shipped library: the scenarios/ package (tle/, traces/, qkd/, *.toml)
+
+
+def resolve_input(folder: Path, relative: str, source: str, field: str, what: str) -> tuple[Path, str]:
+    """(path, origin) of a file a scenario names: ``folder/relative`` if it exists, else the shipped library's.
+
+    ``origin`` is ``"scenario folder"`` or ``"library"``. Absolute paths, NUL characters and paths
+    that leave either folder (``..``, symbolic links) are refused.
+    """
+    if not relative.strip():
+        raise InputError(f"must name a {what}", source=source, field=field)
+    if "\x00" in relative:
+        raise InputError(f"{relative!r} contains a NUL character", source=source, field=field)
+    candidate = Path(relative)
+    if candidate.is_absolute():
+        raise InputError(f"{relative!r} must be a relative path inside the scenario's folder (or a name in the shipped library)", source=source, field=field)
+    try:
+        for origin, root in (("scenario folder", folder.resolve()), ("library", LIBRARY)):
+            resolved = (root / candidate).resolve()
+            if not resolved.is_relative_to(root):
+                raise InputError(f"{relative!r} must be a relative path inside the scenario's folder (or a name in the shipped library)",
+                                 source=source, field=field)
+            if resolved.exists():
+                return resolved, origin
+    except OSError as exc:
+        raise InputError(f"cannot use the path {relative!r}: {exc.strerror or exc}", source=source, field=field) from None
+    shelf = LIBRARY / candidate.parent
+    shipped = sorted(p.relative_to(LIBRARY).as_posix() for p in shelf.glob(f"*{candidate.suffix}") if p.is_file()) if shelf.is_dir() else []
+    offer = f" (it has {', '.join(shipped)})" if shipped else ""
+    raise InputError(f"{what} {relative!r} not found next to the scenario nor in the shipped library{offer}", source=source, field=field)
+
+
+# -- loading ----------------------------------------------------------------------------------------
+
+def load_scenario(path: Path | str, overrides: tuple[Override, ...] | list[Override] = (), *, allow_large: bool = False) -> Scenario:
+    """Read and validate a scenario TOML file, with command-line ``overrides`` applied first.
+
+    ``allow_large`` lifts the job-size limit (:mod:`scenarios.workload`).
+    """
     path = Path(path)
     try:
-        table = read_toml(path)
+        table = read_toml(path, "scenario")
     except InputError as exc:
         raise InputError(str(exc).replace(": file not found", ": scenario file not found", 1)) from None
-    return scenario_from_table(table, path)
-
-
-def scenario_from_table(table: dict, path: Path, source: str | None = None) -> Scenario:
-    """Validate a parsed scenario table; ``path`` locates the files it names (TLE, traces)."""
-    source = source or str(path)
-    scenario = load_table(Scenario, table, source)
-    object.__setattr__(scenario, "path", path)
-    tle = _inside(path.parent, scenario.satellite.tle, source, "satellite.tle")
-    if not tle.is_file():
-        raise InputError(f"TLE file {scenario.satellite.tle!r} not found next to the scenario", source=source, field="satellite.tle")
-    if scenario.weather.model == "trace":
-        trace = _inside(path.parent, scenario.weather.trace, source, "weather.trace")
-        if not trace.is_file():
-            raise InputError(f"weather trace {scenario.weather.trace!r} not found", source=source, field="weather.trace")
-        object.__setattr__(scenario, "weather_records", load_weather_trace(trace))
-    if scenario.qkd is not None:
-        _load_qkd(scenario, path.parent, source)
+    overrides = tuple(overrides)
+    table = apply_overrides(table, overrides)
+    try:
+        scenario = scenario_from_table(table, path, allow_large=allow_large)
+    except InputError as exc:
+        raise blame(exc, overrides, str(path)) from None
+    object.__setattr__(scenario, "overrides", tuple(o.record() for o in overrides))
     return scenario
 
 
-def _load_qkd(scenario: Scenario, folder: Path, source: str) -> None:
+def scenario_from_table(table: dict, path: Path, source: str | None = None, *, allow_large: bool = False) -> Scenario:
+    """Validate a parsed scenario table; ``path`` locates the files it names (TLE, traces, QKD network).
+
+    Beyond each field's own range: the run's time span must lie inside the shipped ephemeris, the
+    job must be within the size limit (unless ``allow_large``), and no receiver may come closer than
+    ``MIN_TX_DISTANCE_M`` to the UAV or the base station at any tick.
+    """
+    source = source or str(path)
+    scenario = load_table(Scenario, table, source)
+    object.__setattr__(scenario, "path", path)
+    _check_time_span(scenario.run, source)
+    files: dict[str, dict[str, str]] = {}
+
+    def named(field: str, relative: str, what: str) -> Path:
+        resolved, origin = resolve_input(path.parent, relative, source, field, what)
+        files[field] = {"name": relative, "origin": origin, "path": str(resolved)}
+        return resolved
+
+    named("satellite.tle", scenario.satellite.tle, "TLE file")
+    if scenario.weather.model == "trace":
+        object.__setattr__(scenario, "weather_records", load_weather_trace(named("weather.trace", scenario.weather.trace, "weather trace")))
+    if scenario.qkd is not None:
+        _load_qkd(scenario, named, source)
+    object.__setattr__(scenario, "input_files", files)
+    check_workload(scenario, source, allow_large)
+    _check_distances(scenario, source)
+    return scenario
+
+
+def _check_time_span(run: RunConfig, source: str) -> None:
+    """The run (and its pass search) must lie inside the shipped ephemeris and timescale."""
+    start = run.start_datetime.timestamp()
+    if run.align == "culmination":
+        first, last = start - run.duration_s / 2, start + run.search_window_s + run.duration_s / 2
+    else:
+        first, last = start, start + run.duration_s
+    low, high = ephemeris_span_utc()
+    if first < low.timestamp() or last > high.timestamp():
+        what = "the run and its pass search span" if run.align == "culmination" else "the run spans"
+        span = f"{_date(first)} to {_date(last)}"
+        raise InputError(f"{what} {span}, outside {low:%Y-%m-%d} to {high:%Y-%m-%d} covered by the shipped ephemeris (JPL DE421)",
+                         source=source, field="run.start_utc")
+
+
+def _date(timestamp: float) -> str:
+    try:
+        return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d")
+    except (OverflowError, ValueError, OSError):
+        return "beyond year 9999" if timestamp > 0 else "before year 1"
+
+
+def _check_distances(scenario: Scenario, source: str) -> None:
+    """Refuse a receiver that comes within ``MIN_TX_DISTANCE_M`` of the UAV or the base station at any tick."""
+    run = scenario.run
+    uav = WaypointTrajectory(np.asarray(scenario.uav.waypoints_enu_m, dtype=float), scenario.uav.speed_mps, scenario.uav.loop)
+    bs_m = np.asarray(scenario.base_station.position_enu_m, dtype=float)
+    chunk = 100_000
+    for first in range(0, run.n_ticks, chunk):
+        t_s = np.arange(first, min(run.n_ticks, first + chunk)) * run.tick_s
+        transmitters = {"UAV": uav.positions_m(t_s), "base station": bs_m[None, :]}
+        for name, user in scenario.users.items():
+            receiver_m = LinearMotion(user.position_enu_m, user.velocity_mps).positions_m(t_s)
+            for tx, tx_m in transmitters.items():
+                distance_m = np.linalg.norm(receiver_m - tx_m, axis=1)
+                k = int(np.argmin(distance_m))
+                if distance_m[k] < MIN_TX_DISTANCE_M:
+                    raise InputError(
+                        f"comes within {distance_m[k]:.3g} m of the {tx} at t = {t_s[k]:g} s; a receiver must stay at least "
+                        f"{MIN_TX_DISTANCE_M:g} m from the UAV and the base station at every tick (the path-loss models diverge at 0 m)",
+                        source=source, field=f"users.{name}.position_enu_m")
+
+
+def _load_qkd(scenario: Scenario, named, source: str) -> None:
     """Load the QKD network and demand trace a scenario names and check they agree with it."""
     qkd = scenario.qkd
-    network_path = _inside(folder, qkd.network, source, "qkd.network")
-    if not network_path.is_file():
-        raise InputError(f"QKD network file {qkd.network!r} not found", source=source, field="qkd.network")
-    network = QkdInstance.from_toml(network_path)
+    network = QkdInstance.from_toml(named("qkd.network", qkd.network, "QKD network file"))
     requests = {r.name: r for r in network.requests}
     for name in qkd.demand.mean_bps:
         if name not in requests:
@@ -359,9 +528,7 @@ def _load_qkd(scenario: Scenario, folder: Path, source: str) -> None:
                              "altitude [-500, 9000] m", source=source, field=f"qkd.stations.{name}")
     object.__setattr__(scenario, "qkd_network", network)
     if qkd.demand.model == "trace":
-        trace = _inside(folder, qkd.demand.trace, source, "qkd.demand.trace")
-        if not trace.is_file():
-            raise InputError(f"demand trace {qkd.demand.trace!r} not found", source=source, field="qkd.demand.trace")
+        trace = named("qkd.demand.trace", qkd.demand.trace, "demand trace")
         records = load_demand_trace(trace)
         pairs = {(r.src, r.dst): r.name for r in network.requests}
         for record in records:

@@ -12,19 +12,55 @@ from scenarios.schema import describe_fields
 
 HEADER = """# Scenario files
 
-A scenario is a TOML file (see `scenarios/*.toml`, each commented). Every key below is checked on
-load: an unknown key, a wrong type or a value outside the allowed range is an error naming the file
-and the field (exit status 2, nothing written). Paths (`satellite.tle`, `weather.trace`) are
-relative to the scenario's folder and may not leave it. Units are in the key names; powers in dBW,
-angles in degrees, times in seconds.
+A scenario is a TOML file (see `scenarios/*.toml`, each commented; `sagin-twin init PATH` writes a
+commented starter). Every key below is checked on load: an unknown key, a wrong type or a value
+outside the allowed range is an error naming the file and the field (exit status 2, nothing
+written). Units are in the key names; powers in dBW, angles in degrees, times in seconds.
 
-Traces are CSV files with a header:
+**Files a scenario names** (`satellite.tle`, `weather.trace`, `qkd.network`, `qkd.demand.trace`)
+are relative paths: first next to the scenario (they may not leave its folder: no absolute paths,
+no `..` or links out of it), else a name in the shipped library, the repository's `scenarios/`
+folder: `tle/micius-like.tle`, `tle/leo-53deg.tle`, `traces/storm-afternoon-weather.csv`,
+`traces/storm-afternoon-demand.csv`, `qkd/xinglong.toml`, `qkd/nsfnet.toml`,
+`qkd/kaewpuang-small.toml`. `run.json` records which file was used (`scenario.input_files`: name,
+origin `scenario folder` or `library`, path).
+
+**Overrides.** `sagin-twin run SCENARIO --set KEY=VALUE` (repeatable) sets any field below by its
+dotted name, or one key of a table-valued field (`--set weather.mean_duration_s.rain=600`); VALUE
+is a TOML value (`true`, `1.5`, `"x"`, `[1, 2, 3]`, `{ a = 1 }`) and anything else (a bare word
+such as `zf-all`, a date-time) is taken as a string. The result is validated like the file; an
+error names `--set KEY`. `--seed N` and `--duration S` are short for `--set run.seed=N` and
+`--set run.duration_s=S`, applied after every `--set`. `run.json` records the overrides
+(`scenario.overrides`).
+
+**Checks across fields**, besides each field's range:
+
+- the run (with `align = "culmination"`: the pass search window too, widened by half the run) lies
+  within 1899-07-30 … 2053-10-08, the span of the shipped JPL DE421 ephemeris less a day;
+- the TLE's epoch is within 30 days of every instant it is propagated to (the pass search, the run);
+- no user or Eve comes within 1 m of the UAV or the base station at any tick;
+- the job is at most 5,000,000 simulation steps (world ticks + trigger checks + the QKD layer's
+  pool steps, reports, planner checks, pool log rows and demand changes + weather-trace rows), unless
+  `run --allow-large`.
+
+**TLE files** (two or three lines) are checked field by field before SGP4 reads them: printable
+ASCII only (no tabs, no non-breaking spaces, no non-ASCII digits), 69 characters per line, spaces
+at the standard columns, each field's layout (digits, decimal point, signs), epoch day in
+[1, 366) (367 in a leap year), inclination in [0, 180] deg, the other angles in [0, 360) deg,
+mean motion > 0, both checksums; then the orbit must be a LEO (perigee ≥ 150 km, apogee ≤ 2,000 km).
+An error names the line, the columns and the field.
+
+**Traces** are CSV files with a header; numbers are plain ASCII decimals (`240`, `2.4e2`; not
+`2_40`), a field may not hold a line break, at most 1,000,000 rows:
 
 - weather (`weather.model = "trace"`): `time_s,state,rain_fade_db,cloud_cover` — first row at 0 s,
   strictly increasing times, state in clear/cloudy/rain, fade ≥ 0 dB, cloud cover in [0, 1].
   Each row takes effect at its exact time.
 - key demand: `time_s,src,dst,rate_bps` — non-decreasing times, rate ≥ 0, no duplicate
   (time, src, dst).
+
+**Every input file** must be a regular file (not a folder, FIFO or device) of at most: scenario
+1 MiB, TLE 64 KiB, trace 64 MiB, QKD network 16 MiB; TOML may nest at most 32 levels.
 
 This page is generated from `scenarios/config.py` by `python -m scenarios.docs`; a test keeps the
 two in sync.

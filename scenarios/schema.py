@@ -30,6 +30,11 @@ def spec(default: Any = dataclasses.MISSING, *, min: float | None = None, max: f
     return dataclasses.field(default=default, metadata=metadata)
 
 
+def _bound(x: float) -> str:
+    """A range bound as text: integers exactly (2**63 - 1 must not print as 9.22337e+18), floats with %g."""
+    return str(x) if isinstance(x, int) and not isinstance(x, bool) else f"{x:g}"
+
+
 def _type_name(tp: Any) -> str:
     return {float: "a number", int: "an integer", bool: "true or false", str: "a string"}.get(tp, str(tp))
 
@@ -52,8 +57,8 @@ class _Loader:
         too_high = high is not None and value > high
         if too_low or too_high:
             left = "(" if meta.get("min_exclusive") else "["
-            lo = "-inf" if low is None else f"{low:g}"
-            hi = "inf" if high is None else f"{high:g}"
+            lo = "-inf" if low is None else _bound(low)
+            hi = "inf" if high is None else _bound(high)
             self.fail(where, f"{value!r}{unit} is out of range; allowed {left}{lo}, {hi}]{unit}")
         return float(value) if tp is float else value
 
@@ -134,6 +139,47 @@ def load_table(cls: type, table: dict, source: str, where: str = "") -> Any:
     return _Loader(source).table(cls, table, where)
 
 
+def _unwrap_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return next(a for a in typing.get_args(tp) if a is not type(None))
+    return tp
+
+
+def field_path_error(cls: type, dotted: str) -> tuple[str, str] | None:
+    """Why ``dotted`` does not name one settable field of dataclass ``cls`` — (where, message) — or None if it does.
+
+    A settable field is a value (number, string, bool, vector, list) or a table-valued field such as
+    ``weather.mean_duration_s``, or one key inside such a table (``qkd.demand.mean_bps.bj-tj``);
+    a section (``run``, ``links.intra``) is not: it has fields of its own.
+    """
+    parts = dotted.split(".")
+    if not all(parts):
+        return dotted, "empty key in the dotted name; write it as section.field, e.g. run.duration_s"
+    tp: Any = cls
+    meta: dict = {}
+    for depth, part in enumerate(parts):
+        here = ".".join(parts[:depth + 1])
+        parent = ".".join(parts[:depth]) or "<top>"
+        if dataclasses.is_dataclass(tp):
+            fields = {f.name: f for f in dataclasses.fields(tp) if f.init}
+            if part not in fields:
+                return here, f"unknown key; allowed keys here: {', '.join(fields)}"
+            meta = dict(fields[part].metadata)
+            tp = _unwrap_optional(typing.get_type_hints(tp)[part])
+        elif typing.get_origin(tp) is dict:
+            keys = meta.get("keys")
+            if keys and part not in keys:
+                return here, f"unknown key; allowed keys: {', '.join(keys)}"
+            tp = _unwrap_optional(typing.get_args(tp)[1])
+            meta = {}
+        else:
+            return here, f"{parent} is a single value; it has no field {part!r}"
+    if dataclasses.is_dataclass(tp):
+        fields = [f.name for f in dataclasses.fields(tp) if f.init]
+        return dotted, f"names the whole table [{dotted}]; name one of its fields: {', '.join(f'{dotted}.{f}' for f in fields)}"
+    return None
+
+
 def describe_fields(cls: type, prefix: str = "") -> list[dict[str, Any]]:
     """Flat list of every field (dotted name, type, unit, default, range, doc) for documentation."""
     rows = []
@@ -184,4 +230,4 @@ def _describe_range(meta: dict) -> str:
     if low is None and high is None:
         return ""
     left = "(" if meta.get("min_exclusive") else "["
-    return f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
+    return f"{left}{'-inf' if low is None else _bound(low)}, {'inf' if high is None else _bound(high)}]"

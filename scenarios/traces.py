@@ -5,21 +5,30 @@
 - key demand: ``time_s, src, dst, rate_bps`` — non-decreasing times, rate ≥ 0 bit/s, no
   duplicate (time_s, src, dst).
 
-Errors name the file, the line and the column. Files are parsed as data (``csv``), never evaluated.
+Numbers are plain ASCII decimals (no ``2_40``, no non-ASCII digits); a field may not hold a line
+break; at most ``MAX_TRACE_ROWS`` rows. Errors name the file, the line and the column. Files are
+read through :func:`sagin_twin.input_files.read_text` (regular files, size cap) and parsed as data
+(``csv``), never evaluated.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from physical.weather import WEATHER_STATES, WeatherRecord
 from sagin_twin.errors import InputError
+from sagin_twin.input_files import read_text
 
 WEATHER_COLUMNS = ("time_s", "state", "rain_fade_db", "cloud_cover")
 DEMAND_COLUMNS = ("time_s", "src", "dst", "rate_bps")
+MAX_TRACE_ROWS = 1_000_000  #: longest trace accepted (data rows)
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  #: the number syntax of a trace field
+NON_FINITE = ("nan", "inf", "infinity")
 
 
 @dataclass(frozen=True)
@@ -34,41 +43,50 @@ class DemandRecord:
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    text = read_text(path, "trace")  # a regular file of at most MAX_BYTES["trace"]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = []
+    line = 1
     try:
-        with open(path, newline="", encoding="utf-8") as stream:
-            reader = csv.DictReader(stream)
-            header = reader.fieldnames
-            if not header:
-                raise InputError("empty file; expected a header line " + ",".join(columns), source=str(path))
-            header = [h.strip() for h in header]
-            reader.fieldnames = header
-            missing = [c for c in columns if c not in header]
-            if missing:
-                raise InputError(f"missing column {missing[0]!r}; the header must hold {', '.join(columns)}", source=str(path), field="line 1")
-            unknown = [c for c in header if c not in columns]
-            if unknown:
-                raise InputError(f"unknown column {unknown[0]!r}; allowed: {', '.join(columns)}", source=str(path), field="line 1")
-            rows = []
-            for row in reader:
-                line = reader.line_num
-                if None in row or any(row[c] is None for c in columns):
-                    raise InputError(f"expected {len(columns)} fields", source=str(path), field=f"line {line}")
-                rows.append((line, {k: v.strip() for k, v in row.items()}))
-    except FileNotFoundError:
-        raise InputError("trace file not found", source=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text: {exc}", source=str(path)) from None
+        header = reader.fieldnames
+        if not header:
+            raise InputError("empty file; expected a header line " + ",".join(columns), source=str(path))
+        header = [h.strip() for h in header]
+        reader.fieldnames = header
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise InputError(f"missing column {missing[0]!r}; the header must hold {', '.join(columns)}", source=str(path), field="line 1")
+        unknown = [c for c in header if c not in columns]
+        if unknown:
+            raise InputError(f"unknown column {unknown[0]!r}; allowed: {', '.join(columns)}", source=str(path), field="line 1")
+        line = reader.line_num + 1
+        for row in reader:
+            if None in row or any(row[c] is None for c in columns):
+                raise InputError(f"expected {len(columns)} fields", source=str(path), field=f"line {line}")
+            for column in columns:
+                if "\n" in row[column] or "\r" in row[column]:
+                    raise InputError("holds a line break (a quoted newline); every field is one line", source=str(path),
+                                     field=f"line {line}, {column}")
+            rows.append((line, {k: v.strip() for k, v in row.items()}))
+            if len(rows) > MAX_TRACE_ROWS:
+                raise InputError(f"more than {MAX_TRACE_ROWS:,} rows", source=str(path), field=f"line {line}")
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(f"not a CSV file: {exc}", source=str(path), field=f"line {line}") from None
     if not rows:
         raise InputError("no data rows after the header", source=str(path))
     return rows
 
 
 def _number(text: str, path: Path, line: int, column: str, low: float | None = None, high: float | None = None) -> float:
+    """A decimal number in plain ASCII notation (``240``, ``-1.5``, ``2.4e2``); no underscores, no other digits."""
     where = f"line {line}, {column}"
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"{text!r} is not a number", source=str(path), field=where) from None
+    if text.lower().lstrip("+-") in NON_FINITE:
+        raise InputError(f"{text!r} is not a finite number", source=str(path), field=where)
+    if not NUMBER.fullmatch(text):
+        raise InputError(f"{text!r} is not a number (ASCII digits, an optional sign, point and exponent, e.g. 240 or 2.4e2)",
+                         source=str(path), field=where)
+    value = float(text)
     if not math.isfinite(value):
         raise InputError(f"{text!r} is not a finite number", source=str(path), field=where)
     if (low is not None and value < low) or (high is not None and value > high):

@@ -133,39 +133,54 @@ LINE_STYLES = ("-", "--", ":", "-.")
 
 
 def plot(spec: FigureSpec, table: pd.DataFrame, path) -> None:
-    """Line plot of the aggregated table with standard-error bars: colour per user (or method), style per Δ."""
+    """Draw :func:`figure` into ``path`` (PNG)."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(spec, table)
+    fig.savefig(path, format="png")
+    plt.close(fig)
+
+
+def figure(spec: FigureSpec, table: pd.DataFrame):
+    """The aggregated table with standard-error bars (a matplotlib Figure).
+
+    Per-user figures get one panel per user (SU, AU, GU; shared y axis) with a line per Δ (and
+    method); min-rate figures one panel with a colour per method and a line style per Δ.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     users = ("su", "au", "gu") if spec.per_user else ("min",)
     methods = list(dict.fromkeys(table["method"]))
     deltas = [None] if spec.parameter == "delta" else sorted(table["delta"].unique())
-    for m_index, method in enumerate(methods):
-        for d_index, delta in enumerate(deltas):
-            group = table[table["method"] == method]
-            if delta is not None:
-                group = group[group["delta"] == delta]
-            group = group.sort_values("value")
-            for u_index, user in enumerate(users):
-                column = "min_rate_bps_hz_mean" if user == "min" else f"rate_{user}_bps_hz_mean"
-                colour = colours[(u_index if spec.per_user else m_index) % len(colours)]
-                parts = [user.upper() if user != "min" else "min rate"]
-                if len(methods) > 1:
-                    parts.append(method)
+    fig, axes = plt.subplots(1, len(users), figsize=(max(3.6 * len(users) + 1.0, 6.4), 4.2), dpi=120, sharey=True, squeeze=False)
+    for ax, user in zip(axes[0], users):
+        column = "min_rate_bps_hz_mean" if user == "min" else f"rate_{user}_bps_hz_mean"
+        line = 0
+        for m_index, method in enumerate(methods):
+            for d_index, delta in enumerate(deltas):
+                group = table[table["method"] == method]
                 if delta is not None:
-                    parts.append(f"Δ={delta:g}")
-                ax.errorbar(group["value"], group[column], yerr=group[column.replace("_mean", "_sem")],
-                            color=colour, linestyle=LINE_STYLES[d_index % len(LINE_STYLES)], marker="o", markersize=3,
-                            capsize=2, label=", ".join(parts))
-    ax.set_xlabel(AXIS_LABELS.get(spec.parameter, spec.parameter))
-    ax.set_ylabel("secrecy rate on the true channel (bit/s/Hz)")
-    ax.set_title(f"{spec.title} ({int(table['draws'].min())} draws/point)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+                    group = group[group["delta"] == delta]
+                group = group.sort_values("value")
+                parts = [method] if len(methods) > 1 else []
+                if delta is not None:
+                    parts.append(f"Δ = {delta:g}")
+                if spec.per_user:  # colour per line within a user's panel
+                    colour, style = colours[line % len(colours)], LINE_STYLES[m_index % len(LINE_STYLES)]
+                else:  # colour per method, style per Δ
+                    colour, style = colours[m_index % len(colours)], LINE_STYLES[d_index % len(LINE_STYLES)]
+                ax.errorbar(group["value"], group[column], yerr=group[column.replace("_mean", "_sem")], color=colour,
+                            linestyle=style, marker="o", markersize=3, capsize=2, label=", ".join(parts) or method)
+                line += 1
+        ax.set_title(user.upper() if user != "min" else "minimum over SU, AU, GU", fontsize=10)
+        ax.set_xlabel(AXIS_LABELS.get(spec.parameter, spec.parameter))
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("secrecy rate on the true channel (bit/s/Hz)")
+    axes[0, -1].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{spec.title}\n{int(table['draws'].min())} draws per point; mean ± standard error", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
+    return fig

@@ -10,6 +10,7 @@ from pathlib import Path
 from scenarios.build import prepare
 from scenarios.config import read_toml, scenario_from_table
 from scenarios.execute import execute
+from sagin_twin.threads import one_blas_thread
 from studies import kaewpuang, twin_value, yin
 from sweeps.metrics import scenario_metrics
 from sweeps.spec import ScenarioRun
@@ -34,15 +35,25 @@ def run_scenario(run: ScenarioRun) -> dict:
     if run.duration_s:
         _set_field(table, "run.duration_s", run.duration_s)
     label = f"{base} with " + ", ".join(f"{k} = {v!r}" for k, v in run.overrides)
-    prepared = prepare(scenario_from_table(table, base, source=label))
+    prepared = prepare(scenario_from_table(table, base, source=label, allow_large=run.allow_large))
     if run.log_dir:
-        out = Path(run.log_dir)
-        if out.exists():
-            shutil.rmtree(out)  # a run interrupted earlier left a partial log
-        out.mkdir(parents=True)
-        return scenario_metrics(execute(prepared, out))
-    with tempfile.TemporaryDirectory(prefix="sagin-sweep-") as tmp:
+        return scenario_metrics(execute(prepared, _fresh_folder(Path(run.log_dir))))
+    if run.work_dir:  # under the sweep's --out: a killed sweep leaves nothing elsewhere, and the next one clears it
+        work = _fresh_folder(Path(run.work_dir))
+        try:
+            return scenario_metrics(execute(prepared, work))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="sagin-sweep-") as tmp:  # a dask worker's own scratch space
         return scenario_metrics(execute(prepared, Path(tmp)))
+
+
+def _fresh_folder(folder: Path) -> Path:
+    """``folder``, emptied of what an interrupted earlier attempt left."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    return folder
 
 
 def run_figure_task(task: yin.Task | kaewpuang.Task | twin_value.Task) -> dict:
@@ -61,7 +72,8 @@ def run_safely(function, task) -> dict:
     """Call ``function(task)``, turning any exception into an error row, and time it (wall s)."""
     started = time.perf_counter()
     try:
-        row = {"status": "ok", "error": "", **function(task)}
+        with one_blas_thread():  # results must not depend on the worker's BLAS thread settings
+            row = {"status": "ok", "error": "", **function(task)}
     except Exception as exc:  # a failed run is recorded and the sweep goes on
         row = {"status": "error", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
     row["wall_s"] = time.perf_counter() - started

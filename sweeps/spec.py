@@ -2,7 +2,7 @@
 
 ```toml
 [sweep]
-base = "../scenarios/default.toml"   # a scenario, relative to this file ...
+base = "../scenarios/default.toml"   # a scenario, relative to this file (else in the shipped library) ...
 # figure = "yin-fig2"                # ... or a paper figure (a solver study)
 seed = 7                             # root of every run's seed
 seeds = 2                            # replicates per point (figure: channel draws per point)
@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from sagin_twin.errors import InputError
-from scenarios.config import read_toml
-from scenarios.schema import load_table, spec
+from scenarios.config import LIBRARY, Scenario, read_toml
+from scenarios.schema import field_path_error, load_table, spec
+from scenarios.workload import MAX_SWEEP_RUNS, check_count
 from sweeps.metrics import FIGURE_METRICS, SCENARIO_METRICS
+
+#: scenario fields the sweep engine sets itself, so a parameter may not vary them: field → why
+ENGINE_FIELDS = {"run.seed": "each run's seed is derived from sweep.seed, the point and the replicate; vary sweep.seeds instead"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +58,7 @@ class Sweep:
     section: SweepSection
     parameters: dict[str, tuple]
     path: Path
+    allow_large: bool = False  #: the runs may exceed the job-size limits (--allow-large)
 
     @property
     def is_figure(self) -> bool:
@@ -61,6 +67,11 @@ class Sweep:
     @property
     def metrics(self) -> tuple[str, ...]:
         return self.section.metrics or (FIGURE_METRICS if self.is_figure else SCENARIO_METRICS)
+
+    @property
+    def base_path(self) -> Path:
+        """The base scenario: relative to the sweep file, else a scenario of the shipped library."""
+        return base_scenario(self.path, self.section.base)
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,8 @@ class ScenarioRun:
     seed: int
     duration_s: float
     log_dir: str = ""
+    allow_large: bool = False  #: not part of the run's identity
+    work_dir: str = ""  #: scratch folder for the log of a run whose log is not kept ("" = a temporary folder)
 
     @property
     def run_id(self) -> str:
@@ -100,11 +113,55 @@ def _values(name: str, raw, source: str) -> tuple:
     raise InputError("must be a list of values or a grid table { start, stop, num }", source=source, field=field)
 
 
-def load_sweep(path: Path) -> Sweep:
-    """Read and validate a sweep file."""
+def base_scenario(sweep_path: Path, base: str) -> Path:
+    """``base`` next to the sweep file if it exists there, else in the shipped library (``scenarios/``)."""
+    local = sweep_path.parent / base
+    if local.is_file() or Path(base).is_absolute():
+        return local
+    shipped = LIBRARY / base
+    return shipped if shipped.is_file() else local
+
+
+def figure_solve_count(figure: str, draws: int, methods: tuple[str, ...] | list[str] | None = None) -> int:
+    """How many solves a Monte-Carlo figure takes: values × Δ lines × methods × draws for a Yin figure,
+    ages × variants × draws for twin-value (the studies' ``tasks`` without building them)."""
+    from studies import twin_value, yin
+
+    if figure == twin_value.NAME:
+        return len(twin_value.AGES_S) * len(tuple(methods) if methods else twin_value.VARIANTS) * draws
+    spec_ = yin.FIGURES[figure]
+    deltas = 1 if spec_.parameter == "delta" else len(spec_.deltas)
+    return len(spec_.values) * deltas * len(tuple(methods) if methods else spec_.methods) * draws
+
+
+def run_count(sweep: Sweep) -> int:
+    """How many runs (scenario sweeps) or solves (figure sweeps) the sweep takes, without listing them."""
+    s = sweep.section
+    if sweep.is_figure:
+        return figure_solve_count(s.figure, s.seeds, s.methods or None)
+    lengths = [len(v) for v in sweep.parameters.values()]
+    combos = min(lengths) if s.combine == "zip" else math.prod(lengths)
+    return combos * s.seeds
+
+
+def _check_parameter(name: str, section: SweepSection, source: str) -> None:
+    """A parameter must name one scenario field the engine does not set itself."""
+    field = f"parameters.{name}"
+    problem = field_path_error(Scenario, name)
+    if problem is not None:
+        raise InputError(problem[1], source=source, field=field)
+    if name in ENGINE_FIELDS:
+        raise InputError(f"the sweep engine sets {name} itself: {ENGINE_FIELDS[name]}", source=source, field=field)
+    if name == "run.duration_s" and section.duration_s:
+        raise InputError(f"sweep.duration_s = {section.duration_s:g} s sets every run's duration; drop one of the two",
+                         source=source, field=field)
+
+
+def load_sweep(path: Path, allow_large: bool = False) -> Sweep:
+    """Read and validate a sweep file; ``allow_large`` lifts the limit on its number of runs (``MAX_SWEEP_RUNS``)."""
     path = Path(path)
     source = str(path)
-    table = read_toml(path)
+    table = read_toml(path, "sweep")
     unknown = set(table) - {"sweep", "parameters"}
     if unknown:
         raise InputError("unknown section; allowed: sweep, parameters", source=source, field=sorted(unknown)[0])
@@ -125,18 +182,24 @@ def load_sweep(path: Path) -> Sweep:
         if parameters:
             raise InputError("figure sweeps take their parameters from the figure", source=source, field="parameters")
     else:
-        base = (path.parent / section.base)
-        if not base.is_file():
-            raise InputError(f"base scenario {section.base!r} not found", source=source, field="sweep.base")
+        if not base_scenario(path, section.base).is_file():
+            raise InputError(f"base scenario {section.base!r} not found next to the sweep file nor in the shipped library",
+                             source=source, field="sweep.base")
         if not parameters:
             raise InputError("a scenario sweep needs at least one parameter", source=source, field="parameters")
+        for name in parameters:
+            _check_parameter(name, section, source)
         if section.combine == "zip" and len({len(v) for v in parameters.values()}) > 1:
             raise InputError("combine = 'zip' needs lists of equal length", source=source, field="parameters")
     allowed = FIGURE_METRICS if section.figure else SCENARIO_METRICS
     unknown_metrics = [m for m in section.metrics if m not in allowed]
     if unknown_metrics:
         raise InputError(f"unknown metric {unknown_metrics[0]!r}; available: {', '.join(allowed)}", source=source, field="sweep.metrics")
-    return Sweep(section, parameters, path)
+    sweep = Sweep(section, parameters, path, allow_large)
+    unit = "solves" if sweep.is_figure else "runs"
+    hint = "lower sweep.seeds" if sweep.is_figure else "use fewer parameter values or lower sweep.seeds"
+    check_count(run_count(sweep), MAX_SWEEP_RUNS, unit, source, "sweep", allow_large, hint)
+    return sweep
 
 
 def run_seed(sweep_seed: int, overrides: tuple, replicate: int) -> int:
@@ -156,11 +219,12 @@ def points(sweep: Sweep) -> list[tuple[tuple[str, object], ...]]:
 def scenario_runs(sweep: Sweep, log_root: Path | None = None) -> list[ScenarioRun]:
     """Every run of a scenario sweep, in a fixed order."""
     s = sweep.section
-    base = str((sweep.path.parent / s.base).resolve())
+    base = str(sweep.base_path.resolve())
     runs = []
     for point in points(sweep):
         for replicate in range(s.seeds):
-            run = ScenarioRun(len(runs), base, point, replicate, run_seed(s.seed, point, replicate), s.duration_s)
+            run = ScenarioRun(len(runs), base, point, replicate, run_seed(s.seed, point, replicate), s.duration_s,
+                              allow_large=sweep.allow_large)
             if log_root is not None:
                 run = dataclasses.replace(run, log_dir=str(log_root / run.run_id))
             runs.append(run)

@@ -97,15 +97,15 @@ def test_resume_skips_finished_runs_and_retries_only_on_request(local_result, tm
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
-    # the 2099 start validates, but 73-year-old elements give no usable pass: that run fails in its worker
+    # the 2027 start validates, but the TLE's epoch is 46 days earlier (limit 30): that run fails in its worker
     body = SMALL.replace('"uav.power_dbw" = [0.0, 5.0]\n"links.decision.latency_s" = { start = 0.0, stop = 1.0, num = 2 }',
-                         '"run.start_utc" = ["2026-11-16T13:40:00Z", "2099-01-01T00:00:00Z"]').replace("seeds = 2", "seeds = 1")
+                         '"run.start_utc" = ["2026-11-16T13:40:00Z", "2027-01-01T00:00:00Z"]').replace("seeds = 2", "seeds = 1")
     path = _sweep_file(tmp_path, body)
     assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "2"]) == 0
     table = _results(tmp_path / "out").set_index("run.start_utc")
     assert table.loc["2026-11-16T13:40:00Z", "status"] == "ok"
-    assert table.loc["2099-01-01T00:00:00Z", "status"] == "error"
-    assert table.loc["2099-01-01T00:00:00Z", "error"].startswith("InputError: ")
+    assert table.loc["2027-01-01T00:00:00Z", "status"] == "error"
+    assert table.loc["2027-01-01T00:00:00Z", "error"].startswith("InputError: ")
 
 
 def test_worker_exceptions_become_error_rows(tmp_path):
@@ -127,6 +127,10 @@ def test_worker_exceptions_become_error_rows(tmp_path):
     ("[sweep]\nfigure = 'yin-fig99'\n", "unknown figure 'yin-fig99'"),
     ("[sweep]\nbase = 's.toml'\nseeds = 0\n[parameters]\n'uav.power_dbw' = [1.0]\n", "sweep.seeds: 0 is out of range"),
     ("[sweep\n", "TOML syntax error"),
+    # parameters the engine sets itself would be recorded in the table as varied but never ran
+    ("[sweep]\nbase = 's.toml'\n[parameters]\n'run.seed' = [1, 2]\n", "parameters.run.seed: the sweep engine sets run.seed itself"),
+    ("[sweep]\nbase = 's.toml'\nduration_s = 10.0\n[parameters]\n'run.duration_s' = [5.0, 8.0]\n",
+     "parameters.run.duration_s: sweep.duration_s = 10 s sets every run's duration"),
 ])
 def test_bad_sweep_files_are_clear_errors(tmp_path, capsys, body, message):
     path = _sweep_file(tmp_path, body)
@@ -135,6 +139,12 @@ def test_bad_sweep_files_are_clear_errors(tmp_path, capsys, body, message):
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_duration_can_be_swept_when_the_sweep_does_not_override_it(tmp_path):
+    sweep = load_sweep(_sweep_file(tmp_path, "[sweep]\nbase = 's.toml'\n[parameters]\n'run.duration_s' = [5.0, 8.0]\n"))
+    assert [dict(r.overrides)["run.duration_s"] for r in scenario_runs(sweep)] == [5.0, 8.0]
+    assert {r.duration_s for r in scenario_runs(sweep)} == {0.0}  # 0: the parameter's value is what runs
 
 
 def test_shipped_sweep_files_validate():

@@ -12,6 +12,7 @@ from sagin_twin.cli import main
 from sagin_twin.errors import InputError
 from scenarios import docs
 from scenarios.config import Scenario, load_scenario
+from scenarios.execute import REPRODUCIBLE_FILES
 from scenarios.schema import describe_fields
 from scenarios.traces import load_demand_trace, load_weather_trace
 from tests.conftest import ROOT, copy_scenario
@@ -111,8 +112,8 @@ def test_shipped_scenarios_are_deterministic(tmp_path, path):
     duration = str(min(scenario.run.duration_s, 20 * scenario.run.tick_s))
     for name in ("a", "b"):
         assert main(["run", str(path), "--out", str(tmp_path / name), "--duration", duration, "--quiet"]) == 0
-    for name in ("events.jsonl", "arrays.jsonl"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    for name in REPRODUCIBLE_FILES:  # events.jsonl, arrays.jsonl, run.json, summary.json
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert len(SHIPPED) >= 5
 
 
