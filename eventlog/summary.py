@@ -234,6 +234,7 @@ class Summary:
                 coherence = _number(row.get(f"coherence_{tx}_s"))
                 if coherence is not None:
                     self.coherence_s[tx] = coherence
+        elif kind == "qkd_plan":
             self.qkd_rows += 1
             self.plans += 1
             status = str(row.get("status"))
