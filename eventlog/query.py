@@ -267,7 +267,9 @@ def compact(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare_runs(names: list[str], summaries: list[dict]) -> pd.DataFrame:
-    """One row per run: method, seed, achieved and planned secrecy per user, re-solves, failures and their wall time."""
+    """One row per run: method, seed, achieved and planned secrecy per user, the 10th percentile of the achieved
+    min rate, how far the planned min rate is from the achieved one (relative), the predictor's calibration per
+    transmitter, re-solves, failures and their wall time."""
     rows = []
     for name, summary in zip(names, summaries):
         run = summary.get("run", {})
@@ -275,6 +277,11 @@ def compare_runs(names: list[str], summaries: list[dict]) -> pd.DataFrame:
         for user, s in summary["secrecy"].items():
             row[f"achieved_{user}"] = s["achieved_mean_bps_hz"]
             row[f"planned_{user}"] = s["planned_mean_bps_hz"]
+        if summary["secrecy"]:
+            row["achieved_min_p10"] = summary["secrecy"]["min"]["achieved_p10_when_planned_bps_hz"]
+            row["calibration_error_min"] = summary["secrecy"]["min"]["calibration_error"]
+        for tx, p in summary.get("prediction", {}).items():
+            row[f"calibration_{tx}"] = p["calibration_mean"]
         resolves = summary["resolves"]
         row["resolves"] = resolves["count"]
         row["failed"] = resolves["failed"]

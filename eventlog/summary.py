@@ -87,14 +87,19 @@ class Mean:
 
 
 class _Secrecy:
-    """Achieved vs planned secrecy rate of one user (or the minimum) over the secrecy rows."""
+    """Achieved vs planned secrecy rate of one user (or the minimum) over the secrecy rows.
+
+    The achieved rates of the ticks with a decision in force are kept (8 bytes each) for their
+    10th percentile: the rate the twin delivers nine ticks in ten.
+    """
 
     def __init__(self) -> None:
         self.ticks = 0
         self.achieved = Mean()
         self.planned = Mean()
-        self.achieved_when_planned = Mean()
+        self.planned_when_achieved = Mean()
         self.gap = Mean()
+        self.when_planned = array("d")
 
     def add(self, achieved: Any, planned: Any) -> None:
         self.ticks += 1
@@ -104,17 +109,39 @@ class _Secrecy:
         if planned is not None:
             self.planned.add(planned)
             if achieved is not None:
-                self.achieved_when_planned.add(achieved)
+                self.when_planned.append(achieved)
+                self.planned_when_achieved.add(planned)
                 self.gap.add(planned - achieved)
 
     def result(self) -> dict[str, float]:
+        kept = self.when_planned
+        achieved_when_planned = math.fsum(kept) / len(kept) if kept else math.nan
         return {
             "achieved_mean_bps_hz": self.achieved.result(),
             "planned_mean_bps_hz": self.planned.result(),
-            "achieved_mean_when_planned_bps_hz": self.achieved_when_planned.result(),
+            "achieved_mean_when_planned_bps_hz": achieved_when_planned,
+            "achieved_p10_when_planned_bps_hz": _percentile(kept, 10.0),
             "gap_mean_bps_hz": self.gap.result(),
+            # |planned − achieved| / achieved over the ticks with a decision: how honest the plan is
+            "calibration_error": abs(self.planned_when_achieved.result() - achieved_when_planned) / achieved_when_planned
+            if kept and achieved_when_planned > 0 else math.nan,
             "ticks": self.ticks,
         }
+
+
+def _percentile(values: array, q: float) -> float:
+    """The q-th percentile (linear interpolation between order statistics, as numpy's default); NaN if empty."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100.0
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+#: transmitters whose predictor self-assessment the resolve rows carry (``calibration_<tx>``, ``coherence_<tx>_s``)
+PREDICTED_TRANSMITTERS = ("satellite", "uav", "bs")
 
 
 #: information age per kind: (summary label, kind, column)
@@ -148,6 +175,8 @@ class Summary:
         self.by_status: Counter = Counter()
         self.fallbacks: Counter = Counter()
         self.resolve_wall = Stats()
+        self.calibration = {tx: Mean() for tx in PREDICTED_TRANSMITTERS}
+        self.coherence_s: dict[str, float] = {}
         self.secrecy = {user: _Secrecy() for user in USERS + ("min",)}
         self.ages = {label: Stats() for label, _, _ in AGES}
         # QKD
@@ -198,6 +227,13 @@ class Summary:
             if fallback not in (None, "none"):
                 self.fallbacks[str(fallback)] += 1
             self.resolve_wall.add(row.get("wall_s"))
+            for tx, accumulator in self.calibration.items():
+                score = _number(row.get(f"calibration_{tx}"))
+                if score is not None:
+                    accumulator.add(score)
+                coherence = _number(row.get(f"coherence_{tx}_s"))
+                if coherence is not None:
+                    self.coherence_s[tx] = coherence
         elif kind == "qkd_plan":
             self.qkd_rows += 1
             self.plans += 1
@@ -228,7 +264,8 @@ class Summary:
     # -- result -------------------------------------------------------------------------------------
     def result(self) -> dict[str, Any]:
         """The summary dict (module docstring)."""
-        failed = Counter({status: n for status, n in self.by_status.items() if status != "ok"})
+        # an "inaccurate" solve is a usable decision (the twin applies it); every other non-ok status is a failure
+        failed = Counter({status: n for status, n in self.by_status.items() if status not in ("ok", "inaccurate")})
         out: dict[str, Any] = {
             "events": self.events,
             "t_first_s": self.t_first if self.events else math.nan,
@@ -250,6 +287,10 @@ class Summary:
             "oldest_input_age_s": self.ages["solve_input_age_s"].result(),
         }
         out["secrecy"] = {user: s.result() for user, s in self.secrecy.items()} if self.secrecy["min"].ticks else {}
+        if self.coherence_s:
+            # the predictor's realised / predicted error power (1 = calibrated) and the coherence times it learned
+            out["prediction"] = {tx: {"calibration_mean": self.calibration[tx].result(), "coherence_s": self.coherence_s.get(tx, math.nan)}
+                                 for tx in PREDICTED_TRANSMITTERS}
         out["information_age"] = {label: stats.result() for label, stats in self.ages.items()}
         wall: dict[str, Any] = {"resolve_wall_s": self.resolve_wall.result()}
         if self.qkd_rows:
@@ -372,11 +413,15 @@ def format_summary(summary: Mapping[str, Any]) -> str:
             text += f"  wall time: mean {sig(wall['resolve_wall_s']['mean'])} s, max {sig(wall['resolve_wall_s']['max'])} s"
     lines.append(text)
     if summary["secrecy"]:
-        lines.append("secrecy rate per user (bit/s/Hz; 'gap' = planned − achieved while a decision is in force):")
-        lines.append(f"  {'user':<5}{'achieved':>11}{'planned':>11}{'gap':>11}")
+        lines.append("secrecy rate per user (bit/s/Hz; means over the ticks the user is served; 'gap' = planned − achieved "
+                     "and 'p10' = 10th percentile of achieved, while a decision is in force):")
+        lines.append(f"  {'user':<5}{'achieved':>11}{'planned':>11}{'gap':>11}{'p10':>11}")
         for user, s in summary["secrecy"].items():
             lines.append(f"  {user:<5}{sig(s['achieved_mean_bps_hz'], 3):>11}{sig(s['planned_mean_bps_hz'], 3):>11}"
-                         f"{sig(s['gap_mean_bps_hz'], 3):>11}")
+                         f"{sig(s['gap_mean_bps_hz'], 3):>11}{sig(s.get('achieved_p10_when_planned_bps_hz', math.nan), 3):>11}")
+    if summary.get("prediction"):
+        parts = [f"{tx} {sig(p['calibration_mean'], 3)} (coherence {sig(p['coherence_s'], 3)} s)" for tx, p in summary["prediction"].items()]
+        lines.append("prediction calibration (realised / predicted error power, 1 = calibrated): " + ", ".join(parts))
     lines.append("twin information age:")
     for label, s in summary["information_age"].items():
         lines.append(f"  {label:<22} {_stats_line(s, 's')}")

@@ -1,9 +1,20 @@
 """Radio channels of the three transmitters to SU, AU, GU and Eve (Yin et al., eq. 1–3).
 
-Large-scale gains follow the geometry at every tick; small-scale fading evolves as a first-order
-Gauss-Markov process z ← ρ·z + sqrt(1−ρ²)·n with ρ = exp(−Δt/T_c) for a coherence time T_c
-(shared/DESIGN.md section 3). Every vector is divided by sqrt(N0) of the receiver noise, so the
-secrecy maths sees unit noise (the "noise normalisation" of the README).
+Large-scale gains follow the geometry at every tick. Small-scale fading evolves with a correlation
+ρ(Δt) = exp(−Δt/T_c) over a step Δt for a coherence time T_c (shared/DESIGN.md section 3), and each
+process honours it exactly:
+
+- satellite phases θ (eq. 1) and the base station's Nakagami phases are random walks with Gaussian
+  steps of variance −2·ln ρ, so E[e^{j(θ(t+τ)−θ(t))}] = ρ(τ) at every lag (a phase taken as the
+  angle of a complex AR(1) process slips by up to π when the process passes near zero, which made
+  the effective coherence ≈ 2.7× shorter than configured);
+- the UAV's scattered component is a complex Gauss-Markov process z ← ρ·z + sqrt(1−ρ²)·n;
+- the base station's Nakagami-m amplitude is a Gaussian-copula AR(1) process (exact marginal);
+- the UAV's line-of-sight term carries its range phase e^{−j2πd/λ} (the Doppler of the flight),
+  deterministic given the flight plan and the receivers' tracks.
+
+Every vector is divided by sqrt(N0) of the receiver noise, so the secrecy maths sees unit noise
+(the "noise normalisation" of the README).
 """
 
 from __future__ import annotations
@@ -18,8 +29,15 @@ from scipy import special, stats
 from physical.secrecy import RECEIVERS, ChannelSet
 from physical.units import db_to_linear, noise_power_w, wavelength_m
 
+COHERENCE_MODELS: Final = ("configured", "jakes")  #: where the small-scale coherence times come from
+JAKES_FACTOR: Final = 0.423  #: Clarke/Jakes coherence time T_c = 0.423·λ/v (Rappaport, Wireless Communications, eq. 5.40.c)
 BEAM_U_FACTOR: Final = 2.07123  #: u = 2.07123·sin α / sin α_3dB in the ITU spot-beam pattern (Yin et al. eq. 2)
 ULA_SPACING_WAVELENGTHS: Final = 0.5  #: half-wavelength uniform linear arrays
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(vector)
+    return vector / norm if norm > 0 else vector
 
 
 def free_space_gain(wavelength: float, range_m: np.ndarray | float) -> np.ndarray | float:
@@ -59,6 +77,17 @@ def ula_response(antennas: int, direction: np.ndarray) -> np.ndarray:
     return np.exp(-2j * math.pi * ULA_SPACING_WAVELENGTHS * n * cos_angle)
 
 
+def line_of_sight(antennas: int, wavelength: float, tx_to_rx_m: np.ndarray) -> np.ndarray:
+    """Line-of-sight array response with its range phase: e^{−j2πd/λ}·(ULA response), d = ‖tx_to_rx_m‖ (m)."""
+    distance = float(np.linalg.norm(tx_to_rx_m))
+    return np.exp(-2j * math.pi * distance / wavelength) * ula_response(antennas, _unit(tx_to_rx_m))
+
+
+def rician_weights(k_factor: float) -> tuple[float, float]:
+    """(sqrt(K/(K+1)), sqrt(1/(K+1))): the line-of-sight and scattered weights of eq. 3 (–)."""
+    return math.sqrt(k_factor / (k_factor + 1.0)), math.sqrt(1.0 / (k_factor + 1.0))
+
+
 def gauss_markov_rho(dt_s: float, coherence_time_s: float) -> float:
     """Correlation ρ = exp(−Δt / T_c) of a first-order Gauss-Markov process over Δt (s)."""
     if dt_s <= 0:
@@ -82,23 +111,73 @@ class GaussMarkov:
         return self.value
 
 
+class PhaseRandomWalk:
+    """Unit-modulus phasors e^{jθ} whose phases θ follow a Gaussian random walk.
+
+    A step of correlation ρ adds N(0, −2·ln ρ) to each θ, so E[e^{jΔθ}] = exp(−σ²/2) = ρ and the
+    lag-τ correlation of the phasors is exactly ρ(τ) (Wiener phase noise). The initial phases are
+    uniform (the angle of a circular complex Gaussian draw).
+    """
+
+    def __init__(self, size: int, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self.phase = np.angle(rng.standard_normal(size) + 1j * rng.standard_normal(size))
+
+    @property
+    def value(self) -> np.ndarray:
+        """Current phasors e^{jθ} (–)."""
+        return np.exp(1j * self.phase)
+
+    def step(self, rho: float) -> np.ndarray:
+        """Advance by one step of correlation ``rho`` in (0, 1] and return the new phasors."""
+        if rho < 1.0:
+            sigma = math.sqrt(-2.0 * math.log(max(rho, 1e-300)))
+            self.phase = np.angle(np.exp(1j * (self.phase + sigma * self._rng.standard_normal(self.phase.size))))
+        return self.value
+
+
+def nakagami_amplitude_correlation(m: float, rho: float, nodes: int = 40) -> float:
+    """E[a(t)·a(t+τ)]/Ω of the Gaussian-copula Nakagami-m amplitude whose Gaussian has correlation ρ.
+
+    Gauss-Hermite quadrature over the bivariate standard normal; equals 1 at ρ = 1 and
+    (E a)²/Ω = Γ(m+½)²/(m·Γ(m)²) at ρ = 0 (Ω cancels).
+    """
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / w.sum()
+    dist = stats.nakagami(m)
+    u = x[:, None]
+    v = rho * x[:, None] + math.sqrt(max(0.0, 1 - rho * rho)) * x[None, :]
+    a_u = dist.ppf(np.clip(stats.norm.cdf(u), 1e-15, 1 - 1e-15))
+    a_v = dist.ppf(np.clip(stats.norm.cdf(v), 1e-15, 1 - 1e-15))
+    return float(np.sum(w[:, None] * w[None, :] * a_u * a_v))
+
+
+def nakagami_correlation(m: float, rho: float) -> float:
+    """Lag correlation E[g(t+τ)·g(t)*]/Ω of :class:`NakagamiFading` for a step correlation ρ (–).
+
+    The phase random walk contributes ρ and the amplitude copula E[a a']/Ω (both independent).
+    """
+    return rho * nakagami_amplitude_correlation(m, rho)
+
+
 class NakagamiFading:
     """Nakagami-m amplitudes with uniform phases and Gauss-Markov memory (Gaussian copula).
 
     The amplitude is F⁻¹(Φ(x)) with x a real AR(1) N(0, 1) process, so each element's marginal is
-    exactly Nakagami(m, Ω): E[|g|²] = Ω. The phase is the angle of a complex AR(1) process.
+    exactly Nakagami(m, Ω): E[|g|²] = Ω. The phase is a :class:`PhaseRandomWalk`; the complex
+    lag correlation is :func:`nakagami_correlation`.
     """
 
     def __init__(self, size: int, m: float, omega: float, rng: np.random.Generator) -> None:
         self._rng = rng
         self._dist = stats.nakagami(m, scale=math.sqrt(omega))
         self._x = rng.standard_normal(size)
-        self._phase = GaussMarkov(size, rng)
+        self._phase = PhaseRandomWalk(size, rng)
 
     def value(self) -> np.ndarray:
         """Current complex fading vector."""
         amplitude = self._dist.ppf(np.clip(stats.norm.cdf(self._x), 1e-15, 1 - 1e-15))
-        return amplitude * np.exp(1j * np.angle(self._phase.value))
+        return amplitude * self._phase.value
 
     def step(self, rho: float) -> np.ndarray:
         """Advance one step of correlation ``rho`` and return the new fading vector."""
@@ -120,6 +199,9 @@ class RadioParameters:
         bs_ref_gain: C0 (linear); bs_nakagami_m, bs_nakagami_omega: Nakagami m and Ω.
         sat_coherence_s, uav_coherence_s, bs_coherence_s: small-scale coherence times (s).
         sat_min_elevation_rad: below this elevation the satellite does not serve the site (rad).
+        coherence_model: ``configured`` (the three coherence times above) or ``jakes`` (per link,
+            T_c = 0.423·λ/v from the relative speed v of its ends, at least ``jakes_min_speed_mps``).
+        jakes_min_speed_mps: speed floor of a link under the Jakes model (m/s).
     """
 
     carrier_freq_hz: float
@@ -139,6 +221,14 @@ class RadioParameters:
     uav_coherence_s: float
     bs_coherence_s: float
     sat_min_elevation_rad: float
+    coherence_model: str = "configured"
+    jakes_min_speed_mps: float = 0.5
+
+    def coherence_s(self, transmitter: str, relative_speed_mps: float) -> float:
+        """Coherence time (s) of a link of ``transmitter`` (satellite, uav, bs) whose ends move apart at ``relative_speed_mps``."""
+        if self.coherence_model == "jakes":
+            return JAKES_FACTOR * wavelength_m(self.carrier_freq_hz) / max(relative_speed_mps, self.jakes_min_speed_mps)
+        return {"satellite": self.sat_coherence_s, "uav": self.uav_coherence_s, "bs": self.bs_coherence_s}[transmitter]
 
     @property
     def noise_w(self) -> float:
@@ -157,6 +247,8 @@ class LinkGeometry:
         uav_m, bs_m: UAV and base-station antenna positions (m).
         receivers_m: ENU positions of ``su``, ``au``, ``gu``, ``e`` (m).
         rain_fade_db: rain attenuation β on the satellite links (dB, ≥ 0).
+        uav_velocity_mps, receivers_velocity_mps: velocities (ENU, m/s) for the Jakes coherence
+            model (zero when not given).
     """
 
     satellite_m: np.ndarray
@@ -166,11 +258,57 @@ class LinkGeometry:
     bs_m: np.ndarray
     receivers_m: dict[str, np.ndarray]
     rain_fade_db: float
+    uav_velocity_mps: np.ndarray | None = None
+    receivers_velocity_mps: dict[str, np.ndarray] | None = None
+
+    def link_speed_mps(self, transmitter: str, receiver: str) -> float:
+        """Relative speed of a link's ends (m/s); the satellite's own motion is excluded (compensated Doppler)."""
+        rx = np.zeros(3) if self.receivers_velocity_mps is None else np.asarray(self.receivers_velocity_mps.get(receiver, np.zeros(3)))
+        if transmitter == "uav" and self.uav_velocity_mps is not None:
+            return float(np.linalg.norm(np.asarray(self.uav_velocity_mps) - rx))
+        return float(np.linalg.norm(rx))
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(vector)
-    return vector / norm if norm > 0 else vector
+@dataclass(frozen=True)
+class LargeScale:
+    """The deterministic parts of the 12 channels at one instant (noise-normalised, per receiver).
+
+    Args:
+        sat_amplitude: sqrt(C_L·b·β / N0) of each satellite link; 0 below the minimum elevation.
+        uav_amplitude: sqrt(G_L / N0) of each UAV link.
+        uav_los: unit-modulus line-of-sight vector of each UAV link, with its range phase.
+        bs_amplitude: sqrt(C0·r⁻⁴ / N0) of each base-station link.
+    """
+
+    sat_amplitude: dict[str, float]
+    uav_amplitude: dict[str, float]
+    uav_los: dict[str, np.ndarray]
+    bs_amplitude: dict[str, float]
+
+
+def large_scale(params: RadioParameters, geo: LinkGeometry) -> LargeScale:
+    """Path gains (eq. 1–3), beam gain (eq. 2), rain fade and UAV line of sight for ``geo``.
+
+    Shared by the physical channel model and the twin's predictor (which evaluates it on its own
+    view of the geometry: orbit, flight plan and the receivers' reported tracks).
+    """
+    wavelength = wavelength_m(params.carrier_freq_hz)
+    scale = 1.0 / math.sqrt(params.noise_w)
+    boresight = _unit(geo.beam_centre_m - geo.satellite_m)
+    sat_on = geo.satellite_elevation_rad >= params.sat_min_elevation_rad
+    rain_factor = float(db_to_linear(-geo.rain_fade_db))
+    sat, uav, los, bs = {}, {}, {}, {}
+    for r in RECEIVERS:
+        rx = geo.receivers_m[r]
+        to_rx = rx - geo.satellite_m
+        off_axis = math.acos(float(np.clip(np.dot(boresight, _unit(to_rx)), -1.0, 1.0)))
+        gain = free_space_gain(wavelength, np.linalg.norm(to_rx)) * spot_beam_gain(off_axis, params.sat_beam_3db_rad, params.sat_max_gain)
+        sat[r] = scale * math.sqrt(gain * rain_factor) if sat_on else 0.0
+        uav_vec = rx - geo.uav_m
+        uav[r] = scale * math.sqrt(uav_large_scale_gain(params.uav_ref_gain, np.linalg.norm(uav_vec)))
+        los[r] = line_of_sight(params.uav_antennas, wavelength, uav_vec)
+        bs[r] = scale * math.sqrt(bs_large_scale_gain(params.bs_ref_gain, np.linalg.norm(rx - geo.bs_m)))
+    return LargeScale(sat, uav, los, bs)
 
 
 class ChannelModel:
@@ -183,10 +321,8 @@ class ChannelModel:
 
     def __init__(self, params: RadioParameters, rng_for) -> None:
         self.params = params
-        self._wavelength = wavelength_m(params.carrier_freq_hz)
-        self._noise_w = params.noise_w
         p = params
-        self._sat = {r: GaussMarkov(p.sat_antennas, rng_for(f"fading.sat.{r}")) for r in RECEIVERS}
+        self._sat = {r: PhaseRandomWalk(p.sat_antennas, rng_for(f"fading.sat.{r}")) for r in RECEIVERS}
         self._uav = {r: GaussMarkov(p.uav_antennas, rng_for(f"fading.uav.{r}")) for r in RECEIVERS}
         self._bs = {
             r: NakagamiFading(p.bs_antennas, p.bs_nakagami_m, p.bs_nakagami_omega, rng_for(f"fading.bs.{r}"))
@@ -199,33 +335,20 @@ class ChannelModel:
         p = self.params
         dt = 0.0 if self._last_t_s is None else t_s - self._last_t_s
         self._last_t_s = t_s
-        sat_rho = gauss_markov_rho(dt, p.sat_coherence_s)
-        uav_rho = gauss_markov_rho(dt, p.uav_coherence_s)
-        bs_rho = gauss_markov_rho(dt, p.bs_coherence_s)
-        scale = 1.0 / math.sqrt(self._noise_w)
-        k = p.uav_rician_k
-        boresight = _unit(geo.beam_centre_m - geo.satellite_m)
-        sat_on = geo.satellite_elevation_rad >= p.sat_min_elevation_rad
-        rain_factor = float(db_to_linear(-geo.rain_fade_db))
+        k1, k2 = rician_weights(p.uav_rician_k)
+        big = large_scale(p, geo)
         arrays: dict[str, np.ndarray] = {}
+
+        def rho(transmitter: str, receiver: str) -> float:
+            return gauss_markov_rho(dt, p.coherence_s(transmitter, geo.link_speed_mps(transmitter, receiver)))
+
         for r in RECEIVERS:
-            rx = geo.receivers_m[r]
-            # satellite, eq. 1–2: h = sqrt(C_L·b·β)·exp(−jθ), θ uniform (phases of an AR(1) process)
-            phases = np.angle(self._sat[r].step(sat_rho))
-            to_rx = rx - geo.satellite_m
-            off_axis = math.acos(float(np.clip(np.dot(boresight, _unit(to_rx)), -1.0, 1.0)))
-            sat_gain = free_space_gain(self._wavelength, np.linalg.norm(to_rx)) * spot_beam_gain(off_axis, p.sat_beam_3db_rad, p.sat_max_gain)
-            amplitude = math.sqrt(sat_gain * rain_factor) if sat_on else 0.0
-            arrays[f"h_{r}"] = scale * amplitude * np.exp(-1j * phases)
-            # UAV, eq. 3: Rician with a ULA line-of-sight component
-            uav_vec = rx - geo.uav_m
-            los = ula_response(p.uav_antennas, _unit(uav_vec))
-            ray = self._uav[r].step(uav_rho)
-            g_l = uav_large_scale_gain(p.uav_ref_gain, np.linalg.norm(uav_vec))
-            arrays[f"a_{r}"] = scale * math.sqrt(g_l) * (math.sqrt(k / (k + 1)) * los + math.sqrt(1 / (k + 1)) * ray)
+            # satellite, eq. 1–2: h = sqrt(C_L·b·β)·exp(−jθ), θ uniform (a phase random walk)
+            arrays[f"h_{r}"] = big.sat_amplitude[r] * np.conj(self._sat[r].step(rho("satellite", r)))
+            # UAV, eq. 3: Rician, line of sight with its range phase plus a Gauss-Markov scattered part
+            arrays[f"a_{r}"] = big.uav_amplitude[r] * (k1 * big.uav_los[r] + k2 * self._uav[r].step(rho("uav", r)))
             # base station: sqrt(C0·r⁻⁴)·g0 with Nakagami-m small-scale fading
-            r_bs = np.linalg.norm(rx - geo.bs_m)
-            arrays[f"g_{r}"] = scale * math.sqrt(bs_large_scale_gain(p.bs_ref_gain, r_bs)) * self._bs[r].step(bs_rho)
+            arrays[f"g_{r}"] = big.bs_amplitude[r] * self._bs[r].step(rho("bs", r))
         return ChannelSet.from_mapping(arrays)
 
 

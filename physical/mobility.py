@@ -80,3 +80,13 @@ class WaypointTrajectory:
         leg_length = self._cumulative_m[leg + 1] - self._cumulative_m[leg]
         fraction = np.where(leg_length == 0, 0.0, (travelled - self._cumulative_m[leg]) / np.where(leg_length == 0, 1.0, leg_length))
         return self.points[leg] + fraction[:, None] * (self.points[leg + 1] - self.points[leg])
+
+    def velocity_mps(self, t_s: float) -> np.ndarray:
+        """ENU velocity (m/s) at time ``t_s`` (s): along the current leg at the set speed; zero when hovering."""
+        if self.path_length_m == 0.0 or (not self.loop and self.speed_mps * t_s >= self.path_length_m):
+            return np.zeros(3)
+        travelled = (self.speed_mps * t_s) % self.path_length_m if self.loop else self.speed_mps * t_s
+        leg = min(int(np.searchsorted(self._cumulative_m, travelled, side="right") - 1), len(self.points) - 2)
+        direction = self.points[leg + 1] - self.points[leg]
+        length = float(np.linalg.norm(direction))
+        return np.zeros(3) if length == 0 else self.speed_mps * direction / length

@@ -24,6 +24,9 @@ class TransmitterReport:
         power_limit_w: the transmitter's power limit (W).
         position_m: the transmitter's ENU position (m).
         scalars: extra measured scalars with unit-suffixed names (e.g. ``elevation_deg``).
+        receivers_m: the receivers' positions as reported with the CSI (``su``, ``au``, ``gu``, and
+            Eve's estimated position ``e``) (ENU, m).
+        receivers_velocity_mps: the receivers' reported velocities (ENU, m/s).
     """
 
     transmitter: str
@@ -33,6 +36,8 @@ class TransmitterReport:
     power_limit_w: float
     position_m: np.ndarray
     scalars: dict[str, float] = field(default_factory=dict)
+    receivers_m: dict[str, np.ndarray] = field(default_factory=dict)
+    receivers_velocity_mps: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,9 +59,12 @@ class PrecoderCommand:
         precoder: complex vector (sqrt(W)); ‖precoder‖² is the transmit power (W).
         solve_id: the re-solve that produced it.
         method: the policy name.
-        planned_rate_bps_hz: the secrecy rate the twin planned for this transmitter's user (bit/s/Hz).
+        planned_rate_bps_hz: the secrecy rate the twin planned for this transmitter's user (bit/s/Hz;
+            NaN if the twin expects the user to be out of reach).
         decided_at_s: simulated time the decision was made (s).
         oldest_input_s: measurement time of the oldest input the decision used (s).
+        planned_min_rate_bps_hz: the min over the served users the twin planned for the whole
+            decision (bit/s/Hz; with a predicting twin the expectation E[min_k R_k]).
     """
 
     transmitter: str
@@ -66,6 +74,7 @@ class PrecoderCommand:
     planned_rate_bps_hz: float
     decided_at_s: float
     oldest_input_s: float
+    planned_min_rate_bps_hz: float = float("nan")
 
 
 @dataclass(frozen=True)

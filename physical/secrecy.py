@@ -75,16 +75,22 @@ class ChannelSet:
 
 @dataclass(frozen=True)
 class SecrecyRates:
-    """Per-user SINRs (linear), Eve's SINR for each message, and secrecy rates (bit/s/Hz)."""
+    """Per-user SINRs (linear), Eve's SINR for each message, and secrecy rates (bit/s/Hz).
+
+    ``served`` names the users that can be served (their transmitter reaches them); the max-min
+    objective runs over those only, so a user out of coverage does not switch everybody off.
+    """
 
     sinr: dict[str, float]
     eve_sinr: dict[str, float]
     rates: dict[str, float]
+    served: tuple[str, ...] = USERS
 
     @property
     def min_rate(self) -> float:
-        """min(R_su, R_au, R_gu) (bit/s/Hz), the objective of problem P1 (eq. 20)."""
-        return min(self.rates.values())
+        """min over the served users of R_k (bit/s/Hz), the objective of problem P1 (eq. 20); NaN if none."""
+        served = [self.rates[u] for u in self.served]
+        return min(served) if served else float("nan")
 
 
 def received_powers(ch: ChannelSet, w: np.ndarray, f: np.ndarray, v: np.ndarray) -> dict[str, np.ndarray]:
@@ -101,13 +107,20 @@ def received_powers(ch: ChannelSet, w: np.ndarray, f: np.ndarray, v: np.ndarray)
     return out
 
 
-def secrecy_rates(ch: ChannelSet, w: np.ndarray, f: np.ndarray, v: np.ndarray) -> SecrecyRates:
+def servable_users(ch: ChannelSet) -> tuple[str, ...]:
+    """Users whose serving transmitter reaches them (a non-zero channel), in :data:`USERS` order."""
+    return tuple(u for tx, u in SERVED_USER.items() if np.any(getattr(ch, f"{TRANSMITTER_PREFIX[tx]}_{u}") != 0))
+
+
+def secrecy_rates(ch: ChannelSet, w: np.ndarray, f: np.ndarray, v: np.ndarray,
+                  served: tuple[str, ...] | None = None) -> SecrecyRates:
     """SINRs (Yin et al. eq. 8–13) and secrecy rates R_k = [log2(1+γ_k) − log2(1+γ_ke)]⁺ (eq. 14–16).
 
     Args:
         ch: noise-normalised channels (dimensionless).
         w, f, v: satellite, UAV and base-station precoders (sqrt(W)/sqrt(noise) units: their squared
             norms are the transmit powers in W since noise is folded into ``ch``).
+        served: the users the min rate runs over (default: :func:`servable_users` of ``ch``).
     """
     p = received_powers(ch, w, f, v)
     sinr, eve, rates = {}, {}, {}
@@ -115,4 +128,4 @@ def secrecy_rates(ch: ChannelSet, w: np.ndarray, f: np.ndarray, v: np.ndarray) -
         sinr[user] = float(p[user][idx] / (p[user].sum() - p[user][idx] + 1.0))
         eve[user] = float(p["e"][idx] / (p["e"].sum() - p["e"][idx] + 1.0))
         rates[user] = max(0.0, float(np.log2(1.0 + sinr[user]) - np.log2(1.0 + eve[user])))
-    return SecrecyRates(sinr=sinr, eve_sinr=eve, rates=rates)
+    return SecrecyRates(sinr=sinr, eve_sinr=eve, rates=rates, served=servable_users(ch) if served is None else served)

@@ -106,7 +106,6 @@ class World:
         self.outboxes = outboxes
         self.log = log
         self.in_force: dict[str, PrecoderCommand | None] = {tx: None for tx in TRANSMITTER_PREFIX}
-        self.true_channels: ChannelSet | None = None
         self.weather_sample = None  # the weather at the last tick
         self.ticks_done = 0
         self.process = env.process(self._ticks())
@@ -186,9 +185,10 @@ class World:
         uav_m = self.layout.uav.position_m(t)
         self.log.log(t, "uav", "uav_state", x_m=uav_m[0], y_m=uav_m[1], z_m=uav_m[2])
         receivers_m = {r: self.layout.receivers[r].position_m(t) for r in RECEIVERS}
-        link_geo = LinkGeometry(sat_m, elevation, self.layout.beam_centre_m, uav_m, self.layout.bs_m, receivers_m, sample.rain_fade_db)
+        velocities = {r: np.asarray(self.layout.receivers[r].velocity_mps, dtype=float) for r in RECEIVERS}
+        link_geo = LinkGeometry(sat_m, elevation, self.layout.beam_centre_m, uav_m, self.layout.bs_m, receivers_m, sample.rain_fade_db,
+                                uav_velocity_mps=self.layout.uav.velocity_mps(t), receivers_velocity_mps=velocities)
         truth = self.channels.step(t, link_geo)
-        self.true_channels = truth
         self._log_secrecy(t, truth)
         positions = {"satellite": sat_m, "uav": uav_m, "bs": self.layout.bs_m}
         scalars = {"elevation_deg": math.degrees(elevation), "range_m": float(geo.range_m[k])}
@@ -203,6 +203,8 @@ class World:
                     power_limit_w=self.power_limits_w[tx],
                     position_m=np.asarray(positions[tx], dtype=float),
                     scalars=scalars if tx == "satellite" else {},
+                    receivers_m=receivers_m,
+                    receivers_velocity_mps=velocities,
                 )
             )
         self.outboxes["weather"].put(WeatherReport(t, sample.state, sample.rain_fade_db, sample.cloud_cover))
@@ -223,16 +225,25 @@ class World:
                      next_event_t_s=upcoming.t_s if upcoming else None)
 
     def _log_secrecy(self, t: float, truth: ChannelSet) -> None:
+        """Secrecy achieved on the true channels; a user its transmitter cannot reach is unserved (NaN rates)."""
         n_s, n_u, n_b = truth.antenna_counts()
         w, f, v = self._precoder("satellite", n_s), self._precoder("uav", n_u), self._precoder("bs", n_b)
         achieved = secrecy_rates(truth, w, f, v)
         fields: dict[str, object] = {}
         for tx, user in SERVED_USER.items():
             command = self.in_force[tx]
-            fields[f"achieved_{user}_bps_hz"] = achieved.rates[user]
-            fields[f"planned_{user}_bps_hz"] = math.nan if command is None else command.planned_rate_bps_hz
+            served = user in achieved.served
+            fields[f"achieved_{user}_bps_hz"] = achieved.rates[user] if served else math.nan
+            fields[f"planned_{user}_bps_hz"] = math.nan if command is None or not served else command.planned_rate_bps_hz
             fields[f"solve_id_{tx}"] = -1 if command is None else command.solve_id
         fields["achieved_min_bps_hz"] = achieved.min_rate
-        planned = [fields[f"planned_{u}_bps_hz"] for u in USERS]
-        fields["planned_min_bps_hz"] = float(np.min(planned))  # NaN until every transmitter has a decision
+        fields["unserved"] = ",".join(u for u in USERS if u not in achieved.served)
+        commands = [self.in_force[tx] for tx in SERVED_USER]
+        if any(c is None for c in commands):
+            fields["planned_min_bps_hz"] = math.nan  # until every transmitter has a decision
+        elif len({c.solve_id for c in commands}) == 1 and math.isfinite(commands[0].planned_min_rate_bps_hz):
+            fields["planned_min_bps_hz"] = commands[0].planned_min_rate_bps_hz  # the decision's own E[min_k R_k]
+        else:
+            planned = [fields[f"planned_{u}_bps_hz"] for u in achieved.served]
+            fields["planned_min_bps_hz"] = float(np.min(planned)) if planned else math.nan
         self.log.log(t, "world", "secrecy", **fields)

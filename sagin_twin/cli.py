@@ -6,7 +6,8 @@ Each command module provides ``add_parser(subparsers)`` (registers its sub-parse
 
 Exit status: 0 done; 1 the command could not finish (:class:`RunFailure`, or an operating-system
 error such as a full disk); 2 bad input or usage (:class:`InputError`, argparse); 130 stopped by
-SIGINT (Ctrl-C); 143 stopped by SIGTERM. Each failure is one line on standard error.
+SIGINT (Ctrl-C); 143 stopped by SIGTERM; 141 the reader of standard output went away (``| head``),
+silently. Each failure is one line on standard error.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ EXIT_FAILURE = 1  #: the command could not finish (RunFailure, OSError)
 EXIT_INPUT = 2  #: bad input or usage
 EXIT_SIGINT = 128 + signal.SIGINT  #: 130
 EXIT_SIGTERM = 128 + signal.SIGTERM  #: 143
+EXIT_SIGPIPE = 128 + signal.SIGPIPE  #: 141, the reader of standard output closed it
 
 
 class Terminated(KeyboardInterrupt):
@@ -66,7 +68,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         prog="sagin-twin",
         description="Digital-twin simulator of a secure space-air-ground integrated network.",
         epilog="Exit status: 0 done, 1 could not finish (e.g. disk full, worker died), 2 bad input, "
-               "130 interrupted (SIGINT), 143 terminated (SIGTERM).",
+               "130 interrupted (SIGINT), 143 terminated (SIGTERM), 141 output pipe closed (e.g. | head).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -96,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc, EXIT_INPUT)
     except RunFailure as exc:
         return _fail(exc, EXIT_FAILURE)
+    except BrokenPipeError:  # the reader went away (``sagin-twin inspect RUN | head``): stop quietly, as a shell tool does
+        _discard_stdout()
+        return EXIT_SIGPIPE
     except OSError as exc:  # disk full, permission denied, ... while writing: one line, not a traceback
         return _fail(exc, EXIT_FAILURE)
     except Terminated:
@@ -113,6 +118,18 @@ def _fail(exc: BaseException, status: int) -> int:
     message = " ".join(str(exc).split()) or type(exc).__name__  # one line, whatever the message holds
     print(f"error: {message}", file=sys.stderr)
     return status
+
+
+def _discard_stdout() -> None:
+    """Point descriptor 1 at /dev/null so the interpreter's final flush does not fail a second time."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout has no descriptor (captured in tests): nothing to flush there
+        pass
 
 
 def _main_thread() -> bool:

@@ -5,7 +5,10 @@ Regenerates a paper figure on the sweep engine (local process pool or dask clust
 ``--out``.
 
 Yin et al. figures (``yin-fig2`` … ``yin-fig8``): Monte-Carlo over channel draws; ``--draws``,
-``--seed`` and ``--methods`` apply. Kaewpuang et al. figures (``kaewpuang-fig2a``,
+``--seed`` and ``--methods`` apply. ``twin-value``: achieved min secrecy rate vs the age of the
+twin's CSI (0 to 2 s) for nominal synergy (on the old report and on the forecast mean), ZF-all and
+the statistical design on the forecast, on the default scenario near culmination
+(``studies/twin_value.py``); ``--draws``, ``--seed`` and ``--methods`` apply. Kaewpuang et al. figures (``kaewpuang-fig2a``,
 ``kaewpuang-fig2a-deterministic``, ``kaewpuang-fig2b``, ``kaewpuang-fig3d``): exact QKD planning
 solves on a plan-qkd instance (``--instance``, default ``scenarios/qkd/kaewpuang-small.toml``, or
 ``kaewpuang-deterministic.toml`` for the deterministic Fig. 2a); they have no draws, seeds or methods.
@@ -32,19 +35,20 @@ YIN_DEFAULT_SEED = 1  #: seed of a Yin figure's channel draws
 #: figure names, listed here so ``--help`` needs no solver imports (a test keeps them equal to the studies')
 YIN_FIGURES = ("yin-fig2", "yin-fig3", "yin-fig4", "yin-fig5", "yin-fig6", "yin-fig7", "yin-fig8")
 KAEWPUANG_FIGURES = ("kaewpuang-fig2a", "kaewpuang-fig2a-deterministic", "kaewpuang-fig2b", "kaewpuang-fig3d")
+TWIN_VALUE_FIGURE = "twin-value"  #: the predicting twin's value vs CSI age (studies/twin_value.py)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    names = list(YIN_FIGURES + KAEWPUANG_FIGURES)
+    names = list(YIN_FIGURES + KAEWPUANG_FIGURES + (TWIN_VALUE_FIGURE,))
     p = subparsers.add_parser("figure", help="regenerate a source paper's figure (CSV + PNG)", description=__doc__)
     p.add_argument("name", choices=names, metavar="NAME", help="one of: " + ", ".join(names))
     p.add_argument("--out", type=Path, default=Path("figures"), help="output folder (default: figures)")
     p.add_argument("--draws", type=int, default=None,
-                   help=f"Yin figures: channel draws per point (default {YIN_DEFAULT_DRAWS})")
+                   help=f"Yin and twin-value figures: channel draws per point (default {YIN_DEFAULT_DRAWS})")
     p.add_argument("--seed", type=int, default=None,
-                   help=f"Yin figures: seed of the channel draws (default {YIN_DEFAULT_SEED})")
+                   help=f"Yin and twin-value figures: seed of the channel draws (default {YIN_DEFAULT_SEED})")
     p.add_argument("--methods", nargs="+", default=None,
-                   help="Yin figures: precoding methods to compare (default: the figure's)")
+                   help="Yin and twin-value figures: precoding methods to compare (default: the figure's)")
     p.add_argument("--instance", type=Path, default=None, metavar="PATH",
                    help="Kaewpuang figures: plan-qkd instance file (default: scenarios/qkd/kaewpuang-small.toml; "
                         "kaewpuang-deterministic.toml for kaewpuang-fig2a-deterministic)")
@@ -82,7 +86,9 @@ def figure(args: argparse.Namespace) -> int:
         _reject(args, ("--draws", "--seed", "--methods"), "Kaewpuang",
                 "their solves are deterministic; use --instance to change the input")
         return _kaewpuang_figure(args)
-    _reject(args, ("--instance",), "Yin", "it selects a QKD planning instance")
+    _reject(args, ("--instance",), "Monte-Carlo", "it selects a QKD planning instance")
+    if args.name == TWIN_VALUE_FIGURE:
+        return _twin_value_figure(args)
     return _yin_figure(args)
 
 
@@ -117,8 +123,9 @@ def _executor_and_lock(args: argparse.Namespace):
             executor.close()
 
 
-def _yin_figure(args: argparse.Namespace) -> int:
-    from studies import yin
+def _monte_carlo_options(args: argparse.Namespace) -> tuple[int, int]:
+    """(draws, seed) of a Monte-Carlo figure, with --methods checked against the precoders and the job size."""
+    from sweeps.spec import figure_solve_count
     from twin.precoding import PRECODERS
 
     draws = YIN_DEFAULT_DRAWS if args.draws is None else args.draws
@@ -127,14 +134,38 @@ def _yin_figure(args: argparse.Namespace) -> int:
         raise InputError(f"--draws must be >= 1, got {draws}")
     if seed < 0:
         raise InputError(f"--seed must be >= 0, got {seed}")
-    spec = yin.FIGURES[args.name]
     unknown = [m for m in args.methods or () if m not in PRECODERS]
     if unknown:
         raise InputError(f"unknown precoding method {unknown[0]!r}; available: {', '.join(sorted(PRECODERS))}", field="--methods")
-    from sweeps.spec import figure_solve_count
-
     check_count(figure_solve_count(args.name, draws, args.methods), MAX_FIGURE_SOLVES, "solves", None, args.name,
                 args.allow_large, "lower --draws")
+    return draws, seed
+
+
+def _twin_value_figure(args: argparse.Namespace) -> int:
+    from studies import twin_value
+
+    draws, seed = _monte_carlo_options(args)
+    with _executor_and_lock(args) as executor:
+        started = time.perf_counter()
+        description = executor.describe()
+        rows = _run(twin_value.tasks(draws, seed, args.methods), executor)
+        rows = rows.sort_values(["age_s", "method", "view", "draw"]).reset_index(drop=True)
+        errors = rows[rows["status"] != "ok"]
+        if len(errors) == len(rows):
+            raise InputError(f"every solve failed, e.g. {errors['error'].iloc[0]}", field=args.name)
+        table = twin_value.aggregate(rows[rows["status"] == "ok"])
+        _write_outputs(args.out, twin_value.NAME, rows, table, lambda p: twin_value.plot(table, p))
+    print(f"{twin_value.NAME}: {len(rows)} solves in {time.perf_counter() - started:.1f} s on {description} "
+          f"({len(errors)} raised) -> {args.out}/{twin_value.NAME}.csv, .png")
+    return 0
+
+
+def _yin_figure(args: argparse.Namespace) -> int:
+    from studies import yin
+
+    draws, seed = _monte_carlo_options(args)
+    spec = yin.FIGURES[args.name]
     with _executor_and_lock(args) as executor:
         started = time.perf_counter()
         description = executor.describe()

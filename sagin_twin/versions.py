@@ -13,7 +13,7 @@ from importlib import metadata
 #: distributions whose version changes results or breaks runs (solvers, numerics, data, clusters)
 KEY_DISTRIBUTIONS: tuple[str, ...] = (
     "highspy", "cvxpy", "clarabel", "scs", "numpy", "scipy", "pandas", "pyarrow", "networkx", "simpy",
-    "skyfield", "skyfield-data", "sgp4", "matplotlib", "dask", "distributed",
+    "skyfield", "skyfield-data", "sgp4", "matplotlib", "dask", "distributed", "threadpoolctl",
     "pytest", "pytest-timeout", "hypothesis",
 )
 

@@ -33,6 +33,7 @@ from twin.edge import EdgeTwin
 from twin.link import FanOut, Link, LinkModel
 from twin.precoding import PRECODERS
 from twin.precoding.faults import FaultInjector
+from twin.prediction import ChannelPredictor, SatelliteTrack, TwinKnowledge
 
 TRANSMITTERS = ("satellite", "uav", "bs")
 
@@ -57,6 +58,8 @@ def radio_parameters(s: Scenario) -> RadioParameters:
         uav_coherence_s=s.uav.coherence_time_s,
         bs_coherence_s=s.base_station.coherence_time_s,
         sat_min_elevation_rad=math.radians(s.satellite.min_elevation_deg),
+        coherence_model=s.radio.coherence_model,
+        jakes_min_speed_mps=s.radio.jakes_min_speed_mps,
     )
 
 
@@ -199,22 +202,38 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
     precoder = PRECODERS[twin.precoding]()
     if twin.fault_every_k_solves:
         precoder = FaultInjector(precoder, twin.fault_every_k_solves, twin.fault_mode)
+    beam_centre_m = np.asarray(scenario.satellite.beam_centre_enu_m, dtype=float)
+    bs_m = np.asarray(scenario.base_station.position_enu_m, dtype=float)
+    radio = radio_parameters(scenario)
+    # the twin's own models: the ephemeris it propagates from the same public TLE, the UAV's flight plan
+    knowledge = TwinKnowledge(
+        radio=radio,
+        satellite=SatelliteTrack.from_geometry(geometry),
+        beam_centre_m=beam_centre_m,
+        uav_plan=WaypointTrajectory(np.asarray(scenario.uav.waypoints_enu_m), scenario.uav.speed_mps, scenario.uav.loop),
+        bs_m=bs_m,
+        eve_error_bound=scenario.radio.eve_csi_error,
+    )
     core = CoreTwin(
         env, core_inbox, downlinks,
         precoder=precoder,
         fallback=PRECODERS[twin.fallback](),
         policy=TriggerPolicy(twin.period_s, twin.csi_drift_threshold, twin.replan_on_weather_change,
-                             twin.check_period_s, twin.check_offset_s, twin.solve_delay_s, twin.solve_timeout_s),
+                             twin.check_period_s, twin.check_offset_s, twin.solve_delay_s, twin.solve_timeout_s,
+                             prediction=twin.prediction, horizon_s=twin.horizon_s,
+                             forecast_drift_threshold=twin.forecast_drift_threshold,
+                             tick_s=tick_s, decision_latency_s=links.decision.latency_s),
         eve_error_bound=scenario.radio.eve_csi_error,
         log=log,
+        predictor=ChannelPredictor(knowledge),
     )
 
     users = scenario.users
     layout = Layout(
         geometry=geometry,
-        beam_centre_m=np.asarray(scenario.satellite.beam_centre_enu_m, dtype=float),
+        beam_centre_m=beam_centre_m,
         uav=WaypointTrajectory(np.asarray(scenario.uav.waypoints_enu_m), scenario.uav.speed_mps, scenario.uav.loop),
-        bs_m=np.asarray(scenario.base_station.position_enu_m, dtype=float),
+        bs_m=bs_m,
         receivers={
             "su": LinearMotion(users["su"].position_enu_m, users["su"].velocity_mps),
             "au": LinearMotion(users["au"].position_enu_m, users["au"].velocity_mps),
@@ -232,7 +251,7 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
     world = World(
         env,
         layout=layout,
-        channels=ChannelModel(radio_parameters(scenario), rng_for),
+        channels=ChannelModel(radio, rng_for),
         weather=weather,
         power_limits_w={
             "satellite": float(dbw_to_watts(scenario.satellite.power_dbw)),

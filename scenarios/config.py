@@ -30,6 +30,8 @@ from scenarios.traces import DemandRecord, load_demand_trace, load_weather_trace
 from twin.precoding import PRECODERS
 from twin.qkd.instance import QkdInstance
 from twin.precoding.faults import FAULT_MODES
+from twin.core import PREDICTION_MODES
+from physical.channels import COHERENCE_MODELS
 from scenarios.workload import check_workload
 
 MAX_DURATION_S = 7 * 86_400.0  #: longest run accepted (s)
@@ -126,6 +128,8 @@ class RadioConfig:
     bandwidth_hz: float = spec(1e6, min=1e3, max=1e10, unit="Hz", doc="noise bandwidth B")
     noise_figure_db: float = spec(5.0, min=0.0, max=30.0, unit="dB", doc="receiver noise figure NF")
     eve_csi_error: float = spec(0.1, min=0.0, max=0.99, doc="Δ: ‖ĥ_e − h_e‖ = Δ‖h_e‖ for the transmitters' estimates of Eve's channels")
+    coherence_model: str = spec("configured", choices=COHERENCE_MODELS, doc="small-scale coherence times: 'configured' (each transmitter's coherence_time_s) or 'jakes' (Clarke/Jakes T_c = 0.423·λ/v per link from the relative speed of its ends, Doppler of the satellite's own motion taken as compensated)")
+    jakes_min_speed_mps: float = spec(0.5, min=0, min_exclusive=True, max=1000.0, unit="m/s", doc="coherence_model = 'jakes': the speed floor of a link (moving scatterers keep a static link fading)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,15 +190,18 @@ class LinksConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class TwinConfig:
-    precoding: str = spec("synergy", choices=PRECODING_METHODS, doc="precoding policy of the core-cloud twin")
+    precoding: str = spec("synergy-stat", choices=PRECODING_METHODS, doc="precoding policy of the core-cloud twin")
     fallback: str = spec("zf-all", choices=PRECODING_METHODS, doc="policy used if the main one fails before any good decision")
     period_s: float = spec(10.0, min=0, min_exclusive=True, max=86_400.0, unit="s", doc="re-solve at least this often")
-    csi_drift_threshold: float = spec(0.5, min=0, min_exclusive=True, max=100.0, doc="re-solve when a user channel changed by this relative norm")
+    csi_drift_threshold: float = spec(0.5, min=0, min_exclusive=True, max=100.0, doc="without prediction: re-solve when a user channel changed by this relative norm")
     replan_on_weather_change: bool = spec(True, doc="re-solve when the weather state changes")
     check_period_s: float = spec(1.0, min=0, min_exclusive=True, max=3600.0, unit="s", doc="how often triggers are checked")
     check_offset_s: float = spec(0.5, min=0.0, max=3600.0, unit="s", doc="offset of the trigger checks within a check period")
     solve_delay_s: float = spec(0.1, min=0.0, max=3600.0, unit="s", doc="simulated compute time of a re-solve")
     solve_timeout_s: float = spec(0.0, min=0.0, max=3600.0, unit="s", doc="wall-time budget of a solve; a slower solve is discarded (0 = no budget)")
+    prediction: str = spec("mmse", choices=PREDICTION_MODES, doc="'mmse': forecast each channel at the ticks a decision will be judged (orbit, flight plan, tracks, learned fading statistics) and design on the forecast; 'none': design on the latest reports as if exact")
+    horizon_s: float = spec(1.0, min=0, min_exclusive=True, max=3600.0, unit="s", doc="with prediction: a decision is designed for the ticks within this time after it first applies, and re-solved when they are used up")
+    forecast_drift_threshold: float = spec(0.2, min=0, min_exclusive=True, max=1.0, doc="with prediction: re-solve early when the decision in force is expected to lose this fraction of its planned min rate")
     fault_every_k_solves: int = spec(0, min=0, max=1_000_000, doc="test hook: make every k-th solve fail (0 = off)")
     fault_mode: str = spec("raise", choices=FAULT_MODES, doc="test hook: how an injected fault fails")
 

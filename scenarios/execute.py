@@ -22,6 +22,7 @@ from eventlog.writer import ARRAYS_FILE, EVENTS_FILE, TIMINGS_FILE, LogWriteErro
 from sagin_twin import __version__
 from sagin_twin.errors import RunFailure
 from sagin_twin.provenance import provenance
+from sagin_twin.threads import one_blas_thread
 from scenarios.build import Prepared, build
 
 RUN_FILE = "run.json"
@@ -76,8 +77,9 @@ def execute(prepared: Prepared, out: Path, *, progress: Callable[[float], None] 
     status = "error"
     sim = None
     try:
-        sim = build(prepared, log)
-        sim.run(progress=progress, should_stop=should_stop)
+        with one_blas_thread():  # the log must not depend on the machine's BLAS thread settings
+            sim = build(prepared, log)
+            sim.run(progress=progress, should_stop=should_stop)
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"

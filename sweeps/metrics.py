@@ -13,6 +13,7 @@ SCENARIO_METRICS: tuple[str, ...] = tuple(
     [f"achieved_{u}_mean_bps_hz" for u in USERS]
     + [f"planned_{u}_mean_bps_hz" for u in USERS]
     + [f"gap_{u}_mean_bps_hz" for u in USERS]
+    + ["achieved_min_p10_bps_hz", "calibration_error_min"]
     + ["resolves", "resolves_not_ok", "solve_input_age_mean_s", "applied_input_age_mean_s", "events"]
     + list(QKD_METRICS)
 )
@@ -28,6 +29,9 @@ def scenario_metrics(summary: dict) -> dict[str, float]:
         out[f"achieved_{user}_mean_bps_hz"] = s.get("achieved_mean_bps_hz", math.nan)
         out[f"planned_{user}_mean_bps_hz"] = s.get("planned_mean_bps_hz", math.nan)
         out[f"gap_{user}_mean_bps_hz"] = s.get("gap_mean_bps_hz", math.nan)
+    minimum = summary["secrecy"].get("min", {})
+    out["achieved_min_p10_bps_hz"] = minimum.get("achieved_p10_when_planned_bps_hz", math.nan)
+    out["calibration_error_min"] = minimum.get("calibration_error", math.nan)
     resolves = summary["resolves"]
     out["resolves"] = resolves["count"]
     out["resolves_not_ok"] = sum(v for k, v in resolves["by_status"].items() if k != "ok")

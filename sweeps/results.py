@@ -35,6 +35,8 @@ METRIC_TITLES: dict[str, tuple[str, str | None]] = {
     **{f"achieved_{u}_mean_bps_hz": (f"Achieved secrecy rate ({name}), mean over ticks", "bit/s/Hz") for u, name in _USER.items()},
     **{f"planned_{u}_mean_bps_hz": (f"Planned secrecy rate ({name}), mean over ticks", "bit/s/Hz") for u, name in _USER.items()},
     **{f"gap_{u}_mean_bps_hz": (f"Planned − achieved secrecy rate ({name}), mean", "bit/s/Hz") for u, name in _USER.items()},
+    "achieved_min_p10_bps_hz": ("Achieved min secrecy rate, 10th percentile over ticks", "bit/s/Hz"),
+    "calibration_error_min": ("Plan calibration error |planned − achieved| / achieved (min rate)", "fraction"),
     "resolves": ("Re-solves per run", "count"),
     "resolves_not_ok": ("Failed re-solves per run (status not ok)", "count"),
     "solve_input_age_mean_s": ("Age of a solve's oldest input, mean", "s"),

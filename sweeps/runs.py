@@ -10,7 +10,8 @@ from pathlib import Path
 from scenarios.build import prepare
 from scenarios.config import read_toml, scenario_from_table
 from scenarios.execute import execute
-from studies import kaewpuang, yin
+from sagin_twin.threads import one_blas_thread
+from studies import kaewpuang, twin_value, yin
 from sweeps.metrics import scenario_metrics
 from sweeps.spec import ScenarioRun
 
@@ -55,9 +56,14 @@ def _fresh_folder(folder: Path) -> Path:
     return folder
 
 
-def run_figure_task(task: yin.Task | kaewpuang.Task) -> dict:
-    """Solve one figure task (Yin or Kaewpuang study); the solver's own status is kept as ``solver_status``."""
-    row = kaewpuang.run_task(task) if isinstance(task, kaewpuang.Task) else yin.run_task(task)
+def run_figure_task(task: yin.Task | kaewpuang.Task | twin_value.Task) -> dict:
+    """Solve one figure task (Yin, Kaewpuang or twin-value study); the solver's own status is kept as ``solver_status``."""
+    if isinstance(task, kaewpuang.Task):
+        row = kaewpuang.run_task(task)
+    elif isinstance(task, twin_value.Task):
+        row = twin_value.run_task(task)
+    else:
+        row = yin.run_task(task)
     row["solver_status"] = row.pop("status")
     return row
 
@@ -66,7 +72,8 @@ def run_safely(function, task) -> dict:
     """Call ``function(task)``, turning any exception into an error row, and time it (wall s)."""
     started = time.perf_counter()
     try:
-        row = {"status": "ok", "error": "", **function(task)}
+        with one_blas_thread():  # results must not depend on the worker's BLAS thread settings
+            row = {"status": "ok", "error": "", **function(task)}
     except Exception as exc:  # a failed run is recorded and the sweep goes on
         row = {"status": "error", "error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
     row["wall_s"] = time.perf_counter() - started

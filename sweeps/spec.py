@@ -123,9 +123,12 @@ def base_scenario(sweep_path: Path, base: str) -> Path:
 
 
 def figure_solve_count(figure: str, draws: int, methods: tuple[str, ...] | list[str] | None = None) -> int:
-    """How many solves a Yin figure takes: values × Δ lines × methods × draws (``studies.yin.tasks`` without building them)."""
-    from studies import yin
+    """How many solves a Monte-Carlo figure takes: values × Δ lines × methods × draws for a Yin figure,
+    ages × variants × draws for twin-value (the studies' ``tasks`` without building them)."""
+    from studies import twin_value, yin
 
+    if figure == twin_value.NAME:
+        return len(twin_value.AGES_S) * len(tuple(methods) if methods else twin_value.VARIANTS) * draws
     spec_ = yin.FIGURES[figure]
     deltas = 1 if spec_.parameter == "delta" else len(spec_.deltas)
     return len(spec_.values) * deltas * len(tuple(methods) if methods else spec_.methods) * draws

@@ -11,6 +11,19 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = ROOT / "scenarios" / "default.toml"
 
 
+#: per-test timeout (s) of the tests that use :func:`default_run`: the first of them pays for the whole
+#: 10-minute default scenario (600 re-solves of the statistical synergy precoder, ≈ 1.5–2 min on an
+#: idle 2-core machine), the others reuse it
+DEFAULT_RUN_TIMEOUT_S = 900
+
+
+def pytest_collection_modifyitems(items):
+    """Give the tests that share the default run the time its first user spends running it."""
+    for item in items:
+        if "default_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(DEFAULT_RUN_TIMEOUT_S))
+
+
 @pytest.fixture(scope="session")
 def default_run(tmp_path_factory) -> Path:
     """The default scenario run once through the command line (its folder)."""

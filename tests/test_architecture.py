@@ -30,3 +30,27 @@ def test_physical_and_twin_models_do_not_use_the_global_rng():
             text = path.read_text()
             assert "np.random.seed" not in text and "import random" not in text, path
             assert "np.random.rand" not in text and "np.random.normal" not in text, path
+
+
+#: what only the physical world may touch: the true channel processes and the world's state
+TRUTH_MODULES = {"physical.world"}
+TRUTH_NAMES = {"ChannelModel", "World", "true_channels", "NakagamiFading", "PhaseRandomWalk", "GaussMarkov",
+               "Weather", "WeatherTrace", "QkdNetwork"}
+
+
+def test_the_twin_never_touches_the_true_channels():
+    # the twin decides on its reports and its own models (gain formulas, orbit, flight plan): it may
+    # import pure model functions from physical/, never the world or the channel processes
+    offenders = []
+    for path in (ROOT / "twin").rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in TRUTH_MODULES:
+                offenders.append((path.name, node.module))
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("physical"):
+                offenders += [(path.name, alias.name) for alias in node.names if alias.name in TRUTH_NAMES]
+            if isinstance(node, (ast.Name, ast.Attribute)):
+                name = node.id if isinstance(node, ast.Name) else node.attr
+                if name in TRUTH_NAMES:
+                    offenders.append((path.name, name))
+    assert offenders == []

@@ -1,6 +1,7 @@
 """Channel models against closed forms and second moments (Yin et al. eq. 1–3)."""
 
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -112,3 +113,128 @@ def test_eve_estimate_error_has_the_configured_norm(delta, n, seed):
     h = rng.standard_normal(n) + 1j * rng.standard_normal(n)
     estimate = estimate_with_error(h, delta, rng)
     assert np.linalg.norm(h - estimate) == pytest.approx(delta * np.linalg.norm(h), rel=1e-9, abs=1e-12)
+
+
+# -- lag correlations of the simulated processes equal the configured ρ(τ) = exp(−τ/T_c) ----------
+# Monte Carlo over many independent elements; tolerances are ≈ 5 standard errors.
+
+def _lag_correlation(before: np.ndarray, after: np.ndarray) -> complex:
+    return np.vdot(before, after) / np.sqrt(np.vdot(before, before).real * np.vdot(after, after).real)
+
+
+@pytest.mark.parametrize("steps", [1, 3, 10])
+def test_phase_random_walk_has_the_configured_correlation_at_every_lag(steps):
+    from physical.channels import PhaseRandomWalk
+
+    rho = gauss_markov_rho(1.0, 8.0)
+    walk = PhaseRandomWalk(50_000, np.random.default_rng(11))
+    start = walk.value.copy()
+    for _ in range(steps):
+        now = walk.step(rho)
+    assert np.allclose(np.abs(now), 1.0)  # the phasors never lose their unit modulus
+    corr = _lag_correlation(start, now)
+    assert corr.real == pytest.approx(rho**steps, abs=0.02)
+    assert abs(corr.imag) < 0.02
+    # the phase of a complex AR(1) process (the former model) decorrelates much faster
+    ar = GaussMarkov(50_000, np.random.default_rng(12))
+    ar_start = np.exp(1j * np.angle(ar.value))
+    for _ in range(steps):
+        ar.step(rho)
+    assert _lag_correlation(ar_start, np.exp(1j * np.angle(ar.value))).real < rho**steps - 0.03
+
+
+@pytest.mark.parametrize("steps", [1, 5])
+def test_gauss_markov_lag_correlation_is_rho_to_the_lag(steps):
+    rho = gauss_markov_rho(1.0, 4.0)
+    process = GaussMarkov(50_000, np.random.default_rng(13))
+    start = process.value.copy()
+    for _ in range(steps):
+        process.step(rho)
+    assert _lag_correlation(start, process.value).real == pytest.approx(rho**steps, abs=0.02)
+
+
+@pytest.mark.parametrize("m, steps", [(1.0, 1), (2.0, 1), (2.0, 4), (4.0, 2)])
+def test_nakagami_complex_correlation_matches_the_quadrature(m, steps):
+    from physical.channels import nakagami_correlation
+
+    rho = gauss_markov_rho(1.0, 5.0)
+    fading = NakagamiFading(100_000, m, 1.0, np.random.default_rng(14))
+    start = fading.value()
+    for _ in range(steps):
+        now = fading.step(rho)
+    measured = np.vdot(start, now).real / len(start)  # E[g g'*] with Ω = 1
+    assert measured == pytest.approx(nakagami_correlation(m, rho**steps), abs=0.015)
+    assert nakagami_correlation(m, rho**steps) < rho**steps  # the amplitude's own memory lowers it a little
+
+
+def test_nakagami_amplitude_correlation_limits():
+    from physical.channels import nakagami_amplitude_correlation
+
+    for m in (1.0, 2.0, 5.0):
+        mean_sq = math.gamma(m + 0.5) ** 2 / (m * math.gamma(m) ** 2)  # (E a)² / Ω, independent amplitudes
+        assert nakagami_amplitude_correlation(m, 0.0) == pytest.approx(mean_sq, rel=1e-6)
+        assert nakagami_amplitude_correlation(m, 1.0) == pytest.approx(1.0, rel=1e-6)
+
+
+def _static_geometry(receiver_m):
+    from physical.channels import LinkGeometry
+
+    return LinkGeometry(np.array([0.0, 0.0, 600e3]), math.pi / 2, np.zeros(3), np.array([0.0, 0.0, 100.0]),
+                        np.array([0.0, 0.0, 25.0]), {r: np.asarray(receiver_m, float) for r in ("su", "au", "gu", "e")}, 0.0)
+
+
+def test_channel_model_processes_keep_the_configured_coherence():
+    from physical.channels import ChannelModel, large_scale, nakagami_correlation, rician_weights
+    from physical.snapshot import paper_radio
+    from dataclasses import replace
+
+    radio = replace(paper_radio(4000), sat_coherence_s=30.0, uav_coherence_s=10.0, bs_coherence_s=6.0)
+    geo = _static_geometry((100.0, 50.0, 1.5))
+    model = ChannelModel(radio, lambda name: np.random.default_rng(zlib.crc32(name.encode())))
+    big = large_scale(radio, geo)
+    k1, k2 = rician_weights(radio.uav_rician_k)
+    first = model.step(0.0, geo)
+    second = model.step(2.0, geo)
+    sat = _lag_correlation(first.h_su, second.h_su).real
+    assert sat == pytest.approx(math.exp(-2.0 / 30.0), abs=0.03)
+    scattered = [(ch.a_su / big.uav_amplitude["su"] - k1 * big.uav_los["su"]) / k2 for ch in (first, second)]
+    assert _lag_correlation(*scattered).real == pytest.approx(math.exp(-2.0 / 10.0), abs=0.03)
+    g0, g1 = first.g_su / big.bs_amplitude["su"], second.g_su / big.bs_amplitude["su"]
+    assert (np.vdot(g0, g1).real / len(g0)) == pytest.approx(nakagami_correlation(radio.bs_nakagami_m, math.exp(-2.0 / 6.0)), abs=0.04)
+
+
+def test_uav_line_of_sight_carries_the_range_phase():
+    from physical.channels import line_of_sight
+
+    lam = wavelength_m(2.4e9)
+    d = np.array([30.0, 40.0, -75.0])
+    los = line_of_sight(4, lam, d)
+    distance = np.linalg.norm(d)
+    assert los[0] == pytest.approx(np.exp(-2j * math.pi * distance / lam), abs=1e-9)
+    # moving a quarter wavelength further along the line of sight turns the phase by −π/2
+    further = line_of_sight(4, lam, d * (1 + lam / 4 / distance))
+    assert np.angle(further[0] / los[0]) == pytest.approx(-math.pi / 2, abs=1e-6)
+    assert np.allclose(np.abs(los), 1.0)
+
+
+def test_jakes_coherence_time_follows_speed_and_carrier():
+    from dataclasses import replace
+
+    from physical.snapshot import paper_radio
+
+    radio = replace(paper_radio(4), coherence_model="jakes", jakes_min_speed_mps=0.5)
+    lam = wavelength_m(2.4e9)
+    assert radio.coherence_s("uav", 10.0) == pytest.approx(0.423 * lam / 10.0)  # ≈ 5.3 ms at 10 m/s and 2.4 GHz
+    assert radio.coherence_s("bs", 0.0) == pytest.approx(0.423 * lam / 0.5)  # the speed floor
+    configured = paper_radio(4)
+    assert configured.coherence_s("uav", 10.0) == configured.uav_coherence_s
+
+
+def test_uav_velocity_is_the_derivative_of_its_position():
+    from physical.mobility import WaypointTrajectory
+
+    plan = WaypointTrajectory(np.array([[-150.0, -100.0, 100.0], [150.0, -100.0, 100.0], [150.0, 100.0, 100.0]]), 10.0, loop=False)
+    for t in (1.0, 17.3, 33.0, 45.0):
+        numeric = (plan.position_m(t + 1e-4) - plan.position_m(t - 1e-4)) / 2e-4
+        assert np.allclose(plan.velocity_mps(t), numeric, atol=1e-6)
+    assert np.allclose(plan.velocity_mps(1000.0), 0.0)  # hovering at the last waypoint

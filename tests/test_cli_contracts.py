@@ -75,6 +75,20 @@ def test_inspect_json_of_several_runs_is_one_document(default_run):
     assert len(rows) == 2 and rows[0] == rows[1]
 
 
+def test_a_reader_that_stops_early_gets_no_traceback(default_run):
+    """``sagin-twin inspect RUN --list N | head -1``: the closed pipe ends the command quietly (141)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_sim.py"), "inspect", str(default_run), "--list", "100000"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline()  # the reader takes one line and goes away
+        proc.stdout.close()
+        _, stderr = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        proc.kill()
+    assert proc.returncode == 141 and stderr == b"", stderr.decode()
+
+
 def test_json_errors_leave_stdout_empty(tmp_path):
     proc = _sagin("plan-qkd", str(tmp_path / "missing.toml"), "--json")
     assert proc.returncode == 2 and proc.stdout == ""
@@ -121,10 +135,11 @@ def test_every_command_module_is_registered():
 
 
 def test_figure_names_match_the_studies():
-    from sagin_twin.figure_cmd import KAEWPUANG_FIGURES, YIN_FIGURES
-    from studies import kaewpuang, yin
+    from sagin_twin.figure_cmd import KAEWPUANG_FIGURES, TWIN_VALUE_FIGURE, YIN_FIGURES
+    from studies import kaewpuang, twin_value, yin
 
     assert YIN_FIGURES == tuple(sorted(yin.FIGURES)) and KAEWPUANG_FIGURES == tuple(sorted(kaewpuang.FIGURES))
+    assert TWIN_VALUE_FIGURE == twin_value.NAME
 
 
 def test_run_sim_without_the_dependencies_says_how_to_install(tmp_path):

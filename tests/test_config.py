@@ -41,7 +41,7 @@ def _edit(path, old, new):
     ("tick_s = 1.0", 'tick_s = "fast"', r"run\.tick_s: must be a number, got str 'fast'"),
     ("loop = true", "loop = 1", r"uav\.loop: must be true or false"),
     ("[site]", "[site]\ncolour = 'red'", r"site\.colour: unknown key; allowed keys here: name, latitude_deg"),
-    ('precoding = "synergy"', 'precoding = "magic"', r"twin\.precoding: 'magic' is not allowed; choose one of"),
+    ('precoding = "synergy-stat"', 'precoding = "magic"', r"twin\.precoding: 'magic' is not allowed; choose one of"),
     ("[links.intra]                       # entity -> its edge twin\nlatency_s = 0.02", "[links.intra]\nlatency_s = -0.02", r"links\.intra\.latency_s: -0\.02 s is out of range"),
     ("[-150.0, -100.0, 100.0]", "[-150.0, -100.0, 5000.0]", r"uav: waypoints_enu_m\[0\] altitude 5000 m is out of range"),
     ("[-150.0, -100.0, 100.0]", "[-150.0, 100.0]", r"uav\.waypoints_enu_m\[0\]: must have 3 elements"),

@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 
 from eventlog.plots import REPORT_COLUMNS, plot_geometry, plot_key_pools, plot_qkd_cost  # noqa: E402
 from eventlog.reader import load_by_kind, load_events  # noqa: E402
+from eventlog.text import with_unit  # noqa: E402
 from sagin_twin.cli import main  # noqa: E402
 from scenarios.config import load_scenario  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
@@ -119,12 +120,17 @@ def test_qkd_cost_shows_the_key_unmet_before_the_first_plan(default_run):
     unmet = events[events["kind"] == "key_demand_unmet"]
     costs = events[events["kind"] == "qkd_plan_cost"]
     applied = events[events["kind"] == "qkd_plan_applied"]
-    assert costs["unmet_bits"].sum() == 0 and unmet["unmet_bits"].sum() > 0  # the old per-plan panel showed nothing
-    assert (unmet["t_s"] <= applied["t_s"].min()).all()  # all of it before the first plan
+    first_plan_s = applied["t_s"].min()
+    before = unmet[unmet["t_s"] <= first_plan_s]
+    assert len(before) and (before["reason"] == "no_plan").all() and before["unmet_bits"].sum() > 0
+    # the per-plan cost rows count only the key unmet while a plan was in force: the old panel missed the rest
+    assert costs["unmet_bits"].sum() == pytest.approx(unmet[unmet["t_s"] > first_plan_s]["unmet_bits"].sum(), rel=1e-9)
     fig = plot_qkd_cost(_frames(default_run))
     try:
         bottom = fig.axes[1]
-        top_of_curves = max(float(np.nanmax(line.get_ydata())) for line in bottom.get_lines() if len(line.get_xdata()) > 2)
-        assert top_of_curves == pytest.approx(unmet["unmet_bits"].sum(), rel=1e-9)
+        tops = sorted(float(np.nanmax(line.get_ydata())) for line in bottom.get_lines() if len(line.get_xdata()) > 2)
+        per_reason = sorted(unmet.groupby("reason")["unmet_bits"].sum())  # one cumulative curve per reason
+        assert tops == pytest.approx(per_reason, rel=1e-9)
+        assert bottom.get_title() == f"Key demand left unmet: {with_unit(sum(per_reason), 'bit')} in all"
     finally:
         plt.close(fig)

@@ -83,7 +83,7 @@ CASES = [
     ("naive-start-time", DEFAULT, None, '"2026-11-16T12:00:00Z"', '"2026-11-16T12:00:00"', "needs a time zone"),
     ("bad-align", DEFAULT, None, 'align = "culmination"', 'align = "peak"', "run.align: 'peak' is not allowed"),
     ("no-pass-found", DEFAULT, None, "min_peak_elevation_deg = 40.0", "min_peak_elevation_deg = 89.9", "run.min_peak_elevation_deg: no pass peaking above 89.9 deg"),
-    ("unknown-precoder", DEFAULT, None, 'precoding = "synergy"', 'precoding = "qzf"', "twin.precoding: 'qzf' is not allowed"),
+    ("unknown-precoder", DEFAULT, None, 'precoding = "synergy-stat"', 'precoding = "qzf"', "twin.precoding: 'qzf' is not allowed"),
     ("negative-period", DEFAULT, None, "period_s = 10.0", "period_s = -10.0", "twin.period_s: -10.0 s is out of range"),
     ("bad-fault-mode", DEFAULT, None, "solve_delay_s = 0.1", 'solve_delay_s = 0.1\nfault_mode = "explode"', "twin.fault_mode: 'explode' is not allowed"),
     ("missing-user", DEFAULT, None, "[users.eve]", "[users.mallory]", "users.mallory: unknown key"),

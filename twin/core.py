@@ -1,13 +1,24 @@
 """The core-cloud twin: gathers the edge views, decides when to re-solve, and pushes decisions out.
 
-Triggers are checked at absolute times ``k·check_period_s + check_offset_s``. In priority order:
-``initial`` (no decision yet and every transmitter has reported), ``weather`` (the weather state
-differs from the one at the last solve), ``csi_drift`` (a legitimate channel moved by more than
-``csi_drift_threshold`` relative to the channel the last solve used) and ``period`` (``period_s``
-since the last solve). A solve uses the twin's view — delayed reports and Eve's *estimated*
-channels — and its decisions reach the transmitters through the decision links' latency. A solver
-that raises or reports a non-ok status never stops the run: the twin keeps the previous decision,
-or, before the first good one, uses the fallback policy; the ``resolve`` row says which.
+Triggers are checked at absolute times ``k·check_period_s + check_offset_s``. A decision made at a
+check reaches the transmitters after the compute delay and the decision link's latency and is
+judged at the following ticks. With prediction on (``prediction = "mmse"``, the default) the twin
+forecasts every channel at those ticks (:mod:`twin.prediction`) over a horizon of
+``horizon_s``; the precoder designs on the forecast (its means, and its second moments for the
+statistical designs) and the planned rates logged are expectations over the forecast. Triggers, in
+priority order: ``initial`` (no decision yet and every transmitter has reported), ``weather`` (the
+weather state changed), ``horizon`` (the decision in force covers no tick a new decision could
+reach), ``forecast_drift`` (re-forecast, the decision in force is expected to lose more than
+``forecast_drift_threshold`` of its planned min rate) and ``period``. Without prediction
+(``prediction = "none"``) the twin designs on its latest reports as if they were exact and
+re-solves on ``csi_drift`` (a user channel moved by more than ``csi_drift_threshold`` relative to
+the one the last solve used) or ``period``.
+
+A solve uses the twin's view — delayed reports, Eve's *estimated* channels, the twin's own models —
+never the true channels. A solver that raises or reports a failure never stops the run: the twin
+keeps the previous decision, or, before the first good one, uses the fallback policy; the
+``resolve`` row says which. An ``inaccurate`` result (usable, but short of the solver's own
+accuracy, e.g. a rank-one extraction loss) is used and flagged.
 """
 
 from __future__ import annotations
@@ -23,26 +34,37 @@ import simpy
 from physical.reports import PrecoderCommand, TransmitterReport, WeatherReport
 from physical.secrecy import SERVED_USER, TRANSMITTER_PREFIX, USERS, ChannelSet
 from twin.messages import EdgeView
-from twin.precoding import STATUS_FAILED, STATUS_OK, Precoder, PrecodingProblem, PrecodingResult
+from twin.precoding import STATUS_FAILED, STATUS_INACCURATE, STATUS_OK, Precoder, PrecodingProblem, PrecodingResult
+from twin.prediction import ChannelPredictor, Forecast, persistence_forecast
 
 #: status of a solve whose result came back after the time budget
 STATUS_TIMEOUT = "timeout"
+#: statuses whose decision the twin uses
+USABLE_STATUSES = (STATUS_OK, STATUS_INACCURATE)
 #: λ1/λ2 above which a lifted solution counts as rank one
 RANK_ONE_RATIO = 1e3
+#: prediction modes: MMSE forecast of the judged instants, or the latest reports taken as exact
+PREDICTION_MODES = ("mmse", "none")
 
 
 @dataclass(frozen=True)
 class TriggerPolicy:
-    """When the core-cloud twin re-solves.
+    """When the core-cloud twin re-solves, and what it designs for.
 
     Args:
         period_s: re-solve at least this often (s).
-        csi_drift_threshold: re-solve when max_k ‖h_k − h_k,solved‖ / ‖h_k,solved‖ over the nine
-            user channels exceeds this (–).
+        csi_drift_threshold: without prediction: re-solve when max_k ‖h_k − h_k,solved‖ / ‖h_k,solved‖
+            over the nine user channels exceeds this (–).
         on_weather_change: re-solve when the reported weather state changes.
         check_period_s, check_offset_s: triggers are checked at k·check_period_s + check_offset_s (s).
         solve_delay_s: simulated compute time between a trigger and sending the decision (s).
         solve_timeout_s: wall-time budget of one solve (s); a slower result is discarded (0 = none).
+        prediction: ``mmse`` (forecast the judged instants) or ``none`` (latest reports as exact).
+        horizon_s: a decision is designed for the ticks within this time after it first applies (s).
+        forecast_drift_threshold: with prediction: re-solve when the decision in force is expected
+            to lose more than this fraction of its planned min rate (–).
+        tick_s: the world's tick, at which decisions are judged and reports measured (s).
+        decision_latency_s: nominal latency of the decision links (s).
     """
 
     period_s: float
@@ -52,6 +74,22 @@ class TriggerPolicy:
     check_offset_s: float
     solve_delay_s: float
     solve_timeout_s: float = 0.0
+    prediction: str = "mmse"
+    horizon_s: float = 1.0
+    forecast_drift_threshold: float = 0.2
+    tick_s: float = 1.0
+    decision_latency_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.prediction not in PREDICTION_MODES:
+            raise ValueError(f"prediction must be one of {PREDICTION_MODES}, got {self.prediction!r}")
+
+    def judged_times(self, decided_at_s: float) -> tuple[float, ...]:
+        """The ticks at which a decision made at ``decided_at_s`` (s) will be judged, up to the horizon."""
+        applies = decided_at_s + self.solve_delay_s + self.decision_latency_s
+        first = math.ceil(applies / self.tick_s - 1e-9) * self.tick_s
+        count = max(1, int(round(self.horizon_s / self.tick_s)))
+        return tuple(first + k * self.tick_s for k in range(count))
 
 
 def csi_drift(now: ChannelSet, solved: ChannelSet) -> float:
@@ -81,6 +119,7 @@ class CoreTwin:
         policy: trigger policy.
         eve_error_bound: Δ handed to the solver (robust designs use it).
         log: the event logger.
+        predictor: the channel predictor (required when ``policy.prediction`` is ``mmse``).
     """
 
     def __init__(
@@ -93,7 +132,10 @@ class CoreTwin:
         policy: TriggerPolicy,
         eve_error_bound: float,
         log,
+        predictor: ChannelPredictor | None = None,
     ) -> None:
+        if policy.prediction == "mmse" and predictor is None:
+            raise ValueError("prediction = 'mmse' needs a ChannelPredictor")
         self.env = env
         self.inbox = inbox
         self.downlinks = downlinks
@@ -102,6 +144,7 @@ class CoreTwin:
         self.policy = policy
         self.eve_error_bound = eve_error_bound
         self.log = log
+        self.predictor = predictor if policy.prediction == "mmse" else None
         self.reports: dict[str, TransmitterReport] = {}
         self.weather: WeatherReport | None = None
         self.solves = 0
@@ -109,10 +152,18 @@ class CoreTwin:
         self._solved_channels: ChannelSet | None = None
         self._solved_weather: str | None = None
         self._has_good_decision = False
+        self._in_force: PrecodingResult | None = None  # the last decision sent
+        self._in_force_window: tuple[float, ...] = ()  # the ticks it was designed for
+        self._in_force_moment_min = math.nan  # its moment-matched min rate on the forecast it was designed on
         env.process(self._receive())
         env.process(self._check())
 
     # -- view ------------------------------------------------------------------------------------
+    @property
+    def rain_fade_db(self) -> float:
+        """The latest reported rain fade (dB; 0 before the first weather report)."""
+        return self.weather.rain_fade_db if self.weather is not None else 0.0
+
     def _receive(self):
         while True:
             view: EdgeView = yield self.inbox.get()
@@ -128,6 +179,8 @@ class CoreTwin:
                 current = self.reports.get(report.transmitter)
                 if current is None or report.measured_at_s > current.measured_at_s:
                     self.reports[report.transmitter] = report
+                    if self.predictor is not None:
+                        self.predictor.observe(report, self.rain_fade_db)
 
     def view_channels(self) -> ChannelSet:
         """The twin's channels: latest reported user channels and Eve's *estimated* channels."""
@@ -139,6 +192,12 @@ class CoreTwin:
             arrays[f"{prefix}_e"] = report.eve_estimate
         return ChannelSet.from_mapping(arrays)
 
+    def forecast(self, times_s: tuple[float, ...]) -> Forecast:
+        """The twin's view of the channels at ``times_s``: predicted, or the latest reports as exact."""
+        if self.predictor is None:
+            return persistence_forecast(self.reports, times_s, self.env.now)
+        return self.predictor.forecast(self.reports, self.rain_fade_db, times_s, self.env.now)
+
     # -- triggers --------------------------------------------------------------------------------
     def _trigger(self, channels: ChannelSet) -> tuple[str | None, float]:
         if self._solved_channels is None:
@@ -147,7 +206,16 @@ class CoreTwin:
         weather = self.weather.state if self.weather is not None else None
         if self.policy.on_weather_change and weather != self._solved_weather:
             return "weather", drift
-        if drift > self.policy.csi_drift_threshold:
+        if self.predictor is not None:
+            reachable = self.policy.judged_times(self.env.now)
+            remaining = tuple(t for t in self._in_force_window if t >= reachable[0] - 1e-9)
+            if not remaining:
+                return "horizon", drift
+            if self._in_force is not None and math.isfinite(self._in_force_moment_min):
+                now_expected = self.forecast(remaining).moment_min_rate(self._in_force.w, self._in_force.f, self._in_force.v)
+                if now_expected < (1.0 - self.policy.forecast_drift_threshold) * self._in_force_moment_min:
+                    return "forecast_drift", drift
+        elif drift > self.policy.csi_drift_threshold:
             return "csi_drift", drift
         if self.env.now - self._last_solve_t_s >= self.policy.period_s - 1e-9:
             return "period", drift
@@ -175,17 +243,32 @@ class CoreTwin:
         except Exception as exc:  # a solver crash must never lose the run; it is logged below
             return exc
 
+    def _calibration_fields(self) -> dict[str, object]:
+        """The predictor's self-assessment since the last re-solve (logged in the ``resolve`` row)."""
+        if self.predictor is None:
+            return {}
+        fields: dict[str, object] = {}
+        for tx in TRANSMITTER_PREFIX:
+            fields[f"calibration_{tx}"] = self.predictor.calibration[tx].drain()
+            fields[f"coherence_{tx}_s"] = self.predictor.fading[tx].coherence_s
+        return fields
+
     def _resolve(self, trigger: str, drift: float, channels: ChannelSet):
         now = self.env.now
         solve_id = self.solves
         self.solves += 1
         oldest_s = min(r.measured_at_s for r in self.reports.values())
+        judged = self.policy.judged_times(now)
+        forecast = self.forecast(judged)
         problem = PrecodingProblem(
-            channels=channels,
+            channels=forecast.design_channels() if self.predictor is not None else channels,
             p_s_w=self.reports["satellite"].power_limit_w,
             p_u_w=self.reports["uav"].power_limit_w,
             p_b_w=self.reports["bs"].power_limit_w,
             eve_error_bound=self.eve_error_bound,
+            second_moments=forecast.second_moments() if self.predictor is not None else None,
+            warm_start=(self._in_force.w, self._in_force.f, self._in_force.v)
+            if self.predictor is not None and self._in_force is not None else None,
         )
         started = time.perf_counter()
         outcome = self._solve(self.precoder, problem)
@@ -202,18 +285,22 @@ class CoreTwin:
             if budget > 0 and max(elapsed_s, result.wall_s) > budget:
                 status = STATUS_TIMEOUT
                 error = error or f"solve took longer than solve_timeout_s = {budget:g} s"
-        decision = result if status == STATUS_OK else None
+        decision = result if status in USABLE_STATUSES else None
         fallback = "none"
         if decision is None:
             if self._has_good_decision:
                 fallback = "keep_previous"
             else:
                 fallback_outcome = self._solve(self.fallback, problem)
-                if isinstance(fallback_outcome, PrecodingResult) and fallback_outcome.status == STATUS_OK:
+                if isinstance(fallback_outcome, PrecodingResult) and fallback_outcome.status in USABLE_STATUSES:
                     decision = fallback_outcome
                     fallback = f"policy:{self.fallback.name}"
                 else:
                     fallback = "idle"
+        if decision is not None:
+            planned, planned_min = forecast.expected_rates(decision.w, decision.f, decision.v)
+        else:
+            planned, planned_min = {}, math.nan
         wall_s = time.perf_counter() - started
         fields: dict[str, object] = {
             "solve_id": solve_id,
@@ -222,6 +309,8 @@ class CoreTwin:
             "status": status,
             "fallback": fallback,
             "oldest_input_age_s": now - oldest_s,
+            "first_judged_s": judged[0],
+            "judged_ticks": len(judged),
             "csi_drift": drift,
             "weather": self.weather.state if self.weather is not None else None,
             "iterations": result.iterations if result is not None else 0,
@@ -232,10 +321,11 @@ class CoreTwin:
             "phi_array_id": self.log.array("phi", np.asarray(result.objective_history, dtype=float))
             if result is not None and result.objective_history else None,
             "message": error,
+            "planned_min_bps_hz": planned_min,
+            **self._calibration_fields(),
         }
-        if decision is not None:
-            for user in USERS:
-                fields[f"planned_{user}_bps_hz"] = decision.planned.rates[user]
+        for user in USERS:
+            fields[f"planned_{user}_bps_hz"] = planned.get(user, math.nan)
         seq = self.log.log(now, "core", "resolve", **fields)
         self.log.timing(seq, wall_s=wall_s, solve_s=result.solve_s if result is not None else 0.0)
         self._last_solve_t_s = now
@@ -244,6 +334,8 @@ class CoreTwin:
         if decision is None:
             return
         self._has_good_decision = self._has_good_decision or decision is result
+        self._in_force, self._in_force_window = decision, judged
+        self._in_force_moment_min = forecast.moment_min_rate(decision.w, decision.f, decision.v)
         if self.policy.solve_delay_s > 0:
             yield self.env.timeout(self.policy.solve_delay_s)
         precoders = {"satellite": decision.w, "uav": decision.f, "bs": decision.v}
@@ -253,9 +345,10 @@ class CoreTwin:
                 precoder=np.asarray(precoders[tx], dtype=complex),
                 solve_id=solve_id,
                 method=decision.method,
-                planned_rate_bps_hz=decision.planned.rates[user],
+                planned_rate_bps_hz=planned.get(user, math.nan),
                 decided_at_s=now,
                 oldest_input_s=oldest_s,
+                planned_min_rate_bps_hz=planned_min,
             )
             self.log.log(self.env.now, "core", "decision_sent", solve_id=solve_id, transmitter=tx, method=decision.method)
             self.downlinks[tx].put(command)

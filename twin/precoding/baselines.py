@@ -101,18 +101,23 @@ def secrecy_rates_from_powers(gains: np.ndarray, powers_w: np.ndarray) -> np.nda
     return user_rate - eve_rate
 
 
-def optimise_powers(gains: np.ndarray, limits_w: Sequence[float]) -> tuple[np.ndarray, float, int]:
+def optimise_powers(gains: np.ndarray, limits_w: Sequence[float],
+                    served: Sequence[bool] = (True, True, True)) -> tuple[np.ndarray, float, int]:
     """Max-min secrecy powers for fixed beams over the box [0, limit] per transmitter (eq. 20).
 
     A log-spaced grid (plus zero) locates the basin; SLSQP on the epigraph form (maximise s subject
     to R_k ≥ s) in log10-power then refines the best grid point, which follows the ridges where
-    two or three rates are equal. Returns (powers (W), min rate (bit/s/Hz, unclipped), SLSQP
-    iterations).
+    two or three rates are equal. The min runs over the ``served`` users only; the transmitter of
+    an unserved user stays off. Returns (powers (W), min rate (bit/s/Hz, unclipped; NaN when no
+    user is served), SLSQP iterations).
     """
-    limits = np.asarray(limits_w, float)
+    mask = np.asarray(served, dtype=bool)
+    limits = np.where(mask, np.asarray(limits_w, float), 0.0)
+    if not mask.any():
+        return np.zeros(3), float("nan"), 0
     rel = np.concatenate([[0.0], np.logspace(-GRID_DECADES, 0.0, GRID_POINTS)])
     grid = np.stack(np.meshgrid(rel, rel, rel, indexing="ij"), axis=-1).reshape(-1, 3) * limits
-    values = secrecy_rates_from_powers(gains, grid).min(axis=-1)
+    values = secrecy_rates_from_powers(gains, grid)[:, mask].min(axis=-1)
     best = int(np.argmax(values))
     powers, value = grid[best].copy(), float(values[best])
     active = (powers > 0) & (limits > 0)  # transmitters the grid switched off stay off
@@ -127,15 +132,21 @@ def optimise_powers(gains: np.ndarray, limits_w: Sequence[float]) -> tuple[np.nd
 
     res = optimize.minimize(
         lambda x: -x[-1], np.append(np.log10(powers[active]), value), method="SLSQP",
-        constraints=[{"type": "ineq", "fun": lambda x: secrecy_rates_from_powers(gains, powers_of(x)) - x[-1]}],
+        constraints=[{"type": "ineq", "fun": lambda x: secrecy_rates_from_powers(gains, powers_of(x))[mask] - x[-1]}],
         bounds=[(m - REFINE_DECADES, m) for m in log_max] + [(None, None)],
         options={"maxiter": REFINE_MAX_ITER, "ftol": REFINE_FTOL},
     )
     refined = powers_of(np.clip(res.x, -np.inf, np.append(log_max, np.inf)))
-    refined_value = float(secrecy_rates_from_powers(gains, refined).min())
+    refined_value = float(secrecy_rates_from_powers(gains, refined)[mask].min())
     if refined_value > value:
         powers, value = refined, refined_value
     return powers, value, int(res.nit)
+
+
+def served_mask(problem: PrecodingProblem) -> tuple[bool, bool, bool]:
+    """Per transmitter (satellite, UAV, BS): does its user count in the max-min (can it be served)?"""
+    served = problem.served
+    return tuple(u in served for u in USERS)  # type: ignore[return-value]
 
 
 class PowerOptimisedBaseline:
@@ -160,7 +171,7 @@ class PowerOptimisedBaseline:
         directions = baseline_directions(self.name, ch)
         gains = beam_gains(ch, directions)
         t0 = time.perf_counter()
-        powers, _, steps = optimise_powers(gains, (problem.p_s_w, problem.p_u_w, problem.p_b_w))
+        powers, _, steps = optimise_powers(gains, problem.limits_w, served_mask(problem))
         solve_s = time.perf_counter() - t0
         w, f, v = (np.sqrt(p) * u for p, u in zip(powers, directions))
         return PrecodingResult(

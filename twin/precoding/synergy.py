@@ -43,7 +43,7 @@ import cvxpy as cp
 import numpy as np
 from scipy import optimize
 
-from physical.secrecy import RECEIVERS, ChannelSet
+from physical.secrecy import RECEIVERS, USERS, ChannelSet
 from twin.precoding.base import (
     STATUS_FAILED,
     STATUS_INACCURATE,
@@ -53,10 +53,13 @@ from twin.precoding.base import (
     evaluate,
 )
 from twin.precoding.baselines import BASELINE_KINDS, ZF_ALL_MIN_ANTENNAS, PowerOptimisedBaseline
+from twin.precoding.slnr import StatisticalSlnr
 
 LN2: Final = float(np.log(2.0))  #: nats per bit
 DEFAULT_EPSILON: Final = 1e-3  #: stop when |φ_i − φ_{i−1}| < ε (bit/s/Hz), Algorithm 1
 DEFAULT_MAX_ITERATIONS: Final = 30  #: SCA outer-iteration cap
+STATISTICAL_STARTS: Final = ("zf-all", "slnr-stat")  #: starts of the statistical design
+UNSERVED_SLACK_NATS: Final = 50.0  #: added to κ_k of an unserved user so its rate row never binds
 ACCEPT_TOL: Final = 1e-4  #: slack (bit/s/Hz, relative to max(1, |φ|)) of the acceptance checks
 RANK_ONE_LOSS_TOL: Final = 1e-2  #: rank-one extraction may lose this much (bit/s/Hz) before "inaccurate"
 #: Clarabel on one thread (faster on a shared 2-core machine); a 1e-7 duality gap is far below ε
@@ -174,12 +177,6 @@ def _build(sizes: Sequence[int]) -> _Program:
     return _Program(cp.Problem(cp.Maximize(phi), cons), ys, phi, coeff, offset, kappa)
 
 
-def _block(c: np.ndarray) -> np.ndarray:
-    """Row entries of Re tr(c c^H Y) against [vec_F Re Y, vec_F Im Y]."""
-    outer = np.outer(c, c.conj())
-    return np.concatenate([outer.real.ravel(order="F"), outer.imag.ravel(order="F")])
-
-
 def _block_matrix(c: np.ndarray) -> np.ndarray:
     """Row entries of Re tr(C Y) for a Hermitian matrix C."""
     return np.concatenate([c.real.ravel(order="F"), c.imag.ravel(order="F")])
@@ -208,10 +205,50 @@ def _channels(ch: ChannelSet) -> list[list[np.ndarray]]:
     return [[getattr(ch, f"{p}_{r}") for r in RECEIVERS] for p in _PREFIXES]
 
 
-def _point(lifted: list[np.ndarray], chans: list[list[np.ndarray]], radii: np.ndarray) -> _Point:
-    received = np.array([[np.real(np.vdot(chans[t][k], lifted[t] @ chans[t][k])) for k in range(3)] for t in range(3)])
-    lo, hi = zip(*(worst_case_power(lifted[t], chans[t][3], radii[t]) for t in range(3)))
-    return _Point(lifted, received, np.array(hi), np.array(lo))
+def _moments(problem: PrecodingProblem) -> list[list[np.ndarray]]:
+    """moments[t][r] = E[h·hᴴ] of transmitter t to receiver r (h·hᴴ for an exact channel)."""
+    return [[problem.moment(f"{p}_{r}") for r in RECEIVERS] for p in _PREFIXES]
+
+
+def _power(moment: np.ndarray, lifted: np.ndarray) -> float:
+    """Mean received power tr(R·W) (noise units)."""
+    return float(np.real(np.sum(moment.T * lifted)))
+
+
+@dataclass(frozen=True)
+class _Design:
+    """What one SCA run works on: second moments, Eve's estimates (robust bound), radii and limits."""
+
+    moments: list[list[np.ndarray]]
+    chans: list[list[np.ndarray]]
+    radii: np.ndarray
+    limits: np.ndarray
+    served: np.ndarray  # (3,) bool: user k counts in the max-min
+    robust: bool
+
+    def point(self, lifted: list[np.ndarray]) -> _Point:
+        received = np.array([[_power(self.moments[t][k], lifted[t]) for k in range(3)] for t in range(3)])
+        if self.robust:
+            lo, hi = zip(*(worst_case_power(lifted[t], self.chans[t][3], self.radii[t]) for t in range(3)))
+            return _Point(lifted, received, np.array(hi), np.array(lo))
+        eve = np.array([_power(self.moments[t][3], lifted[t]) for t in range(3)])
+        return _Point(lifted, received, eve, eve.copy())
+
+    def objective(self, lifted: list[np.ndarray]) -> tuple[float, _Point]:
+        """Min over the served users of the lifted rates (bit/s/Hz) and the evaluated point."""
+        pt = self.point(lifted)
+        return float(pt.rates_bits()[self.served].min()), pt
+
+
+def _warm_start(problem: PrecodingProblem, design: _Design) -> PrecodingResult:
+    """The problem's warm start as a feasible starting point: within the limits, off for unserved users."""
+    precoders = []
+    for x, limit in zip(problem.warm_start, design.limits):
+        x = np.asarray(x, dtype=complex)
+        power = float(np.vdot(x, x).real)
+        precoders.append(x * np.sqrt(limit / power) if power > limit and power > 0 else x * (limit > 0))
+    w, f, v = precoders
+    return PrecodingResult(method="warm-start", status=STATUS_OK, w=w, f=f, v=v, planned=evaluate(problem, w, f, v))
 
 
 @dataclass
@@ -237,23 +274,32 @@ class SynergyPrecoder:
 
     Args:
         robust: design for the worst case over Eve's norm-bounded CSI error (Δ from the problem).
+        statistical: design on the problem's second moments R = m·mᴴ + C (each |hᴴw|² becomes
+            tr(R·W), the same DPP program with other parameters); with C = 0 this is exactly the
+            nominal design.
         epsilon: stop when |φ_i − φ_{i−1}| < epsilon (bit/s/Hz).
         max_iterations: SCA outer-iteration cap.
         multi_start: run the SCA from every usable baseline (MRT, ZF, ZF-all) and keep the best,
             instead of from the best baseline only (about three times the work).
         reuse_compiled: keep one compiled DPP program per antenna configuration (False rebuilds
             the program every iteration; only the benchmark wants that).
+        starts: the baselines to start from, by policy name (default: MRT, ZF and ZF-all; for the
+            statistical design ZF-all and the statistical SLNR beams, which win almost every time).
     """
 
     def __init__(self, robust: bool = False, epsilon: float = DEFAULT_EPSILON,
                  max_iterations: int = DEFAULT_MAX_ITERATIONS, multi_start: bool = False,
-                 reuse_compiled: bool = True) -> None:
+                 reuse_compiled: bool = True, statistical: bool = False, starts: tuple[str, ...] | None = None) -> None:
         if not epsilon > 0:
             raise ValueError(f"epsilon must be > 0 bit/s/Hz, got {epsilon}")
         if max_iterations < 1:
             raise ValueError(f"max_iterations must be >= 1, got {max_iterations}")
+        if robust and statistical:
+            raise ValueError("the statistical design carries Eve's error as a covariance; robust=True does not apply")
         self.robust = robust
-        self.name = "synergy-robust" if robust else "synergy"
+        self.statistical = statistical
+        self.starts = starts
+        self.name = "synergy-robust" if robust else ("synergy-stat" if statistical else "synergy")
         self.epsilon = epsilon
         self.max_iterations = max_iterations
         self.multi_start = multi_start
@@ -267,16 +313,16 @@ class SynergyPrecoder:
             self._programs[sizes] = _build(sizes)
         return self._programs[sizes]
 
-    def _set_parameters(self, prog: _Program, pt: _Point, chans: list[list[np.ndarray]],
-                        limits: np.ndarray, radii: np.ndarray) -> list[np.ndarray]:
+    def _set_parameters(self, prog: _Program, pt: _Point, design: _Design) -> list[np.ndarray]:
         """Linearise at ``pt``: preconditioners T_t, normalised rows, κ; returns the T_t."""
+        moments, limits, radii = design.moments, design.limits, design.radii
         total = pt.received.sum(axis=0) + 1.0  # T̃_k at the users
         interf = total - np.diag(pt.received)  # Ĩ_k
         # Eve's power from each transmitter: nominal (θ = 0, no radius) or the robust bounds
         #   U_t = (1+θ)·ĥ^H W ĥ + (1+1/θ)·ε²·tr W,  L_t = (1−θ)·ĥ^H W ĥ − (1/θ−1)·ε²·tr W,
         # with θ = b/a, a² = ĥ^H W̃ ĥ, b² = ε²·tr W̃ — equal to (a ± b)², the exact extremes, at a
         # rank-one W̃; L_t is dropped (0) when b ≥ a, where the ball reaches Eve's null.
-        nominal = np.array([np.real(np.vdot(chans[t][3], pt.lifted[t] @ chans[t][3])) for t in range(3)])
+        nominal = np.array([_power(moments[t][3], pt.lifted[t]) for t in range(3)])
         if self.robust:
             a = np.sqrt(np.maximum(nominal, 0.0))
             b = radii * np.sqrt(np.maximum([np.trace(m).real for m in pt.lifted], 0.0))
@@ -295,15 +341,15 @@ class SynergyPrecoder:
         eve_interf = np.array([eve_lo.sum() - eve_lo[k] + 1.0 for k in range(3)])  # J̃_k
         precond = []
         for t in range(3):
-            n = chans[t][0].size
+            n = moments[t][0].shape[0]
             # each receiver weighted by the current value of the smallest row it enters for transmitter t
             scales = [total[r] if r == t else interf[r] for r in range(3)]
             scales.append(min(eve_interf[k] for k in range(3) if k != t))
-            metric = sum(np.outer(chans[t][r], chans[t][r].conj()) / scales[r] for r in range(4))
+            metric = sum(moments[t][r] / scales[r] for r in range(4))
             metric = metric + (np.eye(n) / limits[t] if limits[t] > 0 else np.eye(n))
             vals, vecs = np.linalg.eigh((metric + metric.conj().T) / 2.0)
             precond.append((vecs / np.sqrt(vals)) @ vecs.conj().T if limits[t] > 0 else np.zeros((n, n)))
-        sizes = [2 * c[0].size ** 2 for c in chans]
+        sizes = [2 * m[0].shape[0] ** 2 for m in moments]
         starts = np.concatenate([[0], np.cumsum(sizes)])
         coeff = np.zeros(prog.coeff.shape)
         offset = np.zeros(prog.offset.shape)
@@ -311,23 +357,24 @@ class SynergyPrecoder:
         def add(row: int, t: int, entries: np.ndarray) -> None:
             coeff[row, starts[t]:starts[t + 1]] += entries
 
-        tc = [[precond[t] @ chans[t][r] for r in range(4)] for t in range(3)]
+        tc = [[_block_matrix(precond[t] @ moments[t][r] @ precond[t]) for r in range(4)] for t in range(3)]  # tr(R W) = tr(T R T Y)
         gram = [_block_matrix(precond[t] @ precond[t]) for t in range(3)]  # tr W = tr(T² Y)
-        eve_hi_row = [hi_q[t] * _block(tc[t][3]) + hi_tr[t] * gram[t] for t in range(3)]
-        eve_lo_row = [lo_q[t] * _block(tc[t][3]) + lo_tr[t] * gram[t] for t in range(3)]
+        eve_hi_row = [hi_q[t] * tc[t][3] + hi_tr[t] * gram[t] for t in range(3)]
+        eve_lo_row = [lo_q[t] * tc[t][3] + lo_tr[t] * gram[t] for t in range(3)]
         for k in range(3):
             for t in range(3):
-                add(_ROW_X + k, t, _block(tc[t][k]) / total[k])
+                add(_ROW_X + k, t, tc[t][k] / total[k])
                 if t != k:
-                    add(_ROW_Y + k, t, _block(tc[t][k]) / interf[k])
+                    add(_ROW_Y + k, t, tc[t][k] / interf[k])
                     add(_ROW_Z + k, t, eve_lo_row[t] / eve_interf[k])
             offset[_ROW_X + k], offset[_ROW_Y + k], offset[_ROW_Z + k] = 1 / total[k], 1 / interf[k], 1 / eve_interf[k]
         for t in range(3):
             add(_ROW_T, t, eve_hi_row[t] / eve_total)
-            add(_ROW_P + t, t, gram[t] / limits[t] if limits[t] > 0 else _block_matrix(np.eye(chans[t][0].size)))
+            add(_ROW_P + t, t, gram[t] / limits[t] if limits[t] > 0 else _block_matrix(np.eye(moments[t][0].shape[0])))
         offset[_ROW_T] = 1.0 / eve_total
         prog.coeff.value, prog.offset.value = coeff, offset
-        prog.kappa.value = np.log(total) - np.log(interf) - np.log(eve_total) + np.log(eve_interf)
+        kappa = np.log(total) - np.log(interf) - np.log(eve_total) + np.log(eve_interf)
+        prog.kappa.value = np.where(design.served, kappa, kappa + UNSERVED_SLACK_NATS)  # an unserved user's row never binds
         return precond
 
     @staticmethod
@@ -349,27 +396,33 @@ class SynergyPrecoder:
             errors.append(f"{solver}: status {prog.problem.status}")
         return "; ".join(errors), 0.0, ""
 
-    def _objective(self, lifted: list[np.ndarray], chans, radii) -> tuple[float, _Point]:
-        pt = _point(lifted, chans, radii)
-        return float(pt.rates_bits().min()), pt
+    def _starts(self, problem: PrecodingProblem, design: _Design) -> tuple[list[PrecodingResult], float]:
+        """Usable starting points, best first by the design objective; their solver time.
 
-    def _starts(self, problem: PrecodingProblem, chans, radii) -> tuple[list[PrecodingResult], float]:
-        """Usable power-optimised baselines, best first by the design objective; their solver time."""
-        kinds = BASELINE_KINDS if min(problem.channels.antenna_counts()) >= ZF_ALL_MIN_ANTENNAS else BASELINE_KINDS[:2]
-        results = [PowerOptimisedBaseline(k).solve(problem) for k in kinds]
+        The power-optimised baselines on the design channels, plus (statistical design) the
+        statistical SLNR beams.
+        """
+        kinds = self.starts or (STATISTICAL_STARTS if self.statistical else BASELINE_KINDS)
+        if min(problem.channels.antenna_counts()) < ZF_ALL_MIN_ANTENNAS:
+            kinds = tuple(k for k in kinds if k != "zf-all")
+        results = [StatisticalSlnr().solve(problem) if k == StatisticalSlnr.name else PowerOptimisedBaseline(k).solve(problem)
+                   for k in kinds]
+        if problem.warm_start is not None:
+            results.append(_warm_start(problem, design))
         usable = [r for r in results if r.status == STATUS_OK]
-        usable.sort(key=lambda r: -self._objective([np.outer(x, x.conj()) for x in (r.w, r.f, r.v)], chans, radii)[0])
+        usable.sort(key=lambda r: -design.objective([np.outer(x, x.conj()) for x in (r.w, r.f, r.v)])[0])
         return usable, sum(r.solve_s for r in results)
 
-    def _sca(self, base: PrecodingResult, chans, limits: np.ndarray, radii: np.ndarray) -> _Run:
+    def _sca(self, base: PrecodingResult, design: _Design) -> _Run:
         """Algorithm 1 from the baseline ``base``: iterate, accept only verified iterates, keep the best."""
-        sizes = tuple(c[0].size for c in chans)
+        sizes = tuple(m[0].shape[0] for m in design.moments)
+        limits = design.limits
         run = _Run(base=base, best_lifted=[np.outer(x, x.conj()) for x in (base.w, base.f, base.v)])
-        run.best_value, pt = self._objective(run.best_lifted, chans, radii)
+        run.best_value, pt = design.objective(run.best_lifted)
         run.start_value = phi_prev = run.best_value
         for iteration in range(1, self.max_iterations + 1):
             prog = self._program(sizes)
-            precond = self._set_parameters(prog, pt, chans, limits, radii)
+            precond = self._set_parameters(prog, pt, design)
             status, seconds, run.solver = self._run(prog)
             run.conic_s += seconds
             if status not in SOLVE_OK:
@@ -380,7 +433,7 @@ class SynergyPrecoder:
                 run.message = f"iteration {iteration}: solver returned non-finite values"
                 return run
             cand = [project_psd(precond[t] @ prog.ys[t].value @ precond[t], limits[t]) for t in range(3)]
-            value, cand_pt = self._objective(cand, chans, radii)
+            value, cand_pt = design.objective(cand)
             tol = ACCEPT_TOL * max(1.0, abs(phi))
             if not (phi >= phi_prev - tol and value >= phi - tol):
                 run.message = f"iteration {iteration}: rejected (phi {phi:.6g}, previous {phi_prev:.6g}, exact {value:.6g})"
@@ -396,34 +449,45 @@ class SynergyPrecoder:
         run.message = f"no convergence within {self.max_iterations} iterations"
         return run
 
+    def _design(self, problem: PrecodingProblem) -> _Design:
+        chans = _channels(problem.channels)
+        radii = np.array([problem.eve_error_bound * np.linalg.norm(c[3]) for c in chans]) if self.robust else np.zeros(3)
+        moments = _moments(problem) if self.statistical else [[np.outer(h, h.conj()) for h in row] for row in chans]
+        served = np.array([u in problem.served for u in USERS])
+        limits = np.where(served, problem.limits_w, 0.0)  # the transmitter of an unserved user stays off
+        return _Design(moments, chans, radii, limits, served, self.robust)
+
     def solve(self, problem: PrecodingProblem) -> PrecodingResult:
         """Run Algorithm 1 on ``problem``; never raises on solver trouble (see the status)."""
         start = time.perf_counter()
-        limits = np.array([problem.p_s_w, problem.p_u_w, problem.p_b_w])
-        chans = _channels(problem.channels)
-        radii = np.array([problem.eve_error_bound * np.linalg.norm(c[3]) for c in chans]) if self.robust else np.zeros(3)
-        starts, base_solve_s = self._starts(problem, chans, radii)
-        runs = [self._sca(base, chans, limits, radii) for base in (starts if self.multi_start else starts[:1])]
+        design = self._design(problem)
+        if not design.served.any():
+            zeros = [np.zeros(n, complex) for n in problem.channels.antenna_counts()]
+            return PrecodingResult(method=self.name, status=STATUS_OK, w=zeros[0], f=zeros[1], v=zeros[2],
+                                   planned=evaluate(problem, *zeros), wall_s=time.perf_counter() - start,
+                                   message="no user can be served: every transmitter is off")
+        starts, base_solve_s = self._starts(problem, design)
+        runs = [self._sca(base, design) for base in (starts if self.multi_start else starts[:1])]
         for run in runs:
             extracted = [principal_precoder(m) for m in run.best_lifted]
             run.precoders = [x for x, _ in extracted]
             run.ratios = tuple(r for _, r in extracted)
-            run.achieved = self._objective([np.outer(x, x.conj()) for x in run.precoders], chans, radii)[0]
+            run.achieved = design.objective([np.outer(x, x.conj()) for x in run.precoders])[0]
         run = max(runs, key=lambda r: (bool(r.history), r.achieved))
         w, f, v = run.precoders
         status, message, base = STATUS_OK, run.message, run.base
         if not run.history:
             status = STATUS_FAILED
             w, f, v = base.w, base.f, base.v
-            message = (message or "no SCA iterate accepted") + f"; returning the {base.method} start"
+            message = f"no SCA iterate accepted ({message or 'no iteration ran'}); no decision"
         elif run.achieved < run.start_value or run.best_value - run.achieved > RANK_ONE_LOSS_TOL:
             status = STATUS_INACCURATE
             message = (message + "; " if message else "") + (
                 f"rank-one extraction reaches {run.achieved:.4g} of relaxed {run.best_value:.4g} bit/s/Hz")
             if run.achieved < run.start_value:
                 w, f, v = base.w, base.f, base.v
-                message += f"; returning the {base.method} start ({run.start_value:.4g})"
-        design_value = self._objective([np.outer(x, x.conj()) for x in (w, f, v)], chans, radii)[0]
+                message += f"; using the {base.method} start ({run.start_value:.4g}) instead"
+        design_value = design.objective([np.outer(x, x.conj()) for x in (w, f, v)])[0]
         conic_s = sum(r.conic_s for r in runs)
         return PrecodingResult(
             method=self.name, status=status, w=w, f=f, v=v, planned=evaluate(problem, w, f, v),
@@ -432,5 +496,5 @@ class SynergyPrecoder:
             extra={"start_method": base.method, "start_min_rate": run.start_value, "relaxed_min_rate": run.best_value,
                    "conic_solve_s": conic_s, "baseline_solve_s": base_solve_s, "solver": run.solver,
                    "inaccurate_solves": run.inaccurate_solves, "total_iterations": sum(len(r.history) for r in runs),
-                   "worst_case_min_rate" if self.robust else "lifted_min_rate": design_value},
+                   "worst_case_min_rate" if self.robust else ("moment_min_rate" if self.statistical else "lifted_min_rate"): design_value},
         )

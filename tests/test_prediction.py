@@ -1,0 +1,188 @@
+"""The twin's channel predictor and the statistical designs, against independent Monte Carlo.
+
+The physical channel model (:mod:`physical.channels`) generates the truth; the predictor only sees
+reports at t₀ and its own models. Checks: the forecast error is orthogonal to the report and has
+zero mean (MMSE, unbiased), its realised power matches the predicted covariance (calibrated), the
+prediction beats persistence, the learned coherence converges, the statistical synergy design is the
+nominal one when C = 0, and the expected rates equal the exact ones for a degenerate forecast.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from physical.channels import ChannelModel, GaussMarkov, estimate_with_error, gauss_markov_rho
+from physical.mobility import LinearMotion, WaypointTrajectory
+from physical.reports import TransmitterReport
+from physical.secrecy import RECEIVERS, TRANSMITTER_PREFIX, USERS, secrecy_rates
+from physical.snapshot import paper_radio
+from twin.precoding import PrecodingProblem
+from twin.precoding.baselines import BASELINE_KINDS
+from twin.precoding.slnr import slnr_direction
+from twin.precoding.synergy import SynergyPrecoder
+from twin.prediction import ChannelPredictor, Forecast, LagCorrelation, SatelliteTrack, TwinKnowledge
+
+RADIO = replace(paper_radio(4), sat_coherence_s=60.0, uav_coherence_s=20.0, bs_coherence_s=20.0, sat_min_elevation_rad=math.radians(10))
+DELTA = 0.1
+RECEIVER_TRACKS = {
+    "su": LinearMotion((250.0, 150.0, 2.0)), "au": LinearMotion((-80.0, 120.0, 60.0), (0.5, 0.0, 0.0)),
+    "gu": LinearMotion((80.0, -60.0, 1.5), (0.0, 1.0, 0.0)), "e": LinearMotion((180.0, -150.0, 1.5)),
+}
+
+
+def _knowledge() -> TwinKnowledge:
+    times = np.arange(0.0, 200.0, 1.0)
+    enu = np.stack([-300e3 + 7_000.0 * times, np.full_like(times, 50e3), np.full_like(times, 600e3)], axis=1)
+    elevation = np.arctan2(enu[:, 2], np.hypot(enu[:, 0], enu[:, 1]))
+    plan = WaypointTrajectory(np.array([[-150.0, -100.0, 100.0], [150.0, -100.0, 100.0], [150.0, 100.0, 100.0]]), 10.0, True)
+    return TwinKnowledge(RADIO, SatelliteTrack(times, enu, elevation), np.zeros(3), plan, np.array([0.0, 0.0, 25.0]), DELTA)
+
+
+KNOW = _knowledge()
+
+
+def _truth(model: ChannelModel, t_s: float):
+    positions = {r: RECEIVER_TRACKS[r].position_m(t_s) for r in RECEIVERS}
+    return model.step(t_s, KNOW.geometry(t_s, positions, 0.0))
+
+
+def _reports(channels, t_s: float, rng) -> dict[str, TransmitterReport]:
+    positions = {r: RECEIVER_TRACKS[r].position_m(t_s) for r in RECEIVERS}
+    velocities = {r: np.asarray(RECEIVER_TRACKS[r].velocity_mps, float) for r in RECEIVERS}
+    return {
+        tx: TransmitterReport(tx, t_s, {u: getattr(channels, f"{p}_{u}") for u in USERS},
+                              estimate_with_error(getattr(channels, f"{p}_e"), DELTA, rng), 1.0, np.zeros(3),
+                              receivers_m=positions, receivers_velocity_mps=velocities)
+        for tx, p in TRANSMITTER_PREFIX.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def trials():
+    """(forecast, persistence, truth) for 400 independent channel realisations, τ = 1.5 s."""
+    out = []
+    t0, tau = 40.0, 1.5
+    for seed in range(400):
+        model = ChannelModel(RADIO, lambda name, s=seed: np.random.default_rng(np.random.SeedSequence(s, spawn_key=(zlib.crc32(name.encode()),))))
+        now = _truth(model, t0)
+        reports = _reports(now, t0, np.random.default_rng(10_000 + seed))
+        later = _truth(model, t0 + tau)
+        forecast = ChannelPredictor(KNOW).forecast(reports, 0.0, (t0 + tau,), t0)
+        out.append((forecast, reports, now, later))
+    return out
+
+
+@pytest.mark.parametrize("prefix", ["h", "a", "g"])
+@pytest.mark.parametrize("receiver", ["su", "gu", "e"])
+def test_forecast_is_unbiased_orthogonal_and_calibrated(trials, prefix, receiver):
+    name = f"{prefix}_{receiver}"
+    errors, reported, predicted_power = [], [], []
+    for forecast, reports, now, later in trials:
+        errors.append(getattr(later, name) - forecast.means[0][name])
+        reported.append(getattr(now, name))
+        predicted_power.append(np.trace(forecast.covariances[0][name]).real)
+    err, h0 = np.concatenate(errors), np.concatenate(reported)
+    squared = np.abs(err) ** 2
+    power = np.mean(squared)
+    standard_error = np.std(squared) / math.sqrt(len(squared)) / power  # relative; Nakagami errors are heavy-tailed
+    # unbiased: zero mean error, and orthogonal to the report it was made from (MMSE)
+    assert abs(np.mean(err)) < 0.1 * math.sqrt(power)
+    assert abs(np.vdot(h0, err)) / len(err) < 0.1 * math.sqrt(power * np.mean(np.abs(h0) ** 2))
+    # calibrated: the realised error power is the predicted one (Eve's includes the estimation error)
+    assert power * 4 / np.mean(predicted_power) == pytest.approx(1.0, abs=4 * standard_error + 0.03)
+
+
+@pytest.mark.parametrize("prefix, factor", [("a", 0.1), ("g", 1.0)])
+def test_prediction_beats_persistence(trials, prefix, factor):
+    # the UAV flies 15 m in 1.5 s: its line of sight turns by hundreds of radians, which the plan predicts;
+    # for the base station the MMSE coefficient only shrinks the report: error (1 − c²) vs 2(1 − c)
+    name = f"{prefix}_gu"
+    predicted = np.mean([np.sum(np.abs(getattr(later, name) - f.means[0][name]) ** 2) for f, _, _, later in trials])
+    persisted = np.mean([np.sum(np.abs(getattr(later, name) - getattr(now, name)) ** 2) for _, _, now, later in trials])
+    assert predicted < factor * persisted
+
+
+def test_lag_correlation_learns_the_true_coherence_from_a_wrong_prior():
+    rng = np.random.default_rng(5)
+    learned = LagCorrelation(prior_coherence_s=50.0)
+    process = GaussMarkov(8, rng)
+    rho = gauss_markov_rho(1.0, 5.0)
+    for _ in range(2_000):
+        before = process.value.copy()
+        learned.observe(before, process.step(rho), 1.0)
+    assert learned.coherence_s == pytest.approx(5.0, rel=0.1)
+    assert learned.power == pytest.approx(1.0, rel=0.1)
+    assert learned.correlation(2.0) == pytest.approx(math.exp(-2.0 / 5.0), abs=0.03)
+
+
+def test_predictor_scores_its_forecasts_near_one_when_its_model_is_right():
+    predictor = ChannelPredictor(KNOW)
+    model = ChannelModel(RADIO, lambda name: np.random.default_rng(zlib.crc32(name.encode())))
+    rng = np.random.default_rng(3)
+    for k in range(300):
+        reports = _reports(_truth(model, float(k)), float(k), rng)
+        for report in reports.values():
+            predictor.observe(report, 0.0)
+        predictor.forecast(reports, 0.0, (float(k + 1),), float(k))
+    for tx in TRANSMITTER_PREFIX:
+        assert predictor.calibration[tx].ratio == pytest.approx(1.0, abs=0.25), tx
+    assert predictor.fading["uav"].coherence_s == pytest.approx(RADIO.uav_coherence_s, rel=0.4)
+
+
+def _problem(forecast: Forecast, moments: bool) -> PrecodingProblem:
+    return PrecodingProblem(forecast.design_channels(), 10.0, 3.16, 31.6, eve_error_bound=DELTA,
+                            second_moments=forecast.second_moments() if moments else None)
+
+
+def test_statistical_design_is_the_nominal_design_when_the_covariance_is_zero(trials):
+    forecast = trials[0][0]
+    exact = Forecast(forecast.times_s, forecast.means, tuple({k: 0 * c for k, c in cov.items()} for cov in forecast.covariances), 0.0)
+    nominal = SynergyPrecoder().solve(_problem(exact, moments=False))
+    statistical = SynergyPrecoder(statistical=True, starts=BASELINE_KINDS).solve(_problem(exact, moments=True))
+    assert statistical.objective_history == pytest.approx(nominal.objective_history, rel=1e-7, abs=1e-9)
+    for a, b in zip((statistical.w, statistical.f, statistical.v), (nominal.w, nominal.f, nominal.v)):
+        assert np.allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def test_expected_rates_of_a_degenerate_forecast_are_the_exact_rates(trials):
+    forecast, _, now, _ = trials[1]
+    exact = Forecast((0.0,), (forecast.means[0],), ({k: 0 * c for k, c in forecast.covariances[0].items()},), 0.0)
+    rng = np.random.default_rng(1)
+    w, f, v = (rng.standard_normal(4) + 1j * rng.standard_normal(4) for _ in range(3))
+    per_user, expected_min = exact.expected_rates(w, f, v)
+    truth = secrecy_rates(exact.design_channels(), w, f, v)
+    assert per_user == pytest.approx(truth.rates, rel=1e-9, abs=1e-12)
+    assert expected_min == pytest.approx(truth.min_rate, rel=1e-9, abs=1e-12)
+
+
+def test_statistical_design_beats_the_nominal_one_on_the_true_channel(trials):
+    nominal, statistical = [], []
+    for forecast, _, _, later in trials[:12]:
+        for moments, out in ((False, nominal), (True, statistical)):
+            design = SynergyPrecoder(statistical=moments).solve(_problem(forecast, moments))
+            out.append(secrecy_rates(later, design.w, design.f, design.v).min_rate)
+    assert np.mean(statistical) > 1.5 * np.mean(nominal)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 2**31 - 1), st.floats(0.01, 100.0))
+def test_slnr_direction_maximises_the_generalised_rayleigh_quotient(n, seed, limit):
+    rng = np.random.default_rng(seed)
+    h = rng.standard_normal((n, 2)) + 1j * rng.standard_normal((n, 2))
+    signal = np.outer(h[:, 0], h[:, 0].conj()) + 0.1 * np.eye(n)
+    leakage = np.outer(h[:, 1], h[:, 1].conj())
+    u = slnr_direction(signal, leakage, limit)
+    assert np.linalg.norm(u) == pytest.approx(1.0)
+
+    def quotient(x):
+        return np.vdot(x, signal @ x).real / np.vdot(x, (leakage + np.eye(n) / limit) @ x).real
+
+    others = rng.standard_normal((20, n)) + 1j * rng.standard_normal((20, n))
+    assert all(quotient(u) >= quotient(x) * (1 - 1e-9) for x in others)

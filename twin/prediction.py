@@ -1,0 +1,396 @@
+"""The twin's channel predictor: mean and error covariance of every channel when a decision is used.
+
+A decision designed at time t on reports measured at t₀ is judged on the channel at t₁ ≥ t (after
+the compute delay, the decision link and until the next decision). The predictor carries each
+report forward to t₁ with the twin's *models* — never the true channels (shared/DESIGN.md §8.1):
+
+- satellite → r: ĥ(t₁) = c_S(τ)·[A(t₁)/A(t₀)]·h(t₀), C = A(t₁)²·P_S·(1 − c_S²)·I, with A the
+  large-scale amplitude (free-space loss and spot-beam gain, Yin et al. eq. 1–2) from the twin's
+  own ephemeris and the receivers' reported tracks, τ = t₁ − t₀;
+- UAV → r (Rician, eq. 3): the report is split into its line of sight (known from the flight plan
+  and the tracks, with its range phase) and the scattered part z = (a/s − k₁·a_LoS)/k₂; the line of
+  sight is predicted exactly and z by c_U(τ)·z, C = s(t₁)²·k₂²·P_U·(1 − c_U²)·I;
+- base station → r: ĝ(t₁) = c_B(τ)·[s(t₁)/s(t₀)]·g(t₀), C = s(t₁)²·P_B·(1 − c_B²)·I;
+- Eve: the same, applied to the transmitters' *estimates*, plus the estimation error as a covariance
+  γ²·Δ²·‖ĥ_e‖²/N·I, where γ is the predictor's gain on the report (Δ: the configured error bound).
+
+c(τ) is the MMSE coefficient of each normalised fading process at lag τ, modelled as
+exp(−τ/T) with T learned online from consecutive reports (the configured coherence time is the
+prior); P is the learned mean power per element of the normalised process. Each report of a
+transmitter also *scores* the forecast made for its measurement time: the ratio of the realised
+squared error to the predicted one, tr-normalised (1 = calibrated). Its running mean scales the
+covariances the predictor hands out, so the twin learns how wrong it is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Final, Mapping, Sequence
+
+import numpy as np
+
+from physical.channels import LinkGeometry, RadioParameters, large_scale, rician_weights
+from physical.mobility import WaypointTrajectory
+from physical.reports import TransmitterReport
+from physical.secrecy import CHANNEL_NAMES, RECEIVERS, TRANSMITTER_PREFIX, USERS, ChannelSet
+
+PRIOR_PAIRS: Final = 20.0  #: weight of the configured coherence time, in report pairs
+MEMORY_PAIRS: Final = 300.0  #: the learned statistics forget with this time constant (report pairs)
+CALIBRATION_MEMORY: Final = 100.0  #: the calibration ratio forgets with this time constant (scores)
+CALIBRATION_RANGE: Final = (0.25, 4.0)  #: bounds of the covariance scale learned from the scores
+CORRELATION_CLIP: Final = (1e-6, 1.0 - 1e-9)  #: a learned lag correlation is kept inside this range
+EXPECTATION_DRAWS: Final = 256  #: Monte-Carlo draws per judged instant for expected rates
+_EXPECTATION_SEED: Final = 20261127  #: fixed common random numbers of the expectation (a quadrature rule)
+
+
+class SatelliteTrack:
+    """The twin's ephemeris: satellite ENU position (m) and elevation (rad) at any time of the run.
+
+    Built from the geometry the twin propagated from the public TLE at the run's ticks; positions
+    between ticks are interpolated linearly (a LEO moves ≈ 7 km in a second on a nearly straight line).
+    """
+
+    def __init__(self, times_s: np.ndarray, enu_m: np.ndarray, elevation_rad: np.ndarray) -> None:
+        self.times_s = np.asarray(times_s, float)
+        self.enu_m = np.asarray(enu_m, float).reshape(-1, 3)
+        self.elevation_rad = np.asarray(elevation_rad, float)
+
+    @classmethod
+    def from_geometry(cls, geometry) -> "SatelliteTrack":
+        """From a :class:`physical.orbit.SiteGeometry` (per-tick arrays)."""
+        n = len(geometry.t_s)
+        return cls(geometry.t_s, np.array([geometry.satellite_enu_m(k) for k in range(n)]), geometry.elevation_rad)
+
+    def at(self, t_s: float) -> tuple[np.ndarray, float]:
+        """(ENU position (m), elevation (rad)) at ``t_s`` (s), clamped to the tracked span."""
+        t = float(np.clip(t_s, self.times_s[0], self.times_s[-1]))
+        pos = np.array([np.interp(t, self.times_s, self.enu_m[:, i]) for i in range(3)])
+        return pos, float(np.interp(t, self.times_s, self.elevation_rad))
+
+
+@dataclass(frozen=True)
+class TwinKnowledge:
+    """What the twin knows besides its reports: models and plans, not the true state.
+
+    Args:
+        radio: the radio model (gains, antenna counts, noise, prior coherence times).
+        satellite: the twin's ephemeris of the satellite.
+        beam_centre_m: where the satellite's beam is pointed (ENU, m).
+        uav_plan: the UAV's flight plan.
+        bs_m: the base-station antenna position (ENU, m).
+        eve_error_bound: Δ, relative norm of the transmitters' error on Eve's channels (–).
+    """
+
+    radio: RadioParameters
+    satellite: SatelliteTrack
+    beam_centre_m: np.ndarray
+    uav_plan: WaypointTrajectory
+    bs_m: np.ndarray
+    eve_error_bound: float
+
+    def geometry(self, t_s: float, receivers_m: Mapping[str, np.ndarray], rain_fade_db: float) -> LinkGeometry:
+        """The link geometry at ``t_s`` (s) on the twin's view."""
+        sat_m, elevation = self.satellite.at(t_s)
+        return LinkGeometry(sat_m, elevation, self.beam_centre_m, self.uav_plan.position_m(t_s), self.bs_m,
+                            dict(receivers_m), rain_fade_db)
+
+
+class LagCorrelation:
+    """Lag correlation c(τ) = exp(−τ/T) and mean element power P of a normalised fading process.
+
+    T is learned from pairs of consecutive normalised samples (u₀, u₁) a lag δ apart:
+    ĉ(δ) = Σ Re(u₁·u₀*) / sqrt(Σ|u₀|²·Σ|u₁|²), T = −δ / ln ĉ(δ); the configured coherence time
+    enters as :data:`PRIOR_PAIRS` pseudo-pairs.
+    """
+
+    def __init__(self, prior_coherence_s: float, prior_power: float = 1.0) -> None:
+        self.prior_coherence_s = prior_coherence_s
+        self._rate_weight = PRIOR_PAIRS
+        self._rate_sum = PRIOR_PAIRS / prior_coherence_s  # Σ weight·(1/T)
+        self._power_weight = PRIOR_PAIRS
+        self._power_sum = PRIOR_PAIRS * prior_power
+        self.pairs = 0
+
+    def observe(self, before: np.ndarray, after: np.ndarray, lag_s: float) -> None:
+        """Learn from one pair of normalised samples (any shape, elements iid) ``lag_s`` apart (s)."""
+        if lag_s <= 0 or before.size == 0:
+            return
+        p0, p1 = float(np.sum(np.abs(before) ** 2)), float(np.sum(np.abs(after) ** 2))
+        if p0 <= 0 or p1 <= 0:
+            return
+        c = float(np.sum((after * np.conj(before)).real)) / math.sqrt(p0 * p1)
+        c = min(max(c, CORRELATION_CLIP[0]), CORRELATION_CLIP[1])
+        keep = 1.0 - 1.0 / MEMORY_PAIRS
+        self._rate_sum = keep * self._rate_sum + (-math.log(c) / lag_s)
+        self._rate_weight = keep * self._rate_weight + 1.0
+        self._power_sum = keep * self._power_sum + p1 / after.size
+        self._power_weight = keep * self._power_weight + 1.0
+        self.pairs += 1
+
+    @property
+    def coherence_s(self) -> float:
+        """The learned coherence time T (s)."""
+        return self._rate_weight / self._rate_sum
+
+    @property
+    def power(self) -> float:
+        """Mean power per element of the normalised process (–)."""
+        return self._power_sum / self._power_weight
+
+    def correlation(self, tau_s: float) -> float:
+        """c(τ) = exp(−τ/T) for a lag τ ≥ 0 (s)."""
+        return math.exp(-max(tau_s, 0.0) / self.coherence_s)
+
+
+@dataclass
+class Calibration:
+    """Running mean of realised / predicted squared error of a transmitter's forecasts (1 = calibrated)."""
+
+    ratio: float = 1.0
+    weight: float = 0.0
+    scores: list[float] = field(default_factory=list)  # since the last :meth:`drain`
+
+    def add(self, score: float) -> None:
+        keep = 1.0 - 1.0 / CALIBRATION_MEMORY
+        self.ratio = (keep * self.weight * self.ratio + score) / (keep * self.weight + 1.0)
+        self.weight = keep * self.weight + 1.0
+        self.scores.append(score)
+
+    @property
+    def scale(self) -> float:
+        """Factor applied to this transmitter's predicted covariances."""
+        return float(np.clip(self.ratio, *CALIBRATION_RANGE)) if self.weight > 0 else 1.0
+
+    def drain(self) -> float:
+        """Mean score since the last call (NaN if none) and reset that list."""
+        out = float(np.mean(self.scores)) if self.scores else math.nan
+        self.scores = []
+        return out
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Predicted channels at the instants a decision will be judged.
+
+    Args:
+        times_s: the judged instants (s).
+        means: per instant, channel name → predicted mean (noise units).
+        covariances: per instant, channel name → error covariance (noise units).
+        made_at_s: when the forecast was made (s).
+    """
+
+    times_s: tuple[float, ...]
+    means: tuple[dict[str, np.ndarray], ...]
+    covariances: tuple[dict[str, np.ndarray], ...]
+    made_at_s: float
+
+    def design_channels(self) -> ChannelSet:
+        """The predicted mean channels at the first judged instant (for vector designs)."""
+        return ChannelSet.from_mapping(self.means[0])
+
+    def second_moments(self) -> dict[str, np.ndarray]:
+        """E[h·hᴴ] = m·mᴴ + C averaged over the judged instants, per channel name."""
+        out = {}
+        for name in CHANNEL_NAMES:
+            out[name] = sum(np.outer(m[name], m[name].conj()) + c[name] for m, c in zip(self.means, self.covariances)) / len(self.times_s)
+        return out
+
+    def moment_min_rate(self, w: np.ndarray, f: np.ndarray, v: np.ndarray) -> float:
+        """Min over the servable users of the moment-matched rates (bit/s/Hz), averaged over the instants.
+
+        Every received power |hᴴx|² is replaced by its mean xᴴ·R·x — the objective the statistical
+        designs maximise; a cheap closed form for trigger checks.
+        """
+        precoders = {"h": w, "a": f, "g": v}
+        values = []
+        for means, covs in zip(self.means, self.covariances):
+            power = {n: float(np.real(np.vdot(precoders[n[0]], (np.outer(means[n], means[n].conj()) + covs[n]) @ precoders[n[0]])))
+                     for n in CHANNEL_NAMES}
+            rates = []
+            eve_total = power["h_e"] + power["a_e"] + power["g_e"] + 1.0
+            for tx, user in zip("hag", USERS):
+                if not (np.any(means[f"{tx}_{user}"] != 0) or np.trace(covs[f"{tx}_{user}"]).real > 0):
+                    continue
+                total = power[f"h_{user}"] + power[f"a_{user}"] + power[f"g_{user}"] + 1.0
+                own, leak = power[f"{tx}_{user}"], power[f"{tx}_e"]
+                rates.append(max(0.0, math.log2(total / (total - own)) - math.log2(eve_total / (eve_total - leak))))
+            if rates:
+                values.append(min(rates))
+        return float(np.mean(values)) if values else math.nan
+
+    def expected_rates(self, w: np.ndarray, f: np.ndarray, v: np.ndarray) -> tuple[dict[str, float], float]:
+        """(E[R_k] per served user, E[min_k R_k]) over the forecast distribution (bit/s/Hz).
+
+        Channels are drawn as m + C^½·ξ from a fixed set of standard complex normal ξ (common random
+        numbers, :data:`EXPECTATION_DRAWS` per instant); rates are the clipped secrecy rates of
+        Yin et al. eq. 14–16 and the min runs over the users the forecast can serve.
+        """
+        per_user: dict[str, list[np.ndarray]] = {u: [] for u in USERS}
+        minima = []
+        precoders = {"h": w, "a": f, "g": v}
+        for means, covs in zip(self.means, self.covariances):
+            power = {}
+            for name in CHANNEL_NAMES:
+                x = precoders[name[0]]
+                samples = _draws(means[name], covs[name])
+                power[name] = np.abs(samples.conj() @ x) ** 2  # (draws,)
+            served = [u for tx, u in zip("hag", USERS) if np.any(means[f"{tx}_{u}"] != 0) or np.trace(covs[f"{tx}_{u}"]).real > 0]
+            rates = {}
+            eve_total = power["h_e"] + power["a_e"] + power["g_e"] + 1.0
+            for tx, user in zip("hag", USERS):
+                total = power[f"h_{user}"] + power[f"a_{user}"] + power[f"g_{user}"] + 1.0
+                own = power[f"{tx}_{user}"]
+                leak = power[f"{tx}_e"]
+                rates[user] = np.maximum(0.0, np.log2(total / (total - own)) - np.log2(eve_total / (eve_total - leak)))
+                if user in served:
+                    per_user[user].append(rates[user])
+            if served:
+                minima.append(np.min(np.stack([rates[u] for u in served]), axis=0))
+        expected = {u: float(np.mean(np.concatenate(r))) for u, r in per_user.items() if r}
+        return expected, float(np.mean(np.concatenate(minima))) if minima else math.nan
+
+
+_UNIT_DRAWS: dict[int, np.ndarray] = {}
+
+
+def _draws(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """(EXPECTATION_DRAWS, N) samples of CN(mean, cov) from the fixed standard draws."""
+    n = mean.size
+    if n not in _UNIT_DRAWS:
+        rng = np.random.default_rng(np.random.SeedSequence(_EXPECTATION_SEED, spawn_key=(n,)))
+        _UNIT_DRAWS[n] = (rng.standard_normal((EXPECTATION_DRAWS, n)) + 1j * rng.standard_normal((EXPECTATION_DRAWS, n))) / math.sqrt(2)
+    vals, vecs = np.linalg.eigh((cov + cov.conj().T) / 2)
+    root = (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.conj().T
+    return mean[None, :] + _UNIT_DRAWS[n] @ root.T
+
+
+class ChannelPredictor:
+    """Forecasts the twin's channels from its latest reports and learns its own error statistics.
+
+    Args:
+        knowledge: the twin's models and plans.
+    """
+
+    def __init__(self, knowledge: TwinKnowledge) -> None:
+        self.knowledge = knowledge
+        radio = knowledge.radio
+        self.k1, self.k2 = rician_weights(radio.uav_rician_k)
+        # priors: the radio model's coherence times (under the Jakes model at the UAV's planned speed / the speed floor)
+        self.fading = {
+            "satellite": LagCorrelation(radio.coherence_s("satellite", 0.0)),
+            "uav": LagCorrelation(radio.coherence_s("uav", knowledge.uav_plan.speed_mps)),
+            "bs": LagCorrelation(radio.coherence_s("bs", 0.0), prior_power=radio.bs_nakagami_omega),
+        }
+        self.calibration = {tx: Calibration() for tx in TRANSMITTER_PREFIX}
+        self._previous: dict[str, tuple[float, dict[str, np.ndarray]]] = {}  # tx → (t, normalised user fading)
+        self._pending: dict[tuple[str, float], dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+
+    # -- learning -------------------------------------------------------------------------------
+    def _normalised(self, report: TransmitterReport, rain_fade_db: float) -> dict[str, np.ndarray]:
+        """The small-scale part of each user channel in a report (unit mean power per element)."""
+        tx = report.transmitter
+        big = large_scale(self.knowledge.radio, self.knowledge.geometry(report.measured_at_s, report.receivers_m, rain_fade_db))
+        out = {}
+        for user in USERS:
+            h = report.channels[user]
+            if tx == "satellite":
+                magnitude = np.abs(h)
+                if np.all(magnitude > 0):
+                    out[user] = h / magnitude
+            elif tx == "uav":
+                out[user] = (h / big.uav_amplitude[user] - self.k1 * big.uav_los[user]) / self.k2
+            else:
+                out[user] = h / big.bs_amplitude[user]
+        return out
+
+    def observe(self, report: TransmitterReport, rain_fade_db: float) -> None:
+        """Learn from a new report: score the forecast made for its time and update the fading statistics."""
+        tx = report.transmitter
+        pending = self._pending.pop((tx, report.measured_at_s), None)
+        if pending is not None:
+            errors = [np.sum(np.abs(report.channels[u] - m) ** 2) for u, (m, _) in pending.items()]
+            predicted = [np.trace(c).real for _, (_, c) in pending.items()]
+            if sum(predicted) > 0:
+                self.calibration[tx].add(float(sum(errors) / sum(predicted)))
+        self._pending = {k: v for k, v in self._pending.items() if k[1] > report.measured_at_s or k[0] != tx}
+        current = self._normalised(report, rain_fade_db)
+        previous = self._previous.get(tx)
+        if previous is not None:
+            t0, before = previous
+            pairs = [(before[u], current[u]) for u in USERS if u in before and u in current]
+            if pairs:
+                self.fading[tx].observe(np.concatenate([b for b, _ in pairs]), np.concatenate([a for _, a in pairs]),
+                                        report.measured_at_s - t0)
+        self._previous[tx] = (report.measured_at_s, current)
+
+    # -- forecasting ----------------------------------------------------------------------------
+    def _predict(self, report: TransmitterReport, receiver: str, channel: np.ndarray, t1_s: float,
+                 rain_fade_db: float, is_estimate: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, error covariance) of one link of ``report`` at ``t1_s`` (s)."""
+        tx = report.transmitter
+        know = self.knowledge
+        t0 = report.measured_at_s
+        tau = max(t1_s - t0, 0.0)
+        fading = self.fading[tx]
+        c = fading.correlation(tau)
+        n = channel.size
+        tracks0 = report.receivers_m
+        tracks1 = {r: report.receivers_m[r] + report.receivers_velocity_mps.get(r, np.zeros(3)) * tau for r in report.receivers_m}
+        big0 = large_scale(know.radio, know.geometry(t0, tracks0, rain_fade_db))
+        big1 = large_scale(know.radio, know.geometry(t1_s, tracks1, rain_fade_db))
+        if tx == "satellite":
+            a0, a1 = big0.sat_amplitude[receiver], big1.sat_amplitude[receiver]
+            if a1 == 0.0:
+                return np.zeros(n, complex), np.zeros((n, n), complex)
+            measured = float(np.sqrt(np.mean(np.abs(channel) ** 2)))
+            if a0 == 0.0 or measured == 0.0:
+                return np.zeros(n, complex), a1**2 * fading.power * np.eye(n)
+            ratio = a1 / a0
+            gain = c * ratio
+            mean = gain * channel
+            variance = (ratio * measured) ** 2 * fading.power * (1.0 - c * c)
+        elif tx == "uav":
+            s0, s1 = big0.uav_amplitude[receiver], big1.uav_amplitude[receiver]
+            z0 = (channel / s0 - self.k1 * big0.uav_los[receiver]) / self.k2
+            gain = c * s1 / s0
+            mean = s1 * (self.k1 * big1.uav_los[receiver] + self.k2 * c * z0)
+            variance = s1**2 * self.k2**2 * fading.power * (1.0 - c * c)
+        else:
+            s0, s1 = big0.bs_amplitude[receiver], big1.bs_amplitude[receiver]
+            gain = c * s1 / s0
+            mean = gain * channel
+            variance = s1**2 * fading.power * (1.0 - c * c)
+        variance *= self.calibration[tx].scale
+        if is_estimate:  # the estimation error ‖Δ‖ = Δ·‖h_e‖ in a uniformly random direction
+            variance += gain**2 * know.eve_error_bound**2 * float(np.vdot(channel, channel).real) / n
+        return mean, variance * np.eye(n)
+
+    def forecast(self, reports: Mapping[str, TransmitterReport], rain_fade_db: float, times_s: Sequence[float],
+                 made_at_s: float) -> Forecast:
+        """Predict every channel at ``times_s`` (s) from the latest ``reports`` (one per transmitter)."""
+        means, covs = [], []
+        for t1 in times_s:
+            m_t, c_t = {}, {}
+            for tx, prefix in TRANSMITTER_PREFIX.items():
+                report = reports[tx]
+                for r in RECEIVERS:
+                    estimate = r == "e"
+                    channel = report.eve_estimate if estimate else report.channels[r]
+                    m_t[f"{prefix}_{r}"], c_t[f"{prefix}_{r}"] = self._predict(report, r, channel, t1, rain_fade_db, estimate)
+            means.append(m_t)
+            covs.append(c_t)
+        for tx, prefix in TRANSMITTER_PREFIX.items():  # remember what to score when the reports of those times arrive
+            for k, t1 in enumerate(times_s):
+                self._pending[(tx, t1)] = {u: (means[k][f"{prefix}_{u}"], covs[k][f"{prefix}_{u}"]) for u in USERS}
+        return Forecast(tuple(times_s), tuple(means), tuple(covs), made_at_s)
+
+
+def persistence_forecast(reports: Mapping[str, TransmitterReport], times_s: Sequence[float], made_at_s: float) -> Forecast:
+    """The no-prediction view: the latest reports (Eve: the estimates) as exact channels at every judged instant."""
+    m_t = {}
+    for tx, prefix in TRANSMITTER_PREFIX.items():
+        for r in RECEIVERS:
+            m_t[f"{prefix}_{r}"] = reports[tx].eve_estimate if r == "e" else reports[tx].channels[r]
+    zeros = {name: np.zeros((m.size, m.size), complex) for name, m in m_t.items()}
+    return Forecast(tuple(times_s), tuple(m_t for _ in times_s), tuple(zeros for _ in times_s), made_at_s)
