@@ -1,15 +1,21 @@
-"""Constellations: Walker shells against closed forms, TLE catalogues, vectorised geometry against skyfield."""
+"""Constellations: Walker shells against closed forms, TLE catalogues, vectorised geometry against
+skyfield, serving satellite and handover against independently found crossings and set times."""
 
 import math
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.optimize import brentq
 from sgp4.api import WGS72, Satrec
 from skyfield.api import EarthSatellite, wgs84
 from skyfield.framelib import itrs
 
 from physical.constellation import Constellation, parse_tle_catalogue, teme_to_itrs
+from physical.handover import NONE, ServingRule, serving_timeline, set_times_s
 from physical.orbit import GroundSite, LeoOrbit, _ephemeris, _timescale, run_times, tle_checksum
 from physical.walker import WalkerShell, circular_satrec
 from sagin_twin.errors import InputError
@@ -319,3 +325,172 @@ def test_chunking_does_not_change_a_single_bit():
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert a.elevation_rad.shape == (len(constellation), t.size) and a.enu_m.shape == (len(constellation), t.size, 3)
     assert a.elevation_rad.dtype == np.float32 and a.sat_sunlit.dtype == bool and a.sun_elevation_rad.dtype == np.float64
+
+
+def test_a_dense_shell_always_has_satellites_above_25_degrees_and_hands_over():
+    """The Starlink-like shell over the default site for 30 minutes: 53° covers 40° N continuously."""
+    t = np.arange(0.0, 1800.0, 10.0)
+    geometry = Constellation.from_walker(starlink_like()).geometry(SITE, EPOCH, t)
+    visible = geometry.elevation_rad >= math.radians(25.0)
+    assert visible.sum(axis=0).min() >= 3
+    timeline = serving_timeline(geometry.elevation_rad, t, geometry.names, ServingRule("highest_elevation", math.radians(25.0)))
+    assert np.all(timeline.serving != NONE)
+    assert len(timeline.handovers) >= 3 and all(h.new_elevation_rad >= h.old_elevation_rad for h in timeline.handovers)
+    assert np.array_equal(timeline.serving_elevation_rad, geometry.elevation_rad.max(axis=0).astype(float))
+
+
+# ---------------------------------------------------------------- serving satellite and handover
+
+MIN_EL = math.radians(10.0)
+
+
+@pytest.fixture(scope="module")
+def two_satellites():
+    """Two satellites in one 53° plane, B 8° behind A, over a site 1° east of A's ground track: they
+    rise in turn, their elevation curves cross once and B sets last."""
+    a = circular_satrec(1, EPOCH, 550e3, math.radians(53.0), 0.0, 0.0)
+    b = circular_satrec(2, EPOCH, 550e3, math.radians(53.0), 0.0, math.radians(-8.0))
+    ts = _timescale()
+    below = wgs84.subpoint_of(EarthSatellite.from_satrec(a, ts).at(ts.from_datetime(EPOCH + timedelta(seconds=600))))
+    site = GroundSite("synthetic", below.latitude.degrees, below.longitude.degrees + 1.0, 0.0)
+    constellation = Constellation(["A", "B"], [a, b], "two")
+    t = np.arange(0.0, 1200.0, 1.0)
+    return constellation, site, t, constellation.geometry(site, EPOCH, t, dtype=np.float64)
+
+
+def _skyfield_elevation(satrec, site, seconds):
+    ts = _timescale()
+    topos = wgs84.latlon(site.latitude_deg, site.longitude_deg, elevation_m=site.altitude_m)
+    return (EarthSatellite.from_satrec(satrec, ts) - topos).at(ts.from_datetime(EPOCH + timedelta(seconds=seconds))).altaz()[0].radians
+
+
+def _skyfield_events(satrec, site, duration_s):
+    """{'rise': [...], 'set': [...]} seconds after EPOCH at which skyfield's find_events crosses MIN_EL."""
+    ts = _timescale()
+    topos = wgs84.latlon(site.latitude_deg, site.longitude_deg, elevation_m=site.altitude_m)
+    t0, t1 = ts.from_datetime(EPOCH), ts.from_datetime(EPOCH + timedelta(seconds=duration_s))
+    times, codes = EarthSatellite.from_satrec(satrec, ts).find_events(topos, t0, t1, altitude_degrees=math.degrees(MIN_EL))
+    seconds = (times.tt - t0.tt) * 86_400.0
+    return {"rise": seconds[codes == 0], "set": seconds[codes == 2]}
+
+
+def test_highest_elevation_hands_over_at_the_geometric_crossing(two_satellites):
+    constellation, site, t, geometry = two_satellites
+    a, b = constellation.satrecs
+    # independent crossing: root of el_A − el_B on skyfield's per-instant elevations
+    coarse = np.arange(400.0, 1000.0, 5.0)
+    diff = np.array([_skyfield_elevation(a, site, s) - _skyfield_elevation(b, site, s) for s in coarse])
+    sign_changes = np.where(np.diff(np.sign(diff)) != 0)[0]
+    assert len(sign_changes) == 1
+    k = sign_changes[0]
+    crossing_s = brentq(lambda s: _skyfield_elevation(a, site, s) - _skyfield_elevation(b, site, s), coarse[k], coarse[k + 1], xtol=1e-4)
+    timeline = serving_timeline(geometry.elevation_rad, t, constellation.names, ServingRule("highest_elevation", MIN_EL))
+    (handover,) = timeline.handovers
+    assert (handover.old, handover.new) == ("A", "B")
+    assert crossing_s <= handover.t_s < crossing_s + 1.0  # the first tick after the crossing
+    assert handover.new_elevation_rad >= handover.old_elevation_rad > MIN_EL
+    events_a, events_b = _skyfield_events(a, site, 1200.0), _skyfield_events(b, site, 1200.0)
+    assert [c.kind for c in timeline.changes] == ["acquired", "handover", "lost"]
+    assert events_a["rise"][0] <= timeline.changes[0].t_s < events_a["rise"][0] + 1.0
+    assert events_b["set"][0] <= timeline.changes[-1].t_s < events_b["set"][0] + 1.0
+
+
+def test_longest_visibility_serves_the_satellite_that_sets_last(two_satellites):
+    constellation, site, t, geometry = two_satellites
+    a, b = constellation.satrecs
+    events_a, events_b = _skyfield_events(a, site, 1200.0), _skyfield_events(b, site, 1200.0)
+    (rise_a,), (set_a,) = events_a["rise"], events_a["set"]
+    (rise_b,), (set_b,) = events_b["rise"], events_b["set"]
+    assert rise_a < rise_b < set_a < set_b
+    timeline = serving_timeline(geometry.elevation_rad, t, constellation.names, ServingRule("longest_visibility", MIN_EL))
+    for k, s in enumerate(t):
+        if min(abs(s - e) for e in (rise_a, set_a, rise_b, set_b)) < 1.0:
+            continue  # tick sampling and skyfield's event search may disagree within a tick of an event
+        candidates = [(end, name) for name, start, end in (("A", rise_a, set_a), ("B", rise_b, set_b)) if start <= s <= end]
+        assert timeline.serving_name(k) == (max(candidates)[1] if candidates else None), s
+    (handover,) = timeline.handovers
+    assert rise_b <= handover.t_s < rise_b + 1.0  # B takes over as soon as it is up: it sets later than A
+    # the interpolated set times are skyfield's to a fraction of a tick
+    sets = set_times_s(geometry.elevation_rad, t, MIN_EL)
+    assert sets[0, int(rise_a) + 1] == pytest.approx(set_a, abs=0.05)
+    assert sets[1, int(rise_b) + 1] == pytest.approx(set_b, abs=0.05)
+    # infinite hysteresis: stay on A until it sets, then B
+    sticky = serving_timeline(geometry.elevation_rad, t, constellation.names, ServingRule("longest_visibility", MIN_EL, hysteresis_s=math.inf))
+    (handover,) = sticky.handovers
+    assert set_a <= handover.t_s < set_a + 1.0
+
+
+def test_one_visible_satellite_means_no_handover(two_satellites):
+    constellation, site, t, geometry = two_satellites
+    events = _skyfield_events(constellation.satrecs[0], site, 1200.0)
+    for rule in ("highest_elevation", "longest_visibility"):
+        timeline = serving_timeline(geometry.elevation_rad[:1], t, ["A"], ServingRule(rule, MIN_EL))
+        assert timeline.handovers == ()
+        assert [(c.kind, c.old, c.new) for c in timeline.changes] == [("acquired", None, "A"), ("lost", "A", None)]
+        assert events["rise"][0] <= timeline.changes[0].t_s < events["rise"][0] + 1.0
+        assert events["set"][0] <= timeline.changes[1].t_s < events["set"][0] + 1.0
+        served = timeline.serving == 0
+        assert np.array_equal(served, geometry.elevation_rad[0] >= MIN_EL)
+        assert np.all(np.isnan(timeline.serving_elevation_rad[~served]))
+
+
+def test_set_times_of_linear_ramps_are_exact():
+    t = np.arange(0.0, 10.0)
+    elevation = np.array([
+        0.55 - 0.1 * t,         # crosses 0.2 at t = 3.5
+        0.1 * t - 0.05,         # rises: visible from t = 3, censored at the end
+        np.full(10, 0.1),       # never visible
+    ])
+    sets = set_times_s(elevation, t, 0.2)
+    assert sets[0, :4] == pytest.approx([3.5] * 4) and np.all(np.isnan(sets[0, 4:]))
+    assert np.all(np.isnan(sets[1, :3])) and np.all(sets[1, 3:] == 9.0)
+    assert np.all(np.isnan(sets[2]))
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"rule": "nearest"}, "rule"),
+    ({"min_elevation_rad": -0.1}, "min_elevation_rad"),
+    ({"min_elevation_rad": math.pi / 2}, "min_elevation_rad"),
+    ({"hysteresis_rad": -1e-3}, "hysteresis_rad"),
+    ({"hysteresis_rad": math.nan}, "hysteresis_rad"),
+    ({"hysteresis_s": 5.0}, "hysteresis_s"),
+])
+def test_bad_serving_rules_are_refused(kwargs, field):
+    with pytest.raises(InputError, match=field):
+        ServingRule(**{"rule": "highest_elevation", "min_elevation_rad": 0.1, **kwargs})
+
+
+_elevations = arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(2, 40)),
+                     elements=st.floats(-0.5, 1.5, allow_nan=False).map(lambda x: round(x, 2)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(elevation=_elevations, rule=st.sampled_from(["highest_elevation", "longest_visibility"]),
+       margin=st.sampled_from([0.0, 0.05, 0.3, math.inf]))
+def test_serving_invariants(elevation, rule, margin):
+    n_sat, n_t = elevation.shape
+    t = np.arange(n_t) * 2.0
+    names = [f"S{i}" for i in range(n_sat)]
+    serving_rule = ServingRule(rule, 0.2, **({"hysteresis_rad": margin} if rule == "highest_elevation" else {"hysteresis_s": margin * 10}))
+    timeline = serving_timeline(elevation, t, names, serving_rule)
+    visible = elevation >= 0.2
+    metric = elevation if rule == "highest_elevation" else set_times_s(elevation, t, 0.2)
+    for k in range(n_t):
+        s = timeline.serving[k]
+        assert (s == NONE) == (not visible[:, k].any())
+        if s == NONE:
+            continue
+        assert visible[s, k]
+        best = np.max(np.where(visible[:, k], metric[:, k], -np.inf))
+        if margin == 0.0:
+            assert metric[s, k] == best  # the rule's choice (ties: whichever already served, else the first)
+        assert metric[s, k] + serving_rule.hysteresis >= best
+    # the changes are exactly the ticks where the serving row changes
+    rows = np.concatenate([[NONE], timeline.serving])
+    changed = np.nonzero(rows[1:] != rows[:-1])[0]
+    assert [c.tick for c in timeline.changes] == list(changed)
+    for change in timeline.changes:
+        k = change.tick
+        assert change.new == timeline.serving_name(k) and change.old == (timeline.serving_name(k - 1) if k else None)
+        if margin == math.inf and change.old is not None:
+            assert not visible[names.index(change.old), k]  # infinite hysteresis: leave only a satellite that is gone
