@@ -24,7 +24,6 @@ from tests.conftest import ROOT
 EPOCH = datetime(2026, 11, 16, 12, 0, tzinfo=timezone.utc)
 SITE = GroundSite("Xinglong", 40.3959, 117.5772, 900.0)
 MICIUS = ROOT / "scenarios" / "tle" / "micius-like.tle"
-DEMO = ROOT / "scenarios" / "tle" / "walker-demo.tle"
 # published WGS72 constants (the model SGP4 is defined with), typed in rather than imported
 MU_KM3_S2 = 398_600.8
 RADIUS_KM = 6_378.135
@@ -167,10 +166,26 @@ def test_bad_walker_parameters_are_refused_naming_the_field(changes, field):
 
 # ---------------------------------------------------------------- TLE catalogues
 
-def test_shipped_demo_catalogue_is_the_export_of_its_walker_shell():
+#: three satellites of a synthetic 53°:6/2/1 shell at 550 km (``Constellation.to_tle_text``), 3-line format
+DEMO_LINES = (
+    "DEMO-0-0",
+    "1 90001U          26320.50000000  .00000000  00000-0  00000+0 0    00",
+    "2 90001  53.0000   0.0000 0000000   0.0000   0.0000 15.05491974    05",
+    "DEMO-0-1",
+    "1 90002U          26320.50000000  .00000000  00000-0  00000+0 0    01",
+    "2 90002  53.0000   0.0000 0000000   0.0000 120.0000 15.05491974    09",
+    "DEMO-0-2",
+    "1 90003U          26320.50000000  .00000000  00000-0  00000+0 0    02",
+    "2 90003  53.0000   0.0000 0000000   0.0000 240.0000 15.05491974    03",
+)
+
+
+def test_a_walker_shell_written_as_tle_reads_back(tmp_path):
     shell = WalkerShell(53.0, 6, 2, 1, 550e3, EPOCH, name="DEMO", first_catalogue_number=90001)
-    assert DEMO.read_text() == Constellation.from_walker(shell).to_tle_text()
-    loaded = Constellation.from_tle(DEMO)
+    path = tmp_path / "demo.tle"
+    path.write_text(Constellation.from_walker(shell).to_tle_text())
+    assert path.read_text().splitlines()[:9] == list(DEMO_LINES)
+    loaded = Constellation.from_tle(path)
     assert loaded.names == shell.names()
     # TLE rounding (1e-4° angles, 1e-8 day epoch, 1e-8 rev/day) moves a satellite by tens of metres at most
     t = np.arange(0.0, 1800.0, 60.0)
@@ -180,9 +195,8 @@ def test_shipped_demo_catalogue_is_the_export_of_its_walker_shell():
 
 
 def _sets(n):
-    """``n`` (line1, line2) pairs of distinct catalogue numbers, from the demo file."""
-    lines = DEMO.read_text().splitlines()
-    return [(lines[3 * k + 1], lines[3 * k + 2]) for k in range(n)]
+    """``n`` (line1, line2) pairs of distinct catalogue numbers, from ``DEMO_LINES``."""
+    return [(DEMO_LINES[3 * k + 1], DEMO_LINES[3 * k + 2]) for k in range(n)]
 
 
 def test_two_line_three_line_and_3le_formats_and_derived_names():
