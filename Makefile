@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.toml
 OUT ?= runs/default
+LATEST := .venv-latest
 
-.PHONY: run test install bench clean
+.PHONY: run test test-latest versions install bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +24,21 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+versions: $(STAMP)
+	$(BIN)/python -m sagin_twin.versions
+
+# The suite on the newest dependency versions pyproject.toml allows, in a throw-away venv: run it
+# before raising an upper bound, and now and then to catch drift before users do.
+test-latest:
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[test]"
+	$(LATEST)/bin/python -m sagin_twin.versions
+	$(LATEST)/bin/python -m pytest -q -p no:cacheprovider
+
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LATEST) runs .pytest_cache .hypothesis

@@ -36,7 +36,7 @@ KINDS: Final[dict[str, str]] = {
     "key_pool_state": "from t = 0 every log period: each link's key stock, state, thresholds, rate of one QKD link and running QKD links",
     "qkd_plan": "the core-cloud twin planned QKD reservations and routes (trigger, forecast, status, costs, fallback)",
     "qkd_route": "a plan's route for one request in one weather pattern",
-    "qkd_reserved": "a plan's reserved QKD and KM wavelengths on one link",
+    "qkd_reserved": "a plan's reserved QKD and KM wavelengths on one link, and the key rate per QKD link it planned with",
     "qkd_plan_applied": "the QKD network started using a plan received from the core-cloud twin",
     "qkd_plan_cost": "when a plan leaves service: its reservation cost (pro rata), realised second-stage cost, key served and unmet",
 }

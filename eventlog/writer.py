@@ -7,13 +7,17 @@ Files in the run folder:
   Wall time differs between runs, so it is kept out of ``events.jsonl`` to keep that file
   byte-identical; :func:`eventlog.reader.load_events` joins it back on ``seq``.
 
-Every line is flushed as it is written, so a killed run leaves a log readable up to its last event.
+Every line is written to the file as it is logged, so a killed run leaves a log readable up to its
+last event. A write that fails (a full disk, ENOSPC) is rolled back to the end of the last complete
+line and raises :class:`LogWriteError`: the files never end in a cut line, and every later ``log``
+call raises the same error instead of writing.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,6 +30,49 @@ ARRAYS_FILE = "arrays.jsonl"
 TIMINGS_FILE = "timings.jsonl"
 
 Scalar = int | float | str | bool | None
+
+_write = os.write  #: the one call that puts bytes in a log file (a test swaps it to inject a full disk)
+
+
+class LogWriteError(OSError):
+    """Writing a log file failed (e.g. the disk is full); the file ends at its last complete line."""
+
+
+class LineFile:
+    """A log file written one whole line at a time: a failed write is cut back to the last complete line.
+
+    Unbuffered (each line is one ``os.write`` loop), so a line is on disk when :meth:`write` returns.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._good = 0  #: bytes in the file that end with a complete line
+        self.closed = False
+
+    def write(self, text: str) -> None:
+        """Append ``text`` (one or more whole lines); on failure truncate to the last complete line."""
+        encoded = text.encode("utf-8")
+        data = memoryview(encoded)
+        try:
+            while data:
+                data = data[_write(self._fd, data):]
+        except OSError as exc:
+            try:
+                os.ftruncate(self._fd, self._good)
+                os.lseek(self._fd, self._good, os.SEEK_SET)
+            except OSError:
+                pass
+            raise LogWriteError(exc.errno, f"cannot write {self.path} ({exc.strerror})") from exc
+        self._good += len(encoded)
+
+    def flush(self) -> None:
+        """Nothing to do: every line is written when logged."""
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            os.close(self._fd)
 
 
 def _scalar(name: str, value: Any) -> Scalar:
@@ -57,11 +104,13 @@ class EventLog:
         self._seq = 0
         self._array_seq = 0
         self.counts: dict[str, int] = {}
+        self.failure: LogWriteError | None = None  #: the write error that stopped this log, if any
+        self.last_t_s: float | None = None  #: simulated time of the last event written in full
 
     @classmethod
     def open(cls, directory: Path) -> "EventLog":
         """Create the three log files in ``directory`` (which must exist), truncating old ones."""
-        streams = [open(directory / name, "w", encoding="utf-8") for name in (EVENTS_FILE, ARRAYS_FILE, TIMINGS_FILE)]
+        streams = [LineFile(directory / name) for name in (EVENTS_FILE, ARRAYS_FILE, TIMINGS_FILE)]
         log = cls(*streams)
         log._owns_streams = True
         return log
@@ -85,6 +134,7 @@ class EventLog:
             row[name] = _scalar(name, value)
         self._write(self._events, row)
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.last_t_s = row["t_s"]
         return seq
 
     def array(self, name: str, values: np.ndarray) -> str:
@@ -122,8 +172,12 @@ class EventLog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @staticmethod
-    def _write(stream: IO[str], row: dict) -> None:
-        stream.write(json.dumps(row, separators=(",", ":"), allow_nan=False))
-        stream.write("\n")
-        stream.flush()
+    def _write(self, stream: IO[str], row: dict) -> None:
+        if self.failure is not None:
+            raise self.failure
+        try:
+            stream.write(json.dumps(row, separators=(",", ":"), allow_nan=False) + "\n")
+            stream.flush()
+        except LogWriteError as exc:
+            self.failure = exc
+            raise

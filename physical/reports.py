@@ -78,6 +78,7 @@ class KeyPoolReport:
         states: link name → READY / WARNING / EMPTY.
         demand_bps: request name → key-rate demand in force (bit/s).
         unmet_bits: request name → key asked for but not served since the previous report (bit).
+        weather: the site's weather report the network provisions by (None before the first one).
     """
 
     measured_at_s: float
@@ -85,6 +86,7 @@ class KeyPoolReport:
     states: dict[str, str]
     demand_bps: dict[str, float]
     unmet_bits: dict[str, float]
+    weather: WeatherReport | None = None
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,13 @@ class QkdPlanCommand:
         routes: weather ("clear" / "cloudy") → request → node list; a request missing for a
             weather has no route in it.
         reserved_qkd, reserved_km: link name → reserved QKD / KM wavelengths.
-        key_rate_bps: medium → key rate per QKD link K_m the plan assumed (bit/s); the network
-            runs ceil(demand / K_m) QKD links per request on each link of its route.
+        key_rate_bps: link name → key rate per QKD link K_l the plan assumed (bit/s); the network
+            runs P = ceil(demand / K_l) QKD links per request on each link l of its route.
         ondemand_capacity_qkd, ondemand_capacity_km: link name → on-demand wavelengths available.
         price_qkd, price_km: link name → price of one wavelength for one epoch (cost units).
         ondemand_factor, utilisation_factor: second-stage price factors (–).
         epoch_s: the planning epoch the prices refer to (s).
+        km_per_qkd_link: P KM wavelengths per request and route link (Kaewpuang eq. 35) instead of 1 (eq. 6).
         first_stage_cost: the reservation cost of the plan (cost units).
         decided_at_s, oldest_input_s: when it was decided and the measurement time of its oldest input (s).
     """
@@ -121,3 +124,4 @@ class QkdPlanCommand:
     first_stage_cost: float
     decided_at_s: float
     oldest_input_s: float
+    km_per_qkd_link: bool = False

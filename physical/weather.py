@@ -4,8 +4,15 @@ The chain is a continuous-time Markov chain sampled at each step: a state with m
 is left within Δt with probability 1 − exp(−Δt/T), to a next state drawn from its jump
 probabilities. In rain the satellite links suffer the log-normal fade of Yin et al. (eq. 1):
 ln(β_dB) ~ N(μ, σ²), with temporal memory through an AR(1) process on the underlying Gaussian
-(correlation exp(−Δt/T_rain)). Clear and cloudy skies add no RF fade; a cloudy sky blocks optical
-(QKD) links.
+(correlation exp(−Δt/T_rain)). Clear and cloudy skies add no RF fade.
+
+Clouds and optical links (the one rule, used by the QKD physics, the QKD network and its planner):
+a free-space optical QKD link (satellite downlink or UAV link, ``OPTICAL_MEDIA``) is blocked when the
+cloud cover at the site (fraction of the sky, 0–1) is above ``cloud_block_fraction`` (default
+``DEFAULT_CLOUD_BLOCK_FRACTION`` = 0.5: a mostly overcast sky puts a cloud on the line of sight);
+fiber is never blocked. The planner's weather patterns follow the same rule (``sky_pattern``). The
+Markov chain assigns cover 0 to clear and 1 to cloudy and rain, so its states block for every
+fraction below 1; a recorded trace gives the cover itself.
 """
 
 from __future__ import annotations
@@ -40,13 +47,22 @@ class WeatherModel:
     rain_fade_correlation_s: float = 60.0
 
 
-#: cloud cover the Markov chain assigns to each state (fraction of sky; a cloudy sky blocks optical links)
+#: cloud cover the Markov chain assigns to each state (fraction of sky)
 CLOUD_COVER: Final = {"clear": 0.0, "cloudy": 1.0, "rain": 1.0}
+#: QKD media that are free-space optical links, blocked by clouds (fiber is not)
+OPTICAL_MEDIA: Final = frozenset({"satellite", "uav"})
+#: cloud cover (fraction of sky, 0–1) above which optical QKD links are blocked
+DEFAULT_CLOUD_BLOCK_FRACTION: Final = 0.5
 
 
-def sky_pattern(cloud_cover: float) -> str:
-    """``clear`` for a cloud-free sky, ``cloudy`` for any cloud (it blocks optical QKD links)."""
-    return "clear" if cloud_cover <= 0.0 else "cloudy"
+def optical_link_blocked(cloud_cover: float, cloud_block_fraction: float = DEFAULT_CLOUD_BLOCK_FRACTION) -> bool:
+    """True if a cloud cover of ``cloud_cover`` (0–1) blocks free-space optical links: cover > ``cloud_block_fraction`` (0–1)."""
+    return cloud_cover > cloud_block_fraction
+
+
+def sky_pattern(cloud_cover: float, cloud_block_fraction: float = DEFAULT_CLOUD_BLOCK_FRACTION) -> str:
+    """The planner's weather pattern of a cloud cover (0–1): ``cloudy`` if it blocks optical links, else ``clear``."""
+    return "cloudy" if optical_link_blocked(cloud_cover, cloud_block_fraction) else "clear"
 
 
 @dataclass(frozen=True)

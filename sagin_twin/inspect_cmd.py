@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from pathlib import Path
 
 from sagin_twin.errors import InputError
+from sagin_twin.outputs import check_output_file
 
 #: columns printed as simulated times, to 0.01 s
 TIME_COLUMNS = ("t_s", "from_s", "first_s", "last_s", "duration_s")
@@ -30,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--source", action="append", default=None, metavar="S", help="only events from this source (repeatable)")
     p.add_argument("--from", dest="t_from", type=float, default=None, metavar="T", help="only events at t_s >= T (s)")
     p.add_argument("--to", dest="t_to", type=float, default=None, metavar="T", help="only events at t_s <= T (s)")
-    p.add_argument("--list", type=int, default=0, metavar="N", help="print the first N matching events (in --json: under 'listed')")
+    p.add_argument("--list", type=int, default=0, metavar="N", help="print the first N matching events (in --json: under 'listed_events')")
     p.add_argument("--parquet", type=Path, default=None, metavar="OUT", help="export the matching events to this Parquet file")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON document")
     p.set_defaults(func=inspect)
@@ -72,12 +72,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if len(args.log) > 1 and (args.list or args.parquet is not None):
         raise InputError("--list and --parquet take a single LOG")
     if args.parquet is not None:
-        if args.parquet.is_dir():
-            raise InputError("is a folder; --parquet names the file to write", source=str(args.parquet))
-        if not args.parquet.parent.is_dir():
-            raise InputError("folder does not exist", source=str(args.parquet.parent))
-        if not os.access(args.parquet.parent, os.W_OK | os.X_OK):
-            raise InputError("folder is not writable", source=str(args.parquet.parent))
+        check_output_file(args.parquet, "--parquet")  # before reading the log
 
 
 def _check_sources(args: argparse.Namespace, log: Path, present: set[str]) -> None:
@@ -113,7 +108,7 @@ def inspect(args: argparse.Namespace) -> int:
     if args.json:
         document = dict(scan.summary)
         if args.list:
-            document["listed"] = scan.listed
+            document["listed_events"] = scan.listed
         print_json(json_safe(document), indent=2, default=str)
     else:
         import pandas as pd

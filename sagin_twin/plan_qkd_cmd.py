@@ -1,11 +1,13 @@
 """``sagin-twin plan-qkd INSTANCE.toml``: QKD routing and wavelength reservation by two-stage stochastic programming.
 
-The instance (layout in ``twin/qkd/instance.py``; example ``scenarios/qkd/nsfnet.toml``) lists the
-media with Table I costs, the nodes, links, requests and weather/demand scenarios. The plan
-minimises reservation cost + expected recourse cost (utilised reserved and on-demand wavelengths)
-with HiGHS; a cloudy scenario takes satellite links down and re-routes the requests they carried.
-Exit status 0 with a plan, 1 if the instance is infeasible (the diagnosis names the request, link
-and scenario) or the solver failed, 2 for a bad file.
+The instance lists the media with Table I costs, the nodes, links, requests and weather/demand
+scenarios; its format is documented field by field in docs/qkd-instances.md (examples:
+scenarios/qkd/nsfnet.toml, scenarios/qkd/kaewpuang-small.toml). The plan minimises reservation cost
++ expected recourse cost (utilised reserved and on-demand wavelengths) with HiGHS; a cloudy scenario
+takes satellite and UAV (optical) links down and re-routes the requests they carried; a request no
+link still up can serve is left unserved in that scenario (listed). Exit status 0 with a plan, 1 if
+the instance is infeasible (the diagnosis names the request, link and scenario) or the solver
+failed, 2 for a bad file.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def plan_qkd(args: argparse.Namespace) -> int:
     print()
     print(f"{'request':<16}route")
     for name, path in result.routes.items():
-        print(f"{name:<16}{' -> '.join(path)}")
+        print(f"{name:<16}{' -> '.join(path) if path else '(none: unserved in every scenario)'}")
     print()
     print(f"{'link':<12}{'medium':<10}{'QKD':>5}{'KM':>5}")
     for link in instance.links:
@@ -80,10 +82,15 @@ def plan_qkd(args: argparse.Namespace) -> int:
         if r:
             print(f"{link.name:<12}{link.medium:<10}{r['qkd']:>5}{r['km']:>5}")
     rerouted = [(s, req, path) for s, routes in result.scenario_routes.items() for req, path in routes.items()
-                if path != result.routes[req]]
+                if path and path != result.routes[req]]
     if rerouted:
         print()
         print("re-routed in scenarios:")
         for s, req, path in rerouted:
             print(f"  {s}: {req} via {' -> '.join(path)}")
+    if result.unserved:
+        print()
+        print("unserved (the scenario's weather takes down every path; no key for them there):")
+        for s, requests in result.unserved.items():
+            print(f"  {s}: {', '.join(requests)}")
     return 0

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from sagin_twin.errors import InputError
+from sagin_twin.outputs import check_output_folder
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,28 +22,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=report)
 
 
-def _check_out(out: Path) -> None:
-    """Refuse an output that is a file, or a folder that cannot be created or written, before any work."""
-    if out.exists() and not out.is_dir():
-        raise InputError("exists and is not a folder; --out names the folder to draw into", source=str(out))
-    existing = out
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise InputError(f"cannot create a folder under {existing} (not a folder)", source=str(out))
-    import os
-
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"{existing} is not writable", source=str(out))
-
-
 def report(args: argparse.Namespace) -> int:
     from eventlog.plots import REPORT_COLUMNS, write_report
     from eventlog.reader import load_by_kind, resolve_log_path
 
+    if args.out is not None:
+        check_output_folder(args.out)  # a file, a read-only place or /proc fails here, before the log is read
     events_path = resolve_log_path(args.log)
     out = args.out or events_path.parent / "report"
-    _check_out(out)
+    if args.out is None:
+        check_output_folder(out)
     columns = {c for kind_columns in REPORT_COLUMNS.values() for c in kind_columns}
     frames = load_by_kind(events_path, REPORT_COLUMNS, columns)
     try:

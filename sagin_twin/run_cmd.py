@@ -1,4 +1,10 @@
-"""``sagin-twin run SCENARIO [--out DIR] [--seed N] [--duration S] [--set KEY=VALUE ...] [--allow-large]``: run a scenario, write its log."""
+"""``sagin-twin run SCENARIO [--out DIR] [--seed N] [--duration S] [--set KEY=VALUE ...] [--allow-large]``: run a scenario, write its log.
+
+SIGINT (Ctrl-C) and SIGTERM stop the run cleanly: the log is closed with a ``run_finished`` row whose
+status is ``interrupted`` and the exit status is 130 (SIGINT) or 143 (SIGTERM). Two runs into the
+same ``--out`` at once are refused (the second exits 2 at once). A full disk ends the run with one
+line and exit status 1; the log stays readable up to its last complete line.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from eventlog.summary import format_summary
-from eventlog.writer import EVENTS_FILE
 from sagin_twin.errors import InputError
-from scenarios.build import prepare
-from scenarios.config import Override, load_scenario, parse_set
-from scenarios.execute import OUTPUT_FILES, execute
+from sagin_twin.outputs import check_output_folder, locked_folder
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  #: signals that stop a run cleanly
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -33,8 +37,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def overrides(args: argparse.Namespace) -> list[Override]:
+def overrides(args: argparse.Namespace) -> list:
     """The scenario overrides of the command line: every --set in order, then --seed and --duration."""
+    from scenarios.config import Override, parse_set
+
     out = [parse_set(text) for text in args.set]
     if args.seed is not None:
         out.append(Override("--seed", "run.seed", args.seed))
@@ -43,15 +49,19 @@ def overrides(args: argparse.Namespace) -> list[Override]:
     return out
 
 
-def prepare_output(out: Path, force: bool) -> None:
-    """Create ``out``; refuse to overwrite an earlier run's files unless ``force``."""
-    if out.exists() and not out.is_dir():
-        raise InputError("exists and is not a folder", source=str(out))
+def _earlier_run(out: Path, force: bool) -> list[str]:
+    """The files of an earlier run in ``out``; refused unless ``force``."""
+    from scenarios.execute import OUTPUT_FILES
+
     existing = [name for name in OUTPUT_FILES if (out / name).exists()]
     if existing and not force:
         raise InputError(f"already holds a run ({existing[0]}); pass --force to replace it or choose another --out", source=str(out))
-    out.mkdir(parents=True, exist_ok=True)
-    for name in existing:
+    return existing
+
+
+def prepare_output(out: Path, force: bool) -> None:
+    """Refuse to overwrite an earlier run's files in ``out`` (already created and locked) unless ``force``."""
+    for name in _earlier_run(out, force):
         (out / name).unlink()
 
 
@@ -77,18 +87,34 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
+    from eventlog.summary import format_summary
+    from eventlog.writer import EVENTS_FILE
+    from scenarios.build import prepare
+    from scenarios.config import load_scenario
+    from scenarios.execute import execute
+
     scenario = load_scenario(args.scenario, overrides(args), allow_large=args.allow_large)
-    prepared = prepare(scenario)  # every input error surfaces here, before anything is written
     out = args.out or Path("runs") / f"{scenario.path.stem}-seed{scenario.run.seed}"
-    prepare_output(out, args.force)
-    progress = Progress(not args.quiet)
-    interrupted = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
-    try:
-        summary = execute(prepared, out, progress=progress, should_stop=lambda: bool(interrupted))
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        progress.done()
+    check_output_folder(out)  # a file, a read-only place or /proc fails here, before the pass search
+    _earlier_run(out, args.force)  # so does an earlier run without --force (checked again under the lock)
+    prepared = prepare(scenario)  # every input error surfaces here, before anything is written
+    with locked_folder(out, "run"):
+        prepare_output(out, args.force)
+        progress = Progress(not args.quiet)
+        received: list[int] = []
+        previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum)) for signum in STOP_SIGNALS}
+        try:
+            summary = execute(prepared, out, progress=progress, should_stop=lambda: bool(received))
+        except KeyboardInterrupt:
+            if received and received[0] == signal.SIGTERM:
+                from sagin_twin.cli import Terminated
+
+                raise Terminated from None
+            raise
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            progress.done()
     if not args.quiet:
         print(format_summary(summary))
     print(f"event log: {out / EVENTS_FILE}")

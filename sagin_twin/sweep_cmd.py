@@ -4,24 +4,25 @@ Runs every point of a sweep file (see ``sweeps/spec.py`` and ``docs/sweeps.md``)
 pool or an existing dask.distributed cluster, appending each finished run to ``DIR/runs.jsonl``.
 Re-running the same command resumes: finished runs are not recomputed (failed ones only with
 ``--retry-failed``). Writes ``DIR/results.parquet`` (one row per run) and ``DIR/<metric>.png``.
+A second sweep into the same ``DIR`` while one runs is refused (exit 2); a worker process that dies,
+a dask cluster that goes away or a full disk end the sweep with one line and exit status 1, keeping
+every finished run for the next attempt.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import shutil
 import sys
 import time
 import zlib
 from pathlib import Path
 
-from sagin_twin.errors import InputError
-from scenarios.config import read_toml, scenario_from_table
-from scenarios.build import prepare
-from studies import yin
-from sweeps.engine import DaskExecutor, LocalExecutor, ResultStore, run_all
-from sweeps.results import plot_metric, write_table
-from sweeps.runs import _set_field, run_figure_task, run_scenario
-from sweeps.spec import Sweep, load_sweep, scenario_runs
+from sagin_twin.errors import InputError, RunFailure
+from sagin_twin.outputs import check_output_folder, locked_folder
+
+WORK_DIR = "work"  #: scratch folder under --out for the logs of local runs that are not kept
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,14 +41,23 @@ def add_executor_arguments(p: argparse.ArgumentParser) -> None:
     group.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask.distributed scheduler, e.g. tcp://127.0.0.1:8786")
 
 
-def make_executor(args: argparse.Namespace):
+def check_executor_arguments(args: argparse.Namespace) -> None:
+    """Refuse a bad --workers or a malformed --scheduler address before any work."""
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be >= 1, got {args.workers}")
     if args.scheduler:
-        try:
-            return DaskExecutor(args.scheduler)
-        except (OSError, TimeoutError) as exc:
-            raise InputError(f"cannot reach the dask scheduler: {exc}", source=args.scheduler) from None
+        from sweeps.scheduler import parse_scheduler_address
+
+        parse_scheduler_address(args.scheduler)
+
+
+def make_executor(args: argparse.Namespace):
+    """The local process pool, or the dask cluster at --scheduler (checked within a bounded wait)."""
+    from sweeps.engine import DaskExecutor, LocalExecutor
+
+    check_executor_arguments(args)
+    if args.scheduler:
+        return DaskExecutor(args.scheduler)
     return LocalExecutor(args.workers)
 
 
@@ -69,13 +79,17 @@ class RunProgress:
             print(f"  {self.done}/{self.total} done, {self.failed} failed, {elapsed:.1f} s elapsed, ~{eta:.0f} s left", file=sys.stderr)
 
 
-def figure_run_id(task: yin.Task) -> str:
+def figure_run_id(task) -> str:
     payload = f"{task.figure}|{task.parameter}|{task.value!r}|{task.delta!r}|{task.method}|{task.draw}|{task.seed}"
     return f"f{zlib.crc32(payload.encode()):08x}"
 
 
-def _plan(sweep: Sweep, out: Path):
+def _plan(sweep, out: Path, local: bool):
     """(function, tasks, identity rows, x column, group columns) of a sweep."""
+    from studies import yin
+    from sweeps.runs import run_figure_task, run_scenario
+    from sweeps.spec import scenario_runs
+
     s = sweep.section
     if sweep.is_figure:
         spec = yin.FIGURES[s.figure]
@@ -85,14 +99,20 @@ def _plan(sweep: Sweep, out: Path):
         groups = ["method"] + ([] if spec.parameter == "delta" else ["delta"])
         return run_figure_task, tasks, ids, "value", groups
     runs = scenario_runs(sweep, out / "runs" if s.keep_logs else None)
+    if local and not s.keep_logs:
+        runs = [dataclasses.replace(r, work_dir=str(out.resolve() / WORK_DIR / r.run_id)) for r in runs]
     _check_points(sweep, runs)
     names = list(sweep.parameters)
     ids = [{"run_id": r.run_id, "index": r.index, **dict(r.overrides), "replicate": r.replicate, "seed": r.seed} for r in runs]
     return run_scenario, runs, ids, names[0], names[1:]
 
 
-def _check_points(sweep: Sweep, runs) -> None:
+def _check_points(sweep, runs) -> None:
     """Validate every point's scenario before anything runs, so a typo fails fast with its field."""
+    from scenarios.build import prepare
+    from scenarios.config import read_toml, scenario_from_table
+    from sweeps.runs import _set_field
+
     seen = set()
     for run in runs:
         if run.overrides in seen:
@@ -112,10 +132,32 @@ def _check_points(sweep: Sweep, runs) -> None:
 
 
 def sweep(args: argparse.Namespace) -> int:
+    from sweeps.engine import DaskExecutor
+    from sweeps.spec import load_sweep
+
+    check_output_folder(args.out)
+    check_executor_arguments(args)
     spec = load_sweep(args.sweep, allow_large=args.allow_large)
-    function, tasks, ids, x, groups = _plan(spec, args.out)
-    executor = make_executor(args)
-    args.out.mkdir(parents=True, exist_ok=True)
+    function, tasks, ids, x, groups = _plan(spec, args.out, local=not args.scheduler)
+    executor = make_executor(args)  # a dask address is probed here, before --out is created
+    try:
+        with locked_folder(args.out, "sweep"):
+            table = _run_and_collect(args, spec, function, tasks, ids, executor)
+            _plot_all(table, spec.metrics, x, groups, args.out)
+    finally:
+        if isinstance(executor, DaskExecutor):
+            executor.close()
+    failed = int((table["status"] != "ok").sum())
+    print(f"{len(table)} runs ({failed} failed) in {args.out / 'results.parquet'}; plots: {', '.join(m + '.png' for m in spec.metrics)}")
+    return 0
+
+
+def _run_and_collect(args: argparse.Namespace, spec, function, tasks: list, ids: list[dict], executor):
+    """Run what is not done yet (appending to runs.jsonl as runs finish) and write results.parquet."""
+    from sweeps.engine import ResultStore, run_all
+    from sweeps.results import write_table
+
+    shutil.rmtree(args.out / WORK_DIR, ignore_errors=True)  # scratch logs of a sweep killed earlier
     store = ResultStore(args.out)
     store.repair()
     previous = {row["run_id"]: row for row in store.rows()}
@@ -123,31 +165,51 @@ def sweep(args: argparse.Namespace) -> int:
     todo = [(t, i) for t, i in zip(tasks, ids) if i["run_id"] in keep]
     print(f"{len(tasks)} runs: {len(tasks) - len(todo)} already done, {len(todo)} to run on {executor.describe()}", file=sys.stderr)
     progress = RunProgress(len(todo))
-
-    def on_row(task, row):
-        store.append({**identity_of(task), **row})
-        progress.update(row["status"] == "ok")
-
     by_key = {(_key(t)): i for t, i in todo}
 
-    def identity_of(task):
-        return by_key[_key(task)]
+    def on_row(task, row):
+        store.append({**by_key[_key(task)], **row})
+        progress.update(row["status"] == "ok")
 
     try:
         run_all(function, [t for t, _ in todo], executor, on_row)
+    except RunFailure as exc:
+        raise RunFailure(f"{exc}; {progress.done} finished runs of this attempt are saved in "
+                         f"{store.path}: run the same command again to resume") from None
     finally:
-        if isinstance(executor, DaskExecutor):
-            executor.close()
+        _remove_empty(args.out / WORK_DIR)
     rows_by_id = {row["run_id"]: row for row in store.rows()}
     rows = [rows_by_id[i["run_id"]] for i in ids if i["run_id"] in rows_by_id]
-    identity_columns = list(ids[0])
-    columns = identity_columns + ["status", "error", "wall_s"] + list(spec.metrics)
-    table = write_table(rows, columns, args.out)
-    for metric in spec.metrics:
-        plot_metric(table, metric, x, groups, args.out / f"{metric}.png")
-    failed = int((table["status"] != "ok").sum())
-    print(f"{len(table)} runs ({failed} failed) in {args.out / 'results.parquet'}; plots: {', '.join(m + '.png' for m in spec.metrics)}")
-    return 0
+    columns = list(ids[0]) + ["status", "error", "wall_s"] + list(spec.metrics)
+    return write_table(rows, columns, args.out)
+
+
+def _plot_all(table, metrics, x: str, groups: list[str], out: Path) -> None:
+    """One PNG per metric; a PNG that cannot be written (full disk) is reported in one line after trying all."""
+    from sweeps.results import plot_metric
+
+    failures = []
+    for metric in metrics:
+        path = out / f"{metric}.png"
+        try:
+            plot_metric(table, metric, x, groups, path)
+        except OSError as exc:
+            import matplotlib.pyplot as plt
+
+            plt.close("all")  # the figure whose savefig failed
+            path.with_name(path.name + ".partial").unlink(missing_ok=True)
+            failures.append((path.name, exc))
+    if failures:
+        name, exc = failures[0]
+        raise RunFailure(f"could not write {len(failures)} of {len(metrics)} plots, e.g. {out / name} "
+                         f"({exc.strerror or exc}); the results are in {out / 'results.parquet'}")
+
+
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # absent, or holds the scratch log of a run that was stopped
+        pass
 
 
 def _key(task) -> tuple:

@@ -30,7 +30,7 @@ from scenarios.config import LinkConfig, Scenario, blame
 from scenarios.qkd_build import build_qkd
 from twin.core import CoreTwin, TriggerPolicy
 from twin.edge import EdgeTwin
-from twin.link import Link, LinkModel
+from twin.link import FanOut, Link, LinkModel
 from twin.precoding import PRECODERS
 from twin.precoding.faults import FaultInjector
 
@@ -188,6 +188,9 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
     links = scenario.links
     outboxes = {tx: link(f"intra.{tx}", edge_inbox[tx], links.intra) for tx in TRANSMITTERS}
     outboxes["weather"] = link("intra.weather", edge_inbox["bs"], links.intra)  # the site's weather station reports to the ground twin
+    qkd_weather = simpy.Store(env) if scenario.qkd else None
+    if qkd_weather is not None:  # ... and to the QKD network, whose optical links see that sky at once
+        outboxes["weather"] = FanOut(outboxes["weather"], link("weather.qkd", qkd_weather, LinkConfig()))
     for tx in TRANSMITTERS:
         EdgeTwin(env, tx, edge_inbox[tx], link(f"inter.{tx}", core_inbox, links.inter), log)
     downlinks = {tx: link(f"decision.{tx}", command_inbox[tx], links.decision) for tx in TRANSMITTERS}
@@ -244,5 +247,5 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
         inboxes=command_inbox,
         log=log,
     )
-    qkd = build_qkd(prepared, env, world=world, core=core, make_link=link, rng_for=rng_for, log=log) if scenario.qkd else None
+    qkd = build_qkd(prepared, env, weather_inbox=qkd_weather, make_link=link, rng_for=rng_for, log=log) if scenario.qkd else None
     return Simulation(scenario, env, world, core, log, start, qkd)

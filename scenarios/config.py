@@ -227,6 +227,7 @@ class QkdConfig:
     replan_on_weather_change: bool = spec(True, doc="re-plan when the observed weather (hence the forecast) changes")
     demand_replan_factor: float = spec(1.25, min=1.0, max=100.0, doc="re-plan when an observed rate leaves the planned scenarios' [min/f, max·f]")
     forecast_persistence: float = spec(0.8, min=0.0, max=1.0, doc="with a weather trace: forecast probability that the observed pattern (clear / cloudy) persists over the epoch")
+    cloud_block_fraction: float = spec(0.5, min=0.0, max=1.0, doc="optical (satellite and UAV) QKD links are blocked while the cloud cover is above this fraction of the sky; the planner's clear / cloudy patterns follow the same rule (the Markov chain's cloudy and rain states have cover 1)")
     forecast_samples: int = spec(8, min=1, max=500, doc="demand samples per weather pattern in the planning scenarios")
     reroute: str = spec("weather", choices=("weather", "scenario"), doc="re-routing mode of the planner (see plan-qkd)")
     mip_rel_gap: float = spec(0.01, min=0.0, max=0.5, doc="relative MIP gap of a plan")

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 from typing import Callable
 
 from eventlog import EventLog
 from eventlog.summary import WALL_CLOCK, deterministic_part, json_safe, summarize_log
-from eventlog.writer import ARRAYS_FILE, EVENTS_FILE, TIMINGS_FILE
+from eventlog.writer import ARRAYS_FILE, EVENTS_FILE, TIMINGS_FILE, LogWriteError
 from sagin_twin import __version__
+from sagin_twin.errors import RunFailure
 from sagin_twin.provenance import provenance
 from scenarios.build import Prepared, build
 
@@ -40,20 +42,35 @@ def _jsonable(value):
     raise TypeError(type(value).__name__)
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a partial file, so a full disk never leaves half a file."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
+
+
 def _write_json(path: Path, document) -> None:
-    path.write_text(json.dumps(json_safe(document), indent=2, default=_jsonable, allow_nan=False) + "\n", encoding="utf-8")
+    _write_atomically(path, json.dumps(json_safe(document), indent=2, default=_jsonable, allow_nan=False) + "\n")
 
 
 def execute(prepared: Prepared, out: Path, *, progress: Callable[[float], None] | None = None,
             should_stop: Callable[[], bool] | None = None) -> dict:
-    """Run a prepared scenario writing its log into ``out`` (already created); returns the summary (with wall times)."""
+    """Run a prepared scenario writing its log into ``out`` (already created); returns the summary (with wall times).
+
+    Raises:
+        RunFailure: a log file could not be written (e.g. the disk is full); the log is readable up
+            to its last complete line and has no ``run_finished`` row.
+        KeyboardInterrupt: ``should_stop()`` said stop; the log ends with ``run_finished`` (``interrupted``).
+    """
     scenario = prepared.scenario
     started = time.perf_counter()
-    (out / RUN_FILE).write_text(
-        json.dumps({"version": __version__, "scenario_file": str(scenario.path), "scenario": dataclasses.asdict(scenario)},
-                   indent=2, default=_jsonable) + "\n",
-        encoding="utf-8",
-    )
+    _write_atomically(out / RUN_FILE, json.dumps(
+        {"version": __version__, "scenario_file": str(scenario.path), "scenario": dataclasses.asdict(scenario)},
+        indent=2, default=_jsonable) + "\n")
     _write_json(out / PROVENANCE_FILE, provenance())
     log = EventLog.open(out)
     status = "error"
@@ -65,13 +82,24 @@ def execute(prepared: Prepared, out: Path, *, progress: Callable[[float], None] 
     except KeyboardInterrupt:
         status = "interrupted"
         raise
+    except Exception:
+        if log.failure is None:
+            raise
+        # a log write failed (perhaps seen by a component as another error): reported below, after closing
     finally:
-        if sim is not None:
-            sim.finish()
-        now = sim.env.now if sim is not None else 0.0
-        ticks = sim.world.ticks_done if sim is not None else 0
-        log.log(now, "run", "run_finished", status=status, ticks=ticks)
+        if log.failure is None:  # nothing more can be written once a write failed
+            try:
+                if sim is not None:
+                    sim.finish()
+                now = sim.env.now if sim is not None else 0.0
+                ticks = sim.world.ticks_done if sim is not None else 0
+                log.log(now, "run", "run_finished", status=status, ticks=ticks)
+            except LogWriteError:
+                pass
         log.close()
+    if log.failure is not None:
+        last = "no event" if log.last_t_s is None else f"the event at t = {log.last_t_s:.2f} s"
+        raise RunFailure(f"{log.failure}; the log is readable up to {last}, without a run_finished row")
     simulated_s = time.perf_counter() - started
     summary = summarize_log(out)  # streamed: memory does not grow with the log
     _write_json(out / SUMMARY_FILE, deterministic_part(summary))

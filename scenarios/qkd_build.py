@@ -4,7 +4,13 @@ Physical key rates per QKD link (``physical.qkd_link``): a fiber link of length 
 most Θ runs over n = ceil(e/Θ) trusted-relay segments of e/n each (decoy BB84 at e/n); a UAV link
 over its length; a satellite link from the skyfield geometry of its ground station (the
 scenario's site unless ``qkd.stations`` gives one) at each tick: elevation ≥ the satellite's
-minimum elevation and a dark site (sun below −12°), zero otherwise; cloud blocks it at run time.
+minimum elevation and a dark site (sun below −12°), zero otherwise. At run time a cloud cover above
+``qkd.cloud_block_fraction`` blocks every optical (satellite and UAV) link; the network learns the
+sky from the site's weather report on a zero-latency link (the world's per-tick report).
+
+The planner counts on the same physics per link (``link_rates_bps``): the constant fiber and UAV
+rates, and for each satellite link its epoch-average rate over the planning epoch; the instance
+file's own key rates are used only by ``plan-qkd``.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from physical.key_demand import DemandTrace, RandomDemand
 from physical.orbit import GroundSite, SiteGeometry
 from physical.qkd_link import fiber_key_rate_bps, satellite_key_rate_bps, satellite_qkd_available, uav_key_rate_bps
 from physical.qkd_network import ConstantRate, PoolSettings, QkdLinkModel, QkdNetwork, RateSeries
-from physical.weather import WEATHER_STATES, sky_pattern
+from physical.weather import OPTICAL_MEDIA, WEATHER_STATES, sky_pattern
 from twin.edge import EdgeTwin
 from twin.qkd.forecast import clear_probability_markov, clear_probability_persistence, markov_generator
 from twin.qkd.milp import PlanOptions
@@ -68,12 +74,16 @@ def qkd_links(prepared, tick_s: float) -> list[QkdLinkModel]:
         else:
             ground = link.b if kinds[link.a] == "satellite" else link.a
             rate = series_for(ground)
-        links.append(QkdLinkModel(link.name, link.a, link.b, link.medium, rate, link.medium == "satellite"))
+        links.append(QkdLinkModel(link.name, link.a, link.b, link.medium, rate, link.medium in OPTICAL_MEDIA))
     return links
 
 
-def build_qkd(prepared, env: simpy.Environment, *, world, core, make_link: Callable, rng_for: Callable, log) -> QkdNetwork:
-    """Create the QKD network (physical), its edge twin and the core-cloud QKD planner, linked with latency."""
+def build_qkd(prepared, env: simpy.Environment, *, weather_inbox: simpy.Store, make_link: Callable, rng_for: Callable,
+              log) -> QkdNetwork:
+    """Create the QKD network (physical), its edge twin and the core-cloud QKD planner, linked with latency.
+
+    ``weather_inbox`` delivers the site's weather reports to the network (the builder's fan-out of the
+    world's weather outbox)."""
     scenario = prepared.scenario
     qkd = scenario.qkd
     network = scenario.qkd_network
@@ -92,7 +102,7 @@ def build_qkd(prepared, env: simpy.Environment, *, world, core, make_link: Calla
     qkd_network = QkdNetwork(
         env, links=links, requests=requests, demand_changes=source.changes(),
         pools=PoolSettings(qkd.pool_capacity_bits, qkd.pool_warning_bits, qkd.pool_initial_bits),
-        cloud_cover=lambda: world.weather_sample.cloud_cover if world.weather_sample is not None else 0.0,
+        weather_inbox=weather_inbox, cloud_block_fraction=qkd.cloud_block_fraction,
         step_s=qkd.step_s, report_period_s=qkd.report_period_s, log_period_s=qkd.log_period_s,
         outbox=make_link("intra.qkd", edge_inbox, links_config.intra), inbox=network_inbox, log=log,
     )
@@ -107,14 +117,14 @@ def build_qkd(prepared, env: simpy.Environment, *, world, core, make_link: Calla
             return clear_probability_markov(q, WEATHER_STATES, state, horizon_s)
     else:
         def clear_probability(report, horizon_s: float) -> float:
-            pattern = sky_pattern(report.cloud_cover) if report is not None else "clear"
+            pattern = sky_pattern(report.cloud_cover, qkd.cloud_block_fraction) if report is not None else "clear"
             return clear_probability_persistence(pattern, qkd.forecast_persistence)
-    satellite_series = [link.rate for link in links if isinstance(link.rate, RateSeries)]
     duration = scenario.run.duration_s
 
-    def satellite_rate(t0_s: float, t1_s: float) -> float:
+    def link_rates_bps(t0_s: float, t1_s: float) -> dict[str, float]:
         t1_s = min(t1_s, duration)
-        return min((s.mean_bps(t0_s, t1_s) for s in satellite_series), default=0.0)
+        return {link.name: link.rate.mean_bps(t0_s, t1_s) if isinstance(link.rate, RateSeries) else link.rate.rate_bps(t0_s)
+                for link in links}
 
     QkdCoreTwin(
         env, planner_inbox, make_link("decision.qkd", network_inbox, links_config.decision), network,
@@ -124,8 +134,9 @@ def build_qkd(prepared, env: simpy.Environment, *, world, core, make_link: Calla
             check_period_s=qkd.report_period_s,
             check_offset_s=min(scenario.twin.check_offset_s, qkd.report_period_s / 2), forecast_samples=qkd.forecast_samples, demand_cv=demand.cv,
             options=PlanOptions(reroute=qkd.reroute, mip_rel_gap=qkd.mip_rel_gap, time_limit_s=qkd.time_limit_s),
+            cloud_block_fraction=qkd.cloud_block_fraction,
         ),
-        forecaster=QkdForecaster(clear_probability, dict(demand.mean_bps), satellite_rate),
-        weather_view=lambda: core.weather, rng=rng_for("qkd.forecast"), log=log,
+        forecaster=QkdForecaster(clear_probability, dict(demand.mean_bps), link_rates_bps),
+        rng=rng_for("qkd.forecast"), log=log,
     )
     return qkd_network

@@ -36,13 +36,23 @@ def run_scenario(run: ScenarioRun) -> dict:
     label = f"{base} with " + ", ".join(f"{k} = {v!r}" for k, v in run.overrides)
     prepared = prepare(scenario_from_table(table, base, source=label, allow_large=run.allow_large))
     if run.log_dir:
-        out = Path(run.log_dir)
-        if out.exists():
-            shutil.rmtree(out)  # a run interrupted earlier left a partial log
-        out.mkdir(parents=True)
-        return scenario_metrics(execute(prepared, out))
-    with tempfile.TemporaryDirectory(prefix="sagin-sweep-") as tmp:
+        return scenario_metrics(execute(prepared, _fresh_folder(Path(run.log_dir))))
+    if run.work_dir:  # under the sweep's --out: a killed sweep leaves nothing elsewhere, and the next one clears it
+        work = _fresh_folder(Path(run.work_dir))
+        try:
+            return scenario_metrics(execute(prepared, work))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="sagin-sweep-") as tmp:  # a dask worker's own scratch space
         return scenario_metrics(execute(prepared, Path(tmp)))
+
+
+def _fresh_folder(folder: Path) -> Path:
+    """``folder``, emptied of what an interrupted earlier attempt left."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    return folder
 
 
 def run_figure_task(task: yin.Task | kaewpuang.Task) -> dict:

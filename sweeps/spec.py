@@ -86,6 +86,7 @@ class ScenarioRun:
     duration_s: float
     log_dir: str = ""
     allow_large: bool = False  #: not part of the run's identity
+    work_dir: str = ""  #: scratch folder for the log of a run whose log is not kept ("" = a temporary folder)
 
     @property
     def run_id(self) -> str:

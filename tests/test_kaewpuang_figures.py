@@ -5,6 +5,7 @@ formulations) is tested in test_qkd_planning.py."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pandas as pd
@@ -90,7 +91,7 @@ def test_ondemand_only_below_the_largest_need(reservation_sweep):
             assert od.max() > 0
     rows = [kaewpuang.run_task(t) for t in tasks]
     expected_od = {r["value"]: r["expected_ondemand_qkd"] for r in rows if r["kind"] == "grid"}
-    assert [v for q, v in sorted(expected_od.items()) if q >= 24] == [0.0] * 3
+    assert all(v == 0.0 for q, v in expected_od.items() if q >= 24)
     assert all(v > 0 for q, v in expected_od.items() if q < 24)
 
 
@@ -114,7 +115,7 @@ def test_scale_prices_multiplies_fiber_and_uav_only(small):
 
 
 def test_reservation_grid_covers_breakpoints_and_the_free_values():
-    assert kaewpuang.reservation_grid(24, [9], 150) == list(range(0, 31, 3))
+    assert kaewpuang.reservation_grid(24, [9], 150) == list(range(0, 37, 3))
     grid = kaewpuang.reservation_grid(120, [7], 150)
     assert grid[0] == 0 and grid[-1] == 150 and 7 in grid and all(q % 3 == 0 for q in grid if q != 7)
     assert len(grid) <= kaewpuang.GRID_POINTS + 3
@@ -130,7 +131,7 @@ def test_figure_command_writes_kaewpuang_csv_and_png(tmp_path, capsys):
     assert len(draws) == len(table) and (draws["status"] == "ok").all()
     assert (tmp_path / "kaewpuang-fig2a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob("*.partial"))
-    assert "kaewpuang-fig2a: 12 solves" in capsys.readouterr().out
+    assert "kaewpuang-fig2a: 14 solves" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("extra, flag", [(["--draws", "3"], "--draws"), (["--methods", "zf"], "--methods"),
@@ -158,3 +159,66 @@ def test_bad_instance_file_is_one_line_input_error(tmp_path, capsys):
     assert main(["figure", "kaewpuang-fig2b", "--out", str(out), "--instance", str(tmp_path / "missing.toml")]) == 2
     assert "missing.toml: file not found" in capsys.readouterr().err
     assert not out.exists()
+
+
+# --- Fig. 2a with deterministic demand: the paper's V ------------------------------------------
+
+
+def test_deterministic_fig2a_is_a_v_with_zero_second_stage_at_the_need():
+    """One clear scenario: r1's expected 54.5 kbit/s needs ceil(54500/15000) = 4 QKD links = 12 wavelengths
+    per route link; the total cost falls linearly to 12 reserved and rises linearly after, with no
+    second stage from 12 on (every need is reserved, nothing bought on demand)."""
+    spec = kaewpuang.FIGURES["kaewpuang-fig2a-deterministic"]
+    instance = kaewpuang.load_instance(None, spec)
+    assert len(instance.scenarios) == 1
+    tasks = kaewpuang.tasks(spec, instance, EXACT)
+    plans = [kaewpuang.solve_task(t)[1] for t in tasks]
+    free = plans[0]
+    grid = sorted((t.value, p) for t, p in zip(tasks, plans) if t.kind == "grid")
+    q = np.array([v for v, _ in grid])
+    cost = np.array([p.objective for _, p in grid])
+    second = np.array([p.expected_second_stage_cost for _, p in grid])
+    k = int(np.argmin(cost))
+    assert q[k] == 12 and {free.reserved[n]["qkd"] for n in tasks[0].route_links} == {12}
+    assert free.objective == pytest.approx(cost[k], rel=COST_REL_TOL) and free.expected_second_stage_cost == 0.0
+    assert np.all(second[q >= 12] == 0.0) and np.all(second[q < 12] > 0)
+    slopes = np.diff(cost) / np.diff(q)
+    assert np.all(slopes[: k] < 0) and np.all(slopes[k:] > 0)  # a V
+    assert np.allclose(slopes[: k], slopes[0]) and np.allclose(slopes[k:], slopes[-1])  # with straight arms
+
+
+# --- Fig. 2b: KM saturation under eq. 35 ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saturation_rows(small):
+    spec = kaewpuang.FIGURES["kaewpuang-fig2b"]
+    return pd.DataFrame([kaewpuang.run_task(t) for t in kaewpuang.tasks(spec, small, EXACT)])
+
+
+def test_fig2b_reservations_follow_the_closed_form_and_km_saturates_first(small, saturation_rows):
+    rows = saturation_rows
+    assert rows["status"].eq("optimal").all()
+    k = 15000.0  # fiber K on r1's route A-B-C
+    capacity_qkd, capacity_km = small.media["fiber"].capacity_qkd, small.media["fiber"].capacity_km
+    for _, row in rows.iterrows():
+        p = math.ceil(row["demand_bps"] / k - 1e-9) if row["demand_bps"] > 0 else 0
+        assert row["reserved_qkd"] == min(3 * p, capacity_qkd)
+        assert row["ondemand_qkd"] == max(3 * p - capacity_qkd, 0)
+        if row["km_rule"] == "eq35":
+            assert row["reserved_km"] == min(p, capacity_km) and row["ondemand_km"] == max(p - capacity_km, 0)
+        else:
+            assert row["reserved_km"] == 1 and row["ondemand_km"] == 0
+    eq35 = rows[rows["km_rule"] == "eq35"].sort_values("demand_bps")
+    km_full = eq35.loc[eq35["reserved_km"] >= capacity_km, "demand_bps"].min()
+    qkd_full = eq35.loc[eq35["reserved_qkd"] >= capacity_qkd, "demand_bps"].min()
+    assert km_full == 30 * k and qkd_full == 50 * k  # KM saturates at 450 kbit/s, QKD at 750 kbit/s
+    assert eq35["reserved_km_key_bps"].max() == pytest.approx(30 * k)
+    assert eq35["reserved_qkd_key_bps"].max() == pytest.approx(50 * k)
+
+
+def test_fig2b_figure_command(tmp_path):
+    assert main(["figure", "kaewpuang-fig2b", "--out", str(tmp_path), "--workers", "1"]) == 0
+    table = pd.read_csv(tmp_path / "kaewpuang-fig2b.csv")
+    assert set(table["km_rule"]) == {"eq35", "eq6"} and (table["solver_status"] == "optimal").all()
+    assert (tmp_path / "kaewpuang-fig2b.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -199,5 +199,5 @@ def test_inspect_json_is_one_strict_json_document_with_listed_events(default_run
     assert proc.returncode == 0, proc.stderr
     document = json.loads(proc.stdout, parse_constant=lambda token: pytest.fail(f"non-standard JSON token {token}"))
     assert document["finished"] == "completed"  # from the whole log, although run_finished is filtered out
-    assert [row["kind"] for row in document["listed"]] == ["resolve"] * 3
-    assert all(100 <= row["t_s"] <= 200 for row in document["listed"])
+    assert [row["kind"] for row in document["listed_events"]] == ["resolve"] * 3
+    assert all(100 <= row["t_s"] <= 200 for row in document["listed_events"])

@@ -8,6 +8,7 @@ import pytest
 
 from sagin_twin.cli import main
 from tests.conftest import ROOT
+from twin.qkd.instance import QkdInstance
 
 NSFNET = ROOT / "scenarios" / "qkd" / "nsfnet.toml"
 JSON_KEYS = {"status", "objective", "first_stage_cost", "expected_second_stage_cost", "routes", "reserved", "solve_s"}
@@ -84,3 +85,43 @@ def test_infeasible_instance_exits_1_with_diagnosis(tmp_path, capfd):
     assert out["status"] == "infeasible" and "uav-coast" in out["diagnosis"] and "U1-N13" in out["diagnosis"]
     assert main(["plan-qkd", str(path)]) == 1
     assert "infeasible" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("old, new, field", [
+    ("ondemand_factor = 2.0", "ondemand_factor = 1e308", "planning.ondemand_factor"),
+    ("length_km = 2100", "length_km = 1e308", "links[0].length_km"),
+    ("key_rate_bps = 15000", "key_rate_bps = 1e-300", "media.fiber.key_rate_bps"),
+])
+def test_adversarial_numbers_exit_2_up_front_naming_the_field(tmp_path, capfd, old, new, field):
+    """Values that used to reach HiGHS and end in "HiGHS stopped with status Empty"."""
+    path = _edited(tmp_path, old, new)
+    assert main(["plan-qkd", str(path)]) == 2
+    captured = capfd.readouterr()
+    assert captured.err.startswith(f"error: {path}: {field}") and captured.err.count("\n") == 1
+    assert "HiGHS" not in captured.err and captured.out == ""
+
+
+def test_text_output_lists_requests_the_clouds_leave_unserved(capfd):
+    assert main(["plan-qkd", str(NSFNET)]) == 0
+    out = capfd.readouterr().out
+    assert "unserved" in out and "cloudy-low: uav-coast, uav-south" in out
+
+
+def test_help_points_to_the_instance_reference_and_the_reference_is_in_sync(capsys):
+    from twin.qkd.docs import render
+
+    with pytest.raises(SystemExit):
+        main(["plan-qkd", "--help"])
+    assert "docs/qkd-instances.md" in capsys.readouterr().out
+    stale = "docs/qkd-instances.md is stale: run `python -m twin.qkd.docs > docs/qkd-instances.md`"
+    assert (ROOT / "docs" / "qkd-instances.md").read_text(encoding="utf-8") == render(), stale
+
+
+def test_every_loader_field_is_documented_and_every_shipped_instance_loads():
+    from twin.qkd.instance import FIELDS
+
+    text = (ROOT / "docs" / "qkd-instances.md").read_text(encoding="utf-8")
+    for f in FIELDS:
+        assert f"`{f.key}`" in text
+    for path in sorted((ROOT / "scenarios" / "qkd").glob("*.toml")):
+        QkdInstance.from_toml(path)

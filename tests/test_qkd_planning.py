@@ -142,8 +142,12 @@ def nsfnet_plan(nsfnet):
     return solve_plan(nsfnet, PlanOptions())
 
 
-def _check_route(inst, path, src, dst, down=frozenset()):
+def _check_route(inst, path, src, dst, down=frozenset(), unserved=False):
+    """A simple path from src to dst on links not in ``down``; [] exactly when the request is ``unserved``."""
     links = {frozenset((l.a, l.b)): l for l in inst.links}
+    if unserved:
+        assert path == []
+        return
     assert path[0] == src and path[-1] == dst
     assert len(set(path)) == len(path)  # no loops
     for u, v in zip(path[:-1], path[1:]):
@@ -156,7 +160,15 @@ def test_routes_are_simple_paths(nsfnet, nsfnet_plan):
     for req in nsfnet.requests:
         _check_route(nsfnet, nsfnet_plan.routes[req.name], req.src, req.dst)
         for s in nsfnet.scenarios:
-            _check_route(nsfnet, nsfnet_plan.scenario_routes[s.name][req.name], req.src, req.dst, s.down_media())
+            _check_route(nsfnet, nsfnet_plan.scenario_routes[s.name][req.name], req.src, req.dst, s.down_media(),
+                         unserved=req.name in nsfnet_plan.unserved.get(s.name, ()))
+
+
+def test_uav_requests_are_unserved_exactly_in_the_cloudy_scenarios(nsfnet, nsfnet_plan):
+    """U1 and U2 reach the ground only by optical (UAV, satellite) links, which clouds take down."""
+    cloudy = {s.name for s in nsfnet.scenarios if s.weather == "cloudy"}
+    assert set(nsfnet_plan.unserved) == cloudy
+    assert all(sorted(v) == ["uav-coast", "uav-south"] for v in nsfnet_plan.unserved.values())
 
 
 def test_ondemand_only_once_reservations_saturate(nsfnet, nsfnet_plan):
@@ -226,19 +238,88 @@ def test_cloudy_scenario_takes_satellite_links_down():
         cloudy = [i for i, s in enumerate(inst.scenarios) if s.weather == "cloudy"]
         for arr in (plan.need_qkd, plan.need_km, plan.utilised_qkd, plan.ondemand_qkd, plan.utilised_km, plan.ondemand_km):
             assert np.all(arr[np.ix_(cloudy, sat)] == 0)
-        assert "S1" not in plan.scenario_routes["s2"]["r"]
+        uav = [i for i, l in enumerate(inst.links) if l.medium == "uav"]
+        assert np.all(plan.need_qkd[np.ix_(cloudy, uav)] == 0)  # clouds block the UAV's optical links too
+        assert "S1" not in plan.scenario_routes["s2"]["r"] and "U1" not in plan.scenario_routes["s2"]["r"]
         assert plan.need_qkd[cloudy[0]].sum() > 0  # the request is still served, on the ground
 
 
 # --- infeasibility diagnostics and validation ----------------------------------------------------
 
 
-def test_unreachable_request_is_named_with_its_scenario():
-    inst = _instance([("A", "S1", "satellite", 900), ("S1", "B", "satellite", 900)], [("r", "A", "B")],
-                     [(0.5, "clear", {"r": 1000}), (0.5, "cloudy", {"r": 1000})])
+def test_a_request_the_weather_cuts_off_is_unserved_there_and_served_elsewhere():
+    inst = _instance([("A", "S1", "satellite", 900), ("S1", "B", "satellite", 900), ("B", "C", "fiber", 100)],
+                     [("r", "A", "B"), ("q", "B", "C")], [(0.5, "clear", {"r": 1000, "q": 10}), (0.5, "cloudy", {"r": 1000, "q": 10})])
+    for formulation in ("lazy", "explicit"):
+        plan = solve_plan(inst, PlanOptions(mip_rel_gap=0.0, formulation=formulation))
+        assert plan.status == "optimal" and plan.unserved == {"s1": ["r"]}
+        assert plan.routes["r"] == ["A", "S1", "B"] and plan.scenario_routes["s1"]["r"] == []
+        assert plan.scenario_routes["s1"]["q"] == ["B", "C"]
+        sat = [i for i, l in enumerate(inst.links) if l.medium == "satellite"]
+        assert np.all(plan.need_qkd[1, sat] == 0) and np.all(plan.need_km[1, sat] == 0)
+        assert np.all(plan.need_qkd[0, sat] == 3) and np.all(plan.need_km[0, sat] == 1)
+    assert solve_plan(inst).summary()["unserved"] == {"s1": ["r"]}
+
+
+def test_a_request_cut_off_in_every_scenario_has_no_route():
+    inst = _instance([("A", "S1", "satellite", 900), ("S1", "B", "satellite", 900), ("A", "B", "fiber", 100)],
+                     [("r", "A", "S1")], [(1.0, "cloudy", {"r": 1000})])
+    plan = solve_plan(inst, EXACT)
+    assert plan.status == "optimal" and plan.routes["r"] == [] and plan.unserved == {"s0": ["r"]}
+    assert plan.objective == 0.0
+
+
+def test_a_request_no_link_joins_is_infeasible_and_named():
+    inst = _instance([("A", "B", "fiber", 100), ("C", "D", "fiber", 100)], [("r", "A", "C")], [(1.0, "clear", {"r": 1000})])
     plan = solve_plan(inst)
     assert plan.status == "infeasible"
-    assert "'r'" in plan.diagnosis and "'s1'" in plan.diagnosis and "cloudy" in plan.diagnosis
+    assert "'r'" in plan.diagnosis and "every link up" in plan.diagnosis
+
+
+def test_capacity_cut_request_is_named_with_its_scenario():
+    small = {**FIBER, "capacity_qkd": 3, "ondemand_capacity_qkd": 3}
+    inst = _instance([("A", "B", "fiber", 100)], [("r", "A", "B")], [(0.5, "clear", {"r": 5000}), (0.5, "clear", {"r": 50_000})],
+                     media={"fiber": small})
+    plan = solve_plan(inst)
+    assert plan.status == "infeasible"
+    assert "'r'" in plan.diagnosis and "'s1'" in plan.diagnosis and "needs 15 QKD wavelengths" in plan.diagnosis
+
+
+# --- per-link key rates and the KM rule (Kaewpuang eq. 35) --------------------------------------
+
+
+def test_a_link_key_rate_overrides_its_medium():
+    """Two links in series, K = 10 kbit/s (medium) and 40 kbit/s (own): a 35 kbit/s demand needs 4 and
+    1 parallel QKD links, i.e. 12 and 3 QKD wavelengths (deterministic demand: all reserved)."""
+    data = {
+        "media": {"fiber": FIBER},
+        "nodes": [{"name": n, "kind": "ground"} for n in "ABC"],
+        "links": [{"a": "A", "b": "B", "medium": "fiber", "length_km": 100},
+                  {"a": "B", "b": "C", "medium": "fiber", "length_km": 20, "key_rate_bps": 40_000}],
+        "requests": [{"name": "r", "src": "A", "dst": "C"}],
+        "scenarios": [{"probability": 1.0, "weather": "clear", "demand_bps": {"r": 35_000}}],
+    }
+    inst = QkdInstance.from_mapping(data, "test.toml")
+    assert [inst.key_rate_bps(l) for l in inst.links] == [10_000, 40_000]
+    plan = solve_plan(inst, EXACT)
+    assert plan.reserved == {"A-B": {"qkd": 12, "km": 1}, "B-C": {"qkd": 3, "km": 1}}
+    assert plan.expected_second_stage_cost == 0.0
+
+
+@pytest.mark.parametrize("formulation", ["lazy", "explicit"])
+def test_km_per_qkd_link_reserves_one_km_wavelength_per_parallel_qkd_link(formulation):
+    """Eq. 35: with deterministic demand every need is reserved; KM = P per route link, capped by the
+    KM capacity (30), the rest on demand. 35 kbit/s at K = 10 kbit/s: P = 4; 450 kbit/s: P = 45."""
+    for demand, p in ((35_000, 4), (450_000, 45)):
+        inst = _instance([("A", "B", "fiber", 100)], [("r", "A", "B")], [(1.0, "clear", {"r": demand})],
+                         planning={"ondemand_factor": 2.0, "utilisation_factor": 0.0, "km_per_qkd_link": True})
+        plan = solve_plan(inst, PlanOptions(mip_rel_gap=0.0, formulation=formulation))
+        assert plan.status == "optimal"
+        assert plan.need_km[0, 0] == p and plan.need_qkd[0, 0] == 3 * p
+        assert plan.reserved["A-B"] == {"qkd": min(3 * p, 150), "km": min(p, 30)}
+        assert plan.ondemand_km[0, 0] == max(p - 30, 0)
+        eq6 = solve_plan(replace(inst, planning=replace(inst.planning, km_per_qkd_link=False)), EXACT)
+        assert eq6.reserved["A-B"]["km"] == 1 and eq6.need_km[0, 0] == 1
 
 
 def test_joint_capacity_violation_names_request_scenario_and_link():
@@ -273,6 +354,13 @@ def _raw():
     (lambda d: d["media"]["fiber"].update(span_km=0), "media.fiber.span_km"),
     (lambda d: d["media"]["fiber"]["cost"].pop("mux"), "media.fiber.cost.mux"),
     (lambda d: d["media"]["fiber"].update(capacity_qkd=1.5), "media.fiber.capacity_qkd"),
+    (lambda d: d["media"]["fiber"].update(key_rate_bps=1e-300), "media.fiber.key_rate_bps"),
+    (lambda d: d["links"][0].update(key_rate_bps=-1), "links[0].key_rate_bps"),
+    (lambda d: d["links"][0].update(length_km=1e308), "links[0].length_km"),
+    (lambda d: d.update(planning={"ondemand_factor": 1e308}), "planning.ondemand_factor"),
+    (lambda d: d.update(planning={"km_per_qkd_link": 1}), "planning.km_per_qkd_link"),
+    (lambda d: d.update(planning={"rule": 1}), "planning.rule"),
+    (lambda d: d["scenarios"][0]["demand_bps"].update(r=float("nan")), "scenarios[0].demand_bps.r"),
 ])
 def test_bad_instances_name_the_field(edit, field):
     data = _raw()
@@ -280,6 +368,22 @@ def test_bad_instances_name_the_field(edit, field):
     with pytest.raises(InputError) as info:
         QkdInstance.from_mapping(data, "bad.toml")
     assert info.value.field == field and str(info.value).startswith(f"bad.toml: {field}")
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: d["links"][0].update(length_km=90_000),  # 9e4 km × 1e8 per km = 9e12 per wavelength
+    lambda d: d.update(planning={"ondemand_factor": 1000.0}),  # 10 km × 1e8 × 1000 = 1e12 plus the components
+])
+def test_prices_beyond_the_limit_are_refused_up_front(edit):
+    """In-range lengths, costs and factors can still combine into a wavelength price above
+    MAX_WAVELENGTH_PRICE: refused when loading (HiGHS would otherwise stop with status Empty)."""
+    data = _raw()
+    data["media"]["fiber"]["cost"]["channel_per_km"] = 1e8
+    QkdInstance.from_mapping(data, "ok.toml")  # 1e9 per wavelength × 2: fine
+    edit(data)
+    with pytest.raises(InputError) as info:
+        QkdInstance.from_mapping(data, "bad.toml")
+    assert info.value.field == "links[0]" and "wavelength on this link would cost" in str(info.value)
 
 
 # --- formulations: the lazy cutting-plane recourse and the explicit one agree ------------------
@@ -373,7 +477,11 @@ def _small_instances(draw):
     if draw(st.booleans()):
         for v in draw(st.lists(st.sampled_from(names), min_size=2, max_size=3, unique=True)):
             links.append(("S1", v, "satellite", 1000))
-    pairs = [(a, b) for a in names for b in names if a < b]
+    ends = list(names)
+    if draw(st.booleans()):  # a UAV reachable only over its optical link: cut off when cloudy
+        links.append(("U1", draw(st.sampled_from(names)), "uav", 1))
+        ends.append("U1")
+    pairs = [(a, b) for a in ends for b in ends if a < b]
     chosen = draw(st.lists(st.sampled_from(pairs), min_size=1, max_size=3, unique=True))
     requests = [(f"r{k}", a, b) for k, (a, b) in enumerate(chosen)]
     n_sc = draw(st.integers(2, 4))
@@ -383,9 +491,10 @@ def _small_instances(draw):
     beta = draw(st.sampled_from([0.0, 0.5]))
     gamma = draw(st.sampled_from([1.5, 2.0, 4.0]))
     od = draw(st.sampled_from([150, 12]))
-    media = {"fiber": {**FIBER, "ondemand_capacity_qkd": od}, "satellite": SATELLITE}
+    km_rule = draw(st.booleans())
+    media = {"fiber": {**FIBER, "ondemand_capacity_qkd": od}, "satellite": SATELLITE, "uav": UAV}
     return _instance(links, requests, scenarios, media=media,
-                     planning={"ondemand_factor": gamma, "utilisation_factor": beta})
+                     planning={"ondemand_factor": gamma, "utilisation_factor": beta, "km_per_qkd_link": km_rule})
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -457,7 +566,8 @@ def test_scenario_mode_time_limit_returns_the_weather_plan(nsfnet, monkeypatch, 
     for req in inst.requests:  # a feasible plan: simple paths on up links in every scenario
         _check_route(inst, plan.routes[req.name], req.src, req.dst)
         for s in inst.scenarios:
-            _check_route(inst, plan.scenario_routes[s.name][req.name], req.src, req.dst, s.down_media())
+            _check_route(inst, plan.scenario_routes[s.name][req.name], req.src, req.dst, s.down_media(),
+                         unserved=req.name in plan.unserved.get(s.name, ()))
     assert np.all(plan.utilised_qkd + plan.ondemand_qkd >= plan.need_qkd - 1e-6)
 
 

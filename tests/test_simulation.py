@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ import pytest
 from eventlog import EventLog
 from eventlog.reader import load_array, load_events
 from sagin_twin.cli import main
+from sagin_twin.outputs import locked_folder
 from scenarios.build import build
 from scenarios.config import load_scenario
 from tests.conftest import DEFAULT_SCENARIO, ROOT, copy_scenario
@@ -162,44 +164,69 @@ def test_inspect_of_a_missing_log_is_a_clear_error(tmp_path, capfd):
     assert "no event log found" in capfd.readouterr().err
 
 
-def _start_long_run(out):
+def _start_long_run(out, *extra):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "run_sim.py"), "run", str(DEFAULT_SCENARIO), "--out", str(out), "--duration", "50000", "--quiet"],
+        [sys.executable, str(ROOT / "run_sim.py"), "run", str(DEFAULT_SCENARIO), "--out", str(out), "--duration", "50000",
+         "--quiet", *extra],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 
 
-def _wait_for_lines(path, n, timeout_s=60.0):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        if path.exists() and path.read_text().count("\n") >= n:
+@contextmanager
+def long_run(out):
+    """A ``--duration 50000`` run in a child process, killed on the way out whatever happens in the test."""
+    proc = _start_long_run(out)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=60)
+
+
+def wait_for_secrecy_rows(proc, events_path, n, deadline_s=180.0):
+    """Wait until the log holds ``n`` ``secrecy`` rows (n simulated ticks) — however slow the machine — within a
+    generous deadline; fail at once if the run ends early."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended early (status {proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
+        if events_path.exists() and events_path.read_bytes().count(b'"kind":"secrecy"') >= n:
             return
-        time.sleep(0.1)
-    raise AssertionError(f"{path} did not reach {n} lines")
+        time.sleep(0.2)
+    raise AssertionError(f"{events_path} did not reach {n} secrecy rows in {deadline_s:g} s")
 
 
 def test_a_killed_run_leaves_a_readable_log(tmp_path, capfd):
     out = tmp_path / "killed"
-    proc = _start_long_run(out)
-    _wait_for_lines(out / "events.jsonl", 2000)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    with long_run(out) as proc:
+        wait_for_secrecy_rows(proc, out / "events.jsonl", 20)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
     assert main(["inspect", str(out)]) == 0
     text = capfd.readouterr().out
     assert "incomplete (no run_finished event)" in text
-    assert len(load_events(out)) >= 2000
+    events = load_events(out)
+    assert (events["kind"] == "secrecy").sum() >= 20
+    with locked_folder(out, "test"):  # the killed run's lock went with its process
+        pass
 
 
-def test_sigint_stops_cleanly_and_closes_the_log(tmp_path):
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_sigint_and_sigterm_stop_cleanly_and_close_the_log(tmp_path, capfd, signum, status):
     out = tmp_path / "interrupted"
-    proc = _start_long_run(out)
-    _wait_for_lines(out / "events.jsonl", 2000)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    with long_run(out) as proc:
+        wait_for_secrecy_rows(proc, out / "events.jsonl", 20)
+        # meanwhile a second run into the same folder is refused at once, without touching the log
+        assert main(["run", str(DEFAULT_SCENARIO), "--out", str(out), "--force", "--quiet"]) == 2
+        assert "is in use by another sagin-twin command" in capfd.readouterr().err
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=90)
+        assert proc.returncode == status, err
     last = json.loads((out / "events.jsonl").read_text().splitlines()[-1])
     assert last["kind"] == "run_finished" and last["status"] == "interrupted"
+    assert "Traceback" not in err.decode()
 
 
 @pytest.mark.parametrize("mode, status", [("raise", "failed"), ("timeout", "timeout")])

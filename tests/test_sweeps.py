@@ -127,6 +127,10 @@ def test_worker_exceptions_become_error_rows(tmp_path):
     ("[sweep]\nfigure = 'yin-fig99'\n", "unknown figure 'yin-fig99'"),
     ("[sweep]\nbase = 's.toml'\nseeds = 0\n[parameters]\n'uav.power_dbw' = [1.0]\n", "sweep.seeds: 0 is out of range"),
     ("[sweep\n", "TOML syntax error"),
+    # parameters the engine sets itself would be recorded in the table as varied but never ran
+    ("[sweep]\nbase = 's.toml'\n[parameters]\n'run.seed' = [1, 2]\n", "parameters.run.seed: the sweep engine sets run.seed itself"),
+    ("[sweep]\nbase = 's.toml'\nduration_s = 10.0\n[parameters]\n'run.duration_s' = [5.0, 8.0]\n",
+     "parameters.run.duration_s: sweep.duration_s = 10 s sets every run's duration"),
 ])
 def test_bad_sweep_files_are_clear_errors(tmp_path, capsys, body, message):
     path = _sweep_file(tmp_path, body)
@@ -135,6 +139,12 @@ def test_bad_sweep_files_are_clear_errors(tmp_path, capsys, body, message):
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_duration_can_be_swept_when_the_sweep_does_not_override_it(tmp_path):
+    sweep = load_sweep(_sweep_file(tmp_path, "[sweep]\nbase = 's.toml'\n[parameters]\n'run.duration_s' = [5.0, 8.0]\n"))
+    assert [dict(r.overrides)["run.duration_s"] for r in scenario_runs(sweep)] == [5.0, 8.0]
+    assert {r.duration_s for r in scenario_runs(sweep)} == {0.0}  # 0: the parameter's value is what runs
 
 
 def test_shipped_sweep_files_validate():

@@ -35,7 +35,7 @@ class EdgeTwin:
             report = yield self.inbox.get()
             key = type(report).__name__
             current = self.latest.get(key)
-            stale = current is not None and current.measured_at_s >= report.measured_at_s
+            stale = current is not None and current.measured_at_s > report.measured_at_s  # same instant: forwarded
             self.log.log(self.env.now, f"edge.{self.name}", "report_received", **self._summary(report), stale=stale)
             if stale:
                 continue  # jitter reordered it: keep the newer view, forward nothing

@@ -71,3 +71,14 @@ class Link:
     def _deliver(self, message: object, delay_s: float):
         yield self.env.timeout(delay_s)
         yield self.destination.put(message)
+
+
+class FanOut:
+    """An outbox that puts every message into several links (one sender, several receivers)."""
+
+    def __init__(self, *links) -> None:
+        self.links = links
+
+    def put(self, message: object) -> None:
+        for link in self.links:
+            link.put(message)

@@ -2,12 +2,15 @@
 
 Triggers are checked at k·``check_period_s`` + ``check_offset_s`` once the QKD network has reported: ``initial``
 (no plan yet), ``epoch`` (``planning_period_s`` since the last plan), ``weather`` (the observed
-weather pattern differs from the one the last plan was made in, i.e. the forecast changed) and
+weather pattern differs from the one the last plan was made in, i.e. the forecast changed; the
+weather is the site's report the QKD network forwards with its pools, and the pattern follows the
+one cloud rule, ``physical.weather.sky_pattern``) and
 ``demand`` (an observed request rate left the planned scenarios' range widened by
 ``demand_replan_factor``); forecast and demand triggers wait ``min_replan_interval_s`` after a plan.
 
 A plan solves the two-stage program (:mod:`twin.qkd.milp`) on the twin's forecast
-(:mod:`twin.qkd.forecast`). A solver exception, an infeasible or failed plan never stops the run:
+(:mod:`twin.qkd.forecast`), with every link's key rate per QKD link for the epoch from the physics
+(``QkdForecaster.link_rates_bps``); a request the forecast weather cuts off is left unserved there. A solver exception, an infeasible or failed plan never stops the run:
 the twin keeps the previous plan, or, before any plan exists, sends shortest-path routes with no
 reservation (everything on demand); the ``qkd_plan`` row says which. Wall times go to timings.
 """
@@ -24,8 +27,8 @@ import numpy as np
 import simpy
 
 from physical.reports import KeyPoolReport, QkdPlanCommand, WeatherReport
+from physical.weather import DEFAULT_CLOUD_BLOCK_FRACTION, sky_pattern
 from twin.messages import EdgeView
-from physical.weather import sky_pattern
 from twin.qkd.forecast import PATTERNS, planning_instance, planning_scenarios
 from twin.qkd.instance import DOWN_MEDIA, QkdInstance
 from twin.qkd.milp import PlanOptions, PlanResult, solve_plan
@@ -45,17 +48,24 @@ class QkdPlanningPolicy:
     forecast_samples: int
     demand_cv: float
     options: PlanOptions
+    cloud_block_fraction: float = DEFAULT_CLOUD_BLOCK_FRACTION
 
 
 @dataclass(frozen=True)
 class QkdForecaster:
-    """The twin's models: clear-sky probability over an epoch from the observed weather (None before any report), the mean
-    demand before any observation (bit/s), and the satellite's epoch-average clear-sky key rate per
-    QKD link (bit/s) from the orbit."""
+    """The twin's models: clear-sky probability over an epoch from the observed weather (None before any
+    report), the mean demand before any observation (bit/s), and every link's clear-sky key rate per
+    QKD link over an epoch [t0, t1] (s) (link name → bit/s; satellite links: the epoch average from the orbit)."""
 
     clear_probability: Callable[[WeatherReport | None, float], float]
     mean_demand_bps: Mapping[str, float]
-    satellite_rate_bps: Callable[[float, float], float]
+    link_rates_bps: Callable[[float, float], Mapping[str, float]]
+
+
+def _freshness(report: KeyPoolReport) -> tuple[float, float]:
+    """Order of reports: by measurement time, then by the time of the weather they carry (a change of
+    sky is reported at once, at the same instant as a periodic report)."""
+    return report.measured_at_s, report.weather.measured_at_s if report.weather is not None else -math.inf
 
 
 class QkdCoreTwin:
@@ -66,20 +76,17 @@ class QkdCoreTwin:
         downlink: decision link to the QKD network (anything with ``put``).
         network: the QKD network (its scenarios are replaced by the forecast's).
         policy: triggers and solver options. forecaster: the twin's forecast models.
-        weather_view: the core-cloud twin's latest weather report (or None).
         rng: the forecast's seeded generator. log: the event logger.
     """
 
     def __init__(self, env: simpy.Environment, inbox: simpy.Store, downlink, network: QkdInstance,
-                 policy: QkdPlanningPolicy, forecaster: QkdForecaster, weather_view: Callable[[], WeatherReport | None],
-                 rng: np.random.Generator, log) -> None:
+                 policy: QkdPlanningPolicy, forecaster: QkdForecaster, rng: np.random.Generator, log) -> None:
         self.env = env
         self.inbox = inbox
         self.downlink = downlink
         self.network = network
         self.policy = policy
         self.forecaster = forecaster
-        self.weather_view = weather_view
         self.rng = rng
         self.log = log
         self.report: KeyPoolReport | None = None
@@ -98,13 +105,17 @@ class QkdCoreTwin:
         while True:
             view: EdgeView = yield self.inbox.get()
             report = view.report
-            if self.report is None or report.measured_at_s > self.report.measured_at_s:
+            if self.report is None or _freshness(report) > _freshness(self.report):
                 self.report = report
                 self._observed_bps.update(report.demand_bps)
 
+    def weather(self) -> WeatherReport | None:
+        """The latest weather the QKD network reported (None before any)."""
+        return self.report.weather if self.report is not None else None
+
     def _pattern(self, weather: WeatherReport | None = None) -> str:
-        weather = weather if weather is not None else self.weather_view()
-        return sky_pattern(weather.cloud_cover) if weather is not None else "clear"
+        weather = weather if weather is not None else self.weather()
+        return sky_pattern(weather.cloud_cover, self.policy.cloud_block_fraction) if weather is not None else "clear"
 
     # -- triggers --------------------------------------------------------------------------------
     def trigger(self) -> str | None:
@@ -137,22 +148,23 @@ class QkdCoreTwin:
                 self._plan(trigger)
 
     # -- planning --------------------------------------------------------------------------------
-    def _forecast(self, weather: WeatherReport | None) -> tuple[QkdInstance, float, float]:
+    def _forecast(self, weather: WeatherReport | None) -> tuple[QkdInstance, float]:
         now, epoch = self.env.now, self.policy.planning_period_s
         p_clear = self.forecaster.clear_probability(weather, epoch)
         means = {name: self._observed_bps.get(name, mean) for name, mean in self.forecaster.mean_demand_bps.items()}
         scenarios = planning_scenarios(p_clear, means, self.policy.demand_cv, self.policy.forecast_samples, self.rng)
-        k_sat = self.forecaster.satellite_rate_bps(now, now + epoch)
-        return planning_instance(self.network, scenarios, k_sat), p_clear, k_sat
+        rates = self.forecaster.link_rates_bps(now, now + epoch)
+        return planning_instance(self.network, scenarios, rates), p_clear
 
     def _plan(self, trigger: str) -> None:
         now = self.env.now
         plan_id = self.plans
         self.plans += 1
-        weather = self.weather_view()
+        weather = self.weather()
         oldest_s = min(self.report.measured_at_s, weather.measured_at_s if weather is not None else now)
         pattern = self._pattern(weather)
-        instance, p_clear, k_sat = self._forecast(weather)
+        instance, p_clear = self._forecast(weather)
+        satellite_rates = [instance.key_rate_bps(l) for l in instance.links if l.medium == "satellite"]
         started = time.perf_counter()
         try:
             result = solve_plan(instance, self.policy.options)
@@ -166,7 +178,9 @@ class QkdCoreTwin:
         fields = {
             "plan_id": plan_id, "trigger": trigger, "status": status, "fallback": fallback,
             "weather": pattern, "p_clear": p_clear, "scenarios": len(instance.scenarios),
-            "satellite_key_rate_bps": k_sat, "satellite_offered": any(l.medium == "satellite" for l in instance.links),
+            "satellite_key_rate_bps": min(satellite_rates, default=0.0), "satellite_offered": bool(satellite_rates),
+            "satellite_links_offered": len(satellite_rates),
+            "links_offered": len(instance.links), "unserved_scenarios": len(result.unserved) if ok else 0,
             "oldest_input_age_s": now - oldest_s,
             "objective": result.objective if ok else math.nan,
             "first_stage_cost": result.first_stage_cost if ok else math.nan,
@@ -192,13 +206,16 @@ class QkdCoreTwin:
             for name in self.forecaster.mean_demand_bps}
         for pattern, routes in command.routes.items():
             for name, route in routes.items():
+                if not route:
+                    continue  # left unserved in this weather
                 self.log.log(now, "core", "qkd_route", plan_id=plan_id, request=name, weather=pattern,
                              route=">".join(route), hops=len(route) - 1,
                              via_satellite=any(n.kind == "satellite" for n in self.network.nodes if n.name in route))
         for link in self.network.links:
             q, k = command.reserved_qkd.get(link.name, 0), command.reserved_km.get(link.name, 0)
             if q or k:
-                self.log.log(now, "core", "qkd_reserved", plan_id=plan_id, link=link.name, medium=link.medium, qkd=q, km=k)
+                self.log.log(now, "core", "qkd_reserved", plan_id=plan_id, link=link.name, medium=link.medium, qkd=q, km=k,
+                             key_rate_bps=command.key_rate_bps[link.name])
         self.downlink.put(command)
 
     def _routes_by_pattern(self, instance: QkdInstance, result: PlanResult) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -208,9 +225,9 @@ class QkdCoreTwin:
         for pattern in PATTERNS:
             scenario = next((s for s in instance.scenarios if s.weather == pattern), None)
             if scenario is not None:
-                routes[pattern] = {name: tuple(r) for name, r in result.scenario_routes[scenario.name].items()}
+                routes[pattern] = {name: tuple(r) for name, r in result.scenario_routes[scenario.name].items() if r}
             else:
-                routes[pattern] = {name: tuple(r) for name, r in result.routes.items() if self._avoids_down(r, pattern)}
+                routes[pattern] = {name: tuple(r) for name, r in result.routes.items() if r and self._avoids_down(r, pattern)}
         return routes
 
     def _avoids_down(self, route, pattern: str) -> bool:
@@ -224,7 +241,7 @@ class QkdCoreTwin:
             routes=routes if routes is not None else self._routes_by_pattern(instance, result),
             reserved_qkd={name: r["qkd"] for name, r in result.reserved.items()} if result is not None else {},
             reserved_km={name: r["km"] for name, r in result.reserved.items()} if result is not None else {},
-            key_rate_bps={name: m.key_rate_bps for name, m in instance.media.items()},
+            key_rate_bps={l.name: instance.key_rate_bps(l) for l in instance.links},
             ondemand_capacity_qkd={l.name: network.media[l.medium].ondemand_capacity_qkd for l in network.links},
             ondemand_capacity_km={l.name: network.media[l.medium].ondemand_capacity_km for l in network.links},
             price_qkd={l.name: qkd_wavelength_price(l, network.media[l.medium]) for l in network.links},
@@ -235,6 +252,7 @@ class QkdCoreTwin:
             first_stage_cost=result.first_stage_cost if result is not None else 0.0,
             decided_at_s=now,
             oldest_input_s=oldest_s,
+            km_per_qkd_link=network.planning.km_per_qkd_link,
         )
 
     def _shortest_path_command(self, plan_id: int, instance: QkdInstance, now: float, oldest_s: float) -> QkdPlanCommand:

@@ -5,15 +5,17 @@ the chain's expected fraction of the epoch spent clear, starting from the observ
 (1/E)·[∫₀ᴱ e^{Qt} dt]_{s,clear}, computed exactly with the augmented-matrix exponential
 (Van Loan, IEEE TAC 23(3), 1978): expm([[Q, I], [0, 0]]·E) holds ∫₀ᴱ e^{Qt} dt in its top-right
 block. With a weather trace the twin does not know the chain: it uses persistence (the observed
-pattern with probability ``persistence``). Any cloud cover counts as cloudy (it blocks optical links).
+pattern with probability ``persistence``). The pattern is cloudy when the cloud cover blocks optical
+links (``physical.weather.sky_pattern``, the rule the physics and the QKD network use).
 
 Demand: per request a log-normal with mean = the last observed rate (persistence), or the
 configured mean before any observation, and the configured coefficient of variation; ``samples``
 joint draws per weather pattern, each scenario with probability p(weather)/samples.
 
-Satellite: the key rate per QKD link the plan may count on (K_sat) is the smallest, over the
-satellite links, of the epoch-average clear-sky rate predicted from the orbit (the TLE is known to
-the twin); if it is zero (no night pass in the epoch) the satellite links are left out.
+Key rates: every link's key rate per QKD link the plan counts on (K_l) comes from the physics —
+fiber and UAV links their constant rate, each satellite link the epoch-average clear-sky rate of its
+ground station's pass geometry (the TLE is known to the twin); a link whose rate is zero over the
+epoch (a satellite link without a dark pass of its station) is left out of the plan.
 """
 
 from __future__ import annotations
@@ -77,13 +79,13 @@ def planning_scenarios(p_clear: float, mean_bps: Mapping[str, float], cv: float,
     return tuple(scenarios)
 
 
-def planning_instance(network: QkdInstance, scenarios: tuple[Scenario, ...], satellite_rate_bps: float) -> QkdInstance:
-    """The network with the epoch's scenarios and K_sat; satellite links dropped if K_sat is 0."""
-    media = dict(network.media)
-    links = network.links
-    if "satellite" in media:
-        if satellite_rate_bps > 0.0:
-            media["satellite"] = dataclasses.replace(media["satellite"], key_rate_bps=satellite_rate_bps)
-        else:
-            links = tuple(link for link in links if link.medium != "satellite")
-    return dataclasses.replace(network, media=media, links=links, scenarios=scenarios)
+def planning_instance(network: QkdInstance, scenarios: tuple[Scenario, ...],
+                      link_rates_bps: Mapping[str, float]) -> QkdInstance:
+    """The network with the epoch's scenarios and each link's key rate per QKD link (link name → bit/s;
+    a link not named keeps its own or its medium's); links with a zero rate are left out."""
+    links = []
+    for link in network.links:
+        rate = link_rates_bps.get(link.name, network.key_rate_bps(link))
+        if rate > 0.0:
+            links.append(dataclasses.replace(link, key_rate_bps=float(rate)))
+    return dataclasses.replace(network, links=tuple(links), scenarios=scenarios)

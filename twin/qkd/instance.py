@@ -1,29 +1,33 @@
 """A QKD planning instance (Kaewpuang et al. / Xu et al.): media, nodes, links, requests, scenarios.
 
-TOML layout (all lengths in km, rates in bit/s, costs in cost units)::
+A TOML file (``scenarios/qkd/*.toml``) with one table per medium, the planning factors, and arrays
+of tables for nodes, links, requests and scenarios. Every key, its type, unit, default and allowed
+range is declared once in ``FIELDS`` below; the loader validates against it and
+``docs/qkd-instances.md`` is generated from it (``python -m twin.qkd.docs``, kept in sync by a test).
+Short example::
 
     [media.fiber]                  # one table per medium: fiber, uav, satellite
-    span_km = 160                  # Θ, MDI-QKD span: a link of length e needs ceil(e/Θ) segments
-    key_rate_bps = 1e4             # K_m, key rate one QKD link delivers
-    capacity_qkd = 150             # reservable QKD wavelengths per link
-    capacity_km = 30               # reservable key-management wavelengths per link
-    ondemand_capacity_qkd = 150    # on-demand QKD wavelengths per link and scenario
+    span_km = 160
+    key_rate_bps = 15000
+    capacity_qkd = 150
+    capacity_km = 30
+    ondemand_capacity_qkd = 150
     ondemand_capacity_km = 30
-    cost = {tx = 1500, rx = 2250, lkm = 1200, si = 150, mux = 300, channel_per_km = 1}
+    cost = { tx = 1500, rx = 2250, lkm = 1200, si = 150, mux = 300, channel_per_km = 1 }
 
     [planning]
-    ondemand_factor = 2.0          # on-demand price = factor × reservation price
-    utilisation_factor = 0.0       # cost of using a reserved wavelength = factor × price
+    ondemand_factor = 2.0
 
     [[nodes]]
     name = "A"
-    kind = "ground"                # ground | uav | satellite
+    kind = "ground"
 
     [[links]]
     a = "A"
     b = "B"
-    medium = "fiber"               # a medium with a [media.*] table
+    medium = "fiber"
     length_km = 100
+    key_rate_bps = 2.5e5           # optional: this link's K (default: its medium's key_rate_bps)
 
     [[requests]]
     name = "r1"
@@ -31,13 +35,14 @@ TOML layout (all lengths in km, rates in bit/s, costs in cost units)::
     dst = "B"
 
     [[scenarios]]
-    name = "clear-low"             # optional, default "s<index>"
-    probability = 0.5              # all scenarios sum to 1 within 1e-6
-    weather = "clear"              # clear | cloudy (cloudy: satellite links down)
+    probability = 1.0
+    weather = "clear"
     demand_bps = { r1 = 2e4 }
 
 A request missing from a scenario's ``demand_bps`` has zero key demand there (it still needs its
-key-management wavelength on every link of its route). Links are undirected.
+key-management wavelength on every link of its route). Links are undirected. A cloudy scenario
+takes the links of every free-space optical medium (``physical.weather.OPTICAL_MEDIA``: satellite
+and UAV) down.
 """
 
 from __future__ import annotations
@@ -47,18 +52,99 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Mapping
 
+from physical.weather import OPTICAL_MEDIA
 from sagin_twin.errors import InputError
 from sagin_twin.input_files import read_toml
 
 MEDIA: Final = ("fiber", "uav", "satellite")  #: transmission media
 NODE_KINDS: Final = ("ground", "uav", "satellite")  #: node kinds
 WEATHERS: Final = ("clear", "cloudy")  #: weather patterns of a scenario
-#: media whose links are down under each weather (a cloudy sky blocks the satellite's optical links)
-DOWN_MEDIA: Final = {"clear": frozenset(), "cloudy": frozenset({"satellite"})}
+#: media whose links are down under each weather (clouds block every free-space optical link; one
+#: rule with the physics and the QKD network: physical/weather.py)
+DOWN_MEDIA: Final = {"clear": frozenset(), "cloudy": frozenset(OPTICAL_MEDIA)}
 PROBABILITY_TOLERANCE: Final = 1e-6  #: allowed |Σ p_ω − 1|
 COST_KEYS: Final = ("tx", "rx", "lkm", "si", "mux", "channel_per_km")  #: Table I component costs
-MEDIUM_KEYS: Final = ("span_km", "key_rate_bps", "capacity_qkd", "capacity_km", "ondemand_capacity_qkd",
-                      "ondemand_capacity_km", "cost")
+MAX_WAVELENGTH_PRICE: Final = 1e12  #: largest reservation or on-demand price of one wavelength (cost units)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of an instance table: its table, type, unit, default (None: required), range and meaning.
+
+    ``kind`` is ``number``, ``integer``, ``bool``, ``name``, ``choice``, ``cost`` (a table of the
+    ``COST_KEYS``) or ``rates`` (request name → bit/s). Numbers lie in [low, high] (``low_open``:
+    (low, high]); integers in [low, high].
+    """
+
+    table: str
+    key: str
+    kind: str
+    doc: str
+    unit: str = ""
+    default: object = None
+    low: float = 0.0
+    high: float = math.inf
+    low_open: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+    def allowed(self) -> str:
+        """The allowed values, as the docs and error messages print them."""
+        if self.kind in ("number", "integer", "cost", "rates"):
+            lo = "(" if self.low_open else "["
+            return f"{lo}{_number_text(self.low)}, {_number_text(self.high)}]"
+        if self.kind == "choice":
+            return ", ".join(self.choices)
+        if self.kind == "bool":
+            return "true, false"
+        return "non-empty string"
+
+
+def _number_text(x: float) -> str:
+    """``x`` for a range: whole numbers below 1e7 without an exponent."""
+    return f"{int(x)}" if float(x).is_integer() and abs(x) < 1e7 else f"{x:g}"
+
+
+#: every key of an instance file; ``media.<m>`` stands for each of ``media.fiber``, ``media.uav``, ``media.satellite``
+FIELDS: Final[tuple[Field, ...]] = (
+    Field("media.<m>", "span_km", "number", "Θ, MDI-QKD span: a link of length e has ceil(e/Θ) segments (component counts, prices)",
+          "km", low=1e-3, high=1e5),
+    Field("media.<m>", "key_rate_bps", "number", "K, key rate one QKD link of this medium delivers (the fallback for links without their own)",
+          "bit/s", low=1e-3, high=1e12),
+    Field("media.<m>", "capacity_qkd", "integer", "reservable QKD wavelengths per link", high=1e6),
+    Field("media.<m>", "capacity_km", "integer", "reservable key-management (KM) wavelengths per link", high=1e6),
+    Field("media.<m>", "ondemand_capacity_qkd", "integer", "on-demand QKD wavelengths per link and scenario", high=1e6),
+    Field("media.<m>", "ondemand_capacity_km", "integer", "on-demand KM wavelengths per link and scenario", high=1e6),
+    Field("media.<m>", "cost", "cost", "Table I component prices: { tx, rx, lkm, si, mux, channel_per_km } (channel per km of link)",
+          "cost units", high=1e9),
+    Field("planning", "ondemand_factor", "number", "γ: an on-demand wavelength costs γ × its reservation price", default=2.0, high=1e3),
+    Field("planning", "utilisation_factor", "number", "β: using a reserved wavelength costs β × its price", default=0.0, high=1e3),
+    Field("planning", "km_per_qkd_link", "bool", "KM wavelengths per request and route link: false = 1 (Kaewpuang eq. 6), "
+          "true = one per parallel QKD link, P_f(ω)·W_kml (eq. 35)", default=False),
+    Field("nodes[]", "name", "name", "node name (unique)"),
+    Field("nodes[]", "kind", "choice", "node kind", choices=NODE_KINDS),
+    Field("links[]", "a", "name", "one end (a node name)"),
+    Field("links[]", "b", "name", "the other end (a node name; one link per pair)"),
+    Field("links[]", "medium", "choice", "medium; needs a [media.<m>] table", choices=MEDIA),
+    Field("links[]", "length_km", "number", "link length (fiber route length; slant range for satellite links)", "km",
+          low=0.0, high=1e5, low_open=True),
+    Field("links[]", "key_rate_bps", "number", "this link's K, key rate of one QKD link (default: the medium's key_rate_bps)",
+          "bit/s", default="medium", low=1e-3, high=1e12),
+    Field("requests[]", "name", "name", "request name (unique)"),
+    Field("requests[]", "src", "name", "source node"),
+    Field("requests[]", "dst", "name", "destination node (≠ src)"),
+    Field("scenarios[]", "name", "name", "scenario name (unique)", default="s<index>"),
+    Field("scenarios[]", "probability", "number", "probability; all scenarios sum to 1 within 1e-6", high=1.0),
+    Field("scenarios[]", "weather", "choice", "weather pattern; cloudy takes every optical (satellite, UAV) link down", choices=WEATHERS),
+    Field("scenarios[]", "demand_bps", "rates", "key-rate demand per request name (missing: 0)", "bit/s", high=1e12),
+)
+
+
+def _fields(table: str) -> dict[str, Field]:
+    return {f.key: f for f in FIELDS if f.table == table}
 
 
 @dataclass(frozen=True)
@@ -89,10 +175,13 @@ class Medium:
 
 @dataclass(frozen=True)
 class Planning:
-    """Second-stage price factors (–): on-demand and utilisation cost relative to the reservation price."""
+    """Second-stage price factors (–): on-demand and utilisation cost relative to the reservation price;
+    ``km_per_qkd_link``: one KM wavelength per parallel QKD link (Kaewpuang eq. 35) instead of one per
+    request and route link (eq. 6)."""
 
     ondemand_factor: float = 2.0
     utilisation_factor: float = 0.0
+    km_per_qkd_link: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,12 +194,14 @@ class Node:
 
 @dataclass(frozen=True)
 class Link:
-    """An undirected QKD link between nodes ``a`` and ``b`` over ``medium``, ``length_km`` long (km)."""
+    """An undirected QKD link between nodes ``a`` and ``b`` over ``medium``, ``length_km`` long (km);
+    ``key_rate_bps``: this link's key rate per QKD link (bit/s), or None for the medium's."""
 
     a: str
     b: str
     medium: str
     length_km: float
+    key_rate_bps: float | None = None
 
     @property
     def name(self) -> str:
@@ -175,6 +266,10 @@ class QkdInstance:
             raise ValueError(f"scenario probabilities sum to {total}, not 1")
         return QkdInstance(self.media, self.planning, self.nodes, self.links, self.requests, tuple(scenarios), self.source)
 
+    def key_rate_bps(self, link: Link) -> float:
+        """K of ``link``: its own key rate per QKD link, else its medium's (bit/s)."""
+        return link.key_rate_bps if link.key_rate_bps is not None else self.media[link.medium].key_rate_bps
+
     def link_named(self, name: str) -> Link:
         """The link whose ``name`` is ``a-b`` (or ``b-a``)."""
         for link in self.links:
@@ -195,29 +290,27 @@ class _Validator:
             raise self.fail(field, f"expected a table, got {type(value).__name__}")
         return value
 
-    def keys(self, table: Mapping[str, Any], field: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
-        for key in required:
-            if key not in table:
+    def keys(self, table: Mapping[str, Any], field: str, fields: Mapping[str, Field]) -> None:
+        for key, spec in fields.items():
+            if spec.required and key not in table:
                 raise self.fail(f"{field}.{key}", "missing")
-        unknown = sorted(set(table) - set(required) - set(optional))
+        unknown = sorted(set(table) - set(fields))
         if unknown:
-            raise self.fail(f"{field}.{unknown[0]}", f"unknown key (allowed: {', '.join(required + optional)})")
+            raise self.fail(f"{field}.{unknown[0]}", f"unknown key (allowed: {', '.join(fields)})")
 
-    def number(self, value: Any, field: str, *, minimum: float = 0.0, strict: bool = False,
-               maximum: float = math.inf) -> float:
+    def number(self, value: Any, field: str, spec: Field) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(field, f"expected a number, got {value!r}")
         x = float(value)
-        below = x <= minimum if strict else x < minimum
-        if not math.isfinite(x) or below or x > maximum:
-            lo = f"> {minimum:g}" if strict else f">= {minimum:g}"
-            hi = f" and <= {maximum:g}" if math.isfinite(maximum) else ""
-            raise self.fail(field, f"must be finite, {lo}{hi}, got {value!r}")
+        below = x <= spec.low if spec.low_open else x < spec.low
+        if not math.isfinite(x) or below or x > spec.high:
+            unit = f" {spec.unit}" if spec.unit else ""
+            raise self.fail(field, f"must be a finite number in {spec.allowed()}{unit}, got {value!r}")
         return x
 
-    def integer(self, value: Any, field: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.fail(field, f"expected an integer >= 0, got {value!r}")
+    def integer(self, value: Any, field: str, spec: Field) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not spec.low <= value <= spec.high:
+            raise self.fail(field, f"expected an integer in {spec.allowed()}, got {value!r}")
         return int(value)
 
     def name(self, value: Any, field: str) -> str:
@@ -230,6 +323,26 @@ class _Validator:
             raise self.fail(field, f"unknown value {value!r} (allowed: {', '.join(allowed)})")
         return value
 
+    def value(self, table: Mapping[str, Any], field: str, spec: Field) -> Any:
+        """``table[spec.key]`` validated against ``spec`` (its default if absent and optional)."""
+        where = f"{field}.{spec.key}"
+        if spec.key not in table:
+            return spec.default
+        raw = table[spec.key]
+        if spec.kind == "number":
+            return self.number(raw, where, spec)
+        if spec.kind == "integer":
+            return self.integer(raw, where, spec)
+        if spec.kind == "bool":
+            if not isinstance(raw, bool):
+                raise self.fail(where, f"expected true or false, got {raw!r}")
+            return raw
+        if spec.kind == "choice":
+            return self.choice(raw, where, spec.choices)
+        if spec.kind == "name":
+            return self.name(raw, where)
+        raise AssertionError(spec.kind)  # cost and rates are read by their callers
+
     def array(self, data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
         value = data.get(key)
         if not isinstance(value, list) or not value:
@@ -238,50 +351,47 @@ class _Validator:
 
     def medium(self, name: str, table: Mapping[str, Any]) -> Medium:
         field = f"media.{name}"
-        self.keys(table, field, MEDIUM_KEYS)
+        fields = _fields("media.<m>")
+        self.keys(table, field, fields)
         cost_table = self.table(table["cost"], f"{field}.cost")
-        self.keys(cost_table, f"{field}.cost", COST_KEYS)
-        cost = ComponentCosts(**{k: self.number(cost_table[k], f"{field}.cost.{k}") for k in COST_KEYS})
-        return Medium(
-            name=name,
-            span_km=self.number(table["span_km"], f"{field}.span_km", strict=True),
-            key_rate_bps=self.number(table["key_rate_bps"], f"{field}.key_rate_bps", strict=True),
-            capacity_qkd=self.integer(table["capacity_qkd"], f"{field}.capacity_qkd"),
-            capacity_km=self.integer(table["capacity_km"], f"{field}.capacity_km"),
-            ondemand_capacity_qkd=self.integer(table["ondemand_capacity_qkd"], f"{field}.ondemand_capacity_qkd"),
-            ondemand_capacity_km=self.integer(table["ondemand_capacity_km"], f"{field}.ondemand_capacity_km"),
-            cost=cost,
-        )
+        self.keys(cost_table, f"{field}.cost", {k: fields["cost"] for k in COST_KEYS})
+        cost = ComponentCosts(**{k: self.number(cost_table[k], f"{field}.cost.{k}", fields["cost"]) for k in COST_KEYS})
+        values = {key: self.value(table, field, spec) for key, spec in fields.items() if key != "cost"}
+        return Medium(name=name, cost=cost, **values)
 
     def instance(self, data: Mapping[str, Any]) -> QkdInstance:
         data = self.table(data, "<top>")
-        self.keys(data, "<top>", ("media", "nodes", "links", "requests", "scenarios"), ("planning",))
+        top = {"media": None, "nodes": None, "links": None, "requests": None, "scenarios": None, "planning": "optional"}
+        for key, optional in top.items():
+            if optional is None and key not in data:
+                raise self.fail(f"<top>.{key}", "missing")
+        unknown = sorted(set(data) - set(top))
+        if unknown:
+            raise self.fail(f"<top>.{unknown[0]}", f"unknown key (allowed: {', '.join(top)})")
         media_table = self.table(data["media"], "media")
         media = {}
         for name, table in media_table.items():
             self.choice(name, f"media.{name}", MEDIA)
             media[name] = self.medium(name, self.table(table, f"media.{name}"))
         planning_table = self.table(data.get("planning", {}), "planning")
-        self.keys(planning_table, "planning", (), ("ondemand_factor", "utilisation_factor"))
-        planning = Planning(
-            ondemand_factor=self.number(planning_table.get("ondemand_factor", Planning.ondemand_factor),
-                                        "planning.ondemand_factor"),
-            utilisation_factor=self.number(planning_table.get("utilisation_factor", Planning.utilisation_factor),
-                                           "planning.utilisation_factor"),
-        )
+        planning_fields = _fields("planning")
+        self.keys(planning_table, "planning", planning_fields)
+        planning = Planning(**{key: self.value(planning_table, "planning", spec) for key, spec in planning_fields.items()})
         nodes: list[Node] = []
+        node_fields = _fields("nodes[]")
         for i, item in enumerate(self.array(data, "nodes")):
-            self.keys(item, f"nodes[{i}]", ("name", "kind"))
-            node = Node(self.name(item["name"], f"nodes[{i}].name"), self.choice(item["kind"], f"nodes[{i}].kind", NODE_KINDS))
+            self.keys(item, f"nodes[{i}]", node_fields)
+            node = Node(**{key: self.value(item, f"nodes[{i}]", spec) for key, spec in node_fields.items()})
             if any(n.name == node.name for n in nodes):
                 raise self.fail(f"nodes[{i}].name", f"duplicate node {node.name!r}")
             nodes.append(node)
         names = {n.name for n in nodes}
         links: list[Link] = []
         pairs: set[frozenset[str]] = set()
+        link_fields = _fields("links[]")
         for i, item in enumerate(self.array(data, "links")):
             field = f"links[{i}]"
-            self.keys(item, field, ("a", "b", "medium", "length_km"))
+            self.keys(item, field, link_fields)
             a, b = (self.name(item[k], f"{field}.{k}") for k in ("a", "b"))
             for key, node in (("a", a), ("b", b)):
                 if node not in names:
@@ -291,14 +401,18 @@ class _Validator:
             if frozenset((a, b)) in pairs:
                 raise self.fail(field, f"duplicate link between {a!r} and {b!r}")
             pairs.add(frozenset((a, b)))
-            medium = self.choice(item["medium"], f"{field}.medium", MEDIA)
+            medium = self.value(item, field, link_fields["medium"])
             if medium not in media:
                 raise self.fail(f"{field}.medium", f"medium {medium!r} has no [media.{medium}] table")
-            links.append(Link(a, b, medium, self.number(item["length_km"], f"{field}.length_km", strict=True)))
+            rate = self.value(item, field, link_fields["key_rate_bps"]) if "key_rate_bps" in item else None
+            link = Link(a, b, medium, self.value(item, field, link_fields["length_km"]), rate)
+            self._check_prices(link, media[medium], planning, field)
+            links.append(link)
         requests: list[Request] = []
+        request_fields = _fields("requests[]")
         for i, item in enumerate(self.array(data, "requests")):
             field = f"requests[{i}]"
-            self.keys(item, field, ("name", "src", "dst"))
+            self.keys(item, field, request_fields)
             req = Request(*(self.name(item[k], f"{field}.{k}") for k in ("name", "src", "dst")))
             for key in ("src", "dst"):
                 if getattr(req, key) not in names:
@@ -310,9 +424,10 @@ class _Validator:
             requests.append(req)
         request_names = {r.name for r in requests}
         scenarios: list[Scenario] = []
+        scenario_fields = _fields("scenarios[]")
         for i, item in enumerate(self.array(data, "scenarios")):
             field = f"scenarios[{i}]"
-            self.keys(item, field, ("probability", "weather", "demand_bps"), ("name",))
+            self.keys(item, field, scenario_fields)
             name = self.name(item.get("name", f"s{i}"), f"{field}.name")
             if any(s.name == name for s in scenarios):
                 raise self.fail(f"{field}.name", f"duplicate scenario {name!r}")
@@ -321,14 +436,27 @@ class _Validator:
             for req, rate in demand_table.items():
                 if req not in request_names:
                     raise self.fail(f"{field}.demand_bps.{req}", f"unknown request {req!r}")
-                demand[req] = self.number(rate, f"{field}.demand_bps.{req}")
+                demand[req] = self.number(rate, f"{field}.demand_bps.{req}", scenario_fields["demand_bps"])
             scenarios.append(Scenario(
                 name=name,
-                probability=self.number(item["probability"], f"{field}.probability", maximum=1.0),
-                weather=self.choice(item["weather"], f"{field}.weather", WEATHERS),
+                probability=self.value(item, field, scenario_fields["probability"]),
+                weather=self.value(item, field, scenario_fields["weather"]),
                 demand_bps=demand,
             ))
         total = math.fsum(s.probability for s in scenarios)
         if abs(total - 1.0) > PROBABILITY_TOLERANCE:
             raise self.fail("scenarios.probability", f"probabilities sum to {total:.9g}, must be 1 within {PROBABILITY_TOLERANCE:g}")
         return QkdInstance(media, planning, tuple(nodes), tuple(links), tuple(requests), tuple(scenarios), self.source)
+
+    def _check_prices(self, link: Link, medium: Medium, planning: Planning, field: str) -> None:
+        """Refuse a link whose wavelength prices (× the second-stage factors) exceed ``MAX_WAVELENGTH_PRICE``:
+        such numbers make the MILP meaningless (HiGHS treats costs ≥ 1e20 as infinite)."""
+        from twin.qkd.pricing import km_wavelength_price, qkd_wavelength_price
+
+        factor = max(1.0, planning.ondemand_factor, planning.utilisation_factor)
+        for kind, price in (("QKD", qkd_wavelength_price(link, medium)), ("KM", km_wavelength_price(link, medium))):
+            if not price * factor <= MAX_WAVELENGTH_PRICE:
+                raise self.fail(field, f"a {kind} wavelength on this link would cost {price * factor:.3g} cost units "
+                                       f"(price × max(1, ondemand_factor, utilisation_factor)); at most "
+                                       f"{MAX_WAVELENGTH_PRICE:g} allowed: lower length_km, the [media.{medium.name}] "
+                                       f"costs or the [planning] factors, or raise span_km")

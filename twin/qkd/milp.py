@@ -3,7 +3,8 @@
 Model (Kaewpuang et al., "Resource Allocation in QKD for SAGIN"; Xu et al., "Quantum-Secured
 SAGIN"; written cleanly here because the papers' notation is loose). Sets: nodes V, undirected
 links L (each gives two arcs), requests F (s_f, d_f), scenarios Ω with probability p_ω, weather
-w(ω) and key-rate demand k_f(ω) (bit/s); medium m(l) with key rate per QKD link K_m.
+w(ω) and key-rate demand k_f(ω) (bit/s); medium m(l); key rate per QKD link K_l of each link (the
+link's own ``key_rate_bps``, else its medium's).
 
 First stage (here-and-now):
 - x[f,a] ∈ {0,1}: request f's route uses arc a. Flow conservation (out − in = 1 at s_f, −1 at d_f,
@@ -14,7 +15,10 @@ First stage (here-and-now):
   offered to the first stage.
 
 Second stage (per scenario ω):
-- A link whose medium is down under w(ω) (cloudy ⇒ satellite) carries nothing.
+- A link whose medium is down under w(ω) (cloudy ⇒ satellite and UAV: every free-space optical
+  link) carries nothing. A request that no path of up links joins in ω is left unserved in ω: its
+  route block there is all zero (no flow, no wavelengths) and ``PlanResult.unserved`` lists it; a
+  request no path joins with every link up is infeasible (``reachability_diagnosis``).
 - Route used in ω: the first-stage route if none of its links is down in ω, else a recourse route
   z[f,k,·] on up links (flow conservation). Exactly: hit indicator h[f,k] ∈ [0,1] with
   h ≥ x[f,a] for each down arc a and h ≤ Σ_down x[f,a] (so h = 1 iff the route is hit, integral
@@ -24,9 +28,11 @@ Second stage (per scenario ω):
   weather, k = w(ω); a restriction of ``scenario``, so its optimum is ≥ the exact one, equal when
   every weather pattern's scenarios prefer the same backup). Default: ``weather`` — a handful of
   route blocks instead of one per scenario, seconds instead of minutes on NSFNET × 200 scenarios.
-- Need on link l: QKD wavelengths Σ_f 3·P_f,m(l)(ω)·use[f,l,ω] with P_f,m(ω) = ceil(k_f(ω)/K_m)
+- Need on link l: QKD wavelengths Σ_f 3·P_f,l(ω)·use[f,l,ω] with P_f,l(ω) = ceil(k_f(ω)/K_l)
   (P parallel QKD links, 3 wavelengths each) and KM wavelengths Σ_f use[f,l,ω] (one KM wavelength
-  per request per used link), where use = z[f,a] + z[f,ā] for the route used in ω.
+  per request per used link, Kaewpuang eq. 6) or, with ``[planning] km_per_qkd_link = true``,
+  Σ_f P_f,l(ω)·W_kml·use[f,l,ω] (W_kml = 1 per parallel QKD link, eq. 35), where
+  use = z[f,a] + z[f,ā] for the route used in ω.
 - utilised u ≤ R (reserved), on-demand o ≤ ondemand_capacity; u + o ≥ need. u and o are continuous:
   with integer R and integer needs the recourse polytope is integral, so nothing is lost.
 
@@ -34,14 +40,15 @@ Objective: Σ_l (π_q[l]·R_q[l] + π_k[l]·R_k[l]) + Σ_ω p_ω Σ_l Σ_{t∈{q
 with β = utilisation_factor, γ = ondemand_factor and prices π from ``pricing``.
 
 Exact reductions and formulations:
-- scenarios with the same weather and the same P_f,m(ω) for every request and medium have identical
+- scenarios with the same weather and the same P_f,l(ω) for every request and link rate have identical
   recourse problems, so they are merged (probabilities added) before building;
 - with γ ≥ β the utilised wavelengths are eliminated (u = need − o; o ≥ need − R);
-- KM needs depend only on the routes, so classes sharing their route blocks share KM columns;
-- ``formulation="lazy"`` (default) replaces the per-class QKD on-demand columns by one θ per link
-  and route group with Benders-style cuts θ ≥ Σ_{c∈S} p_c·(γ−β)·π·(need_c − R) generated in a
-  cutting-plane loop (see ``_run``); it has the same optimum as ``explicit`` and a much smaller LP
-  (200 scenarios × 27 links: ≈2.5k instead of ≈6.5k rows).
+- with eq. 6 KM needs depend only on the routes, so classes sharing their route blocks share KM
+  columns; with eq. 35 they vary with the demand and are handled like the QKD needs;
+- ``formulation="lazy"`` (default) replaces the per-class QKD (and, with eq. 35, KM) on-demand
+  columns by one θ per link and route group with Benders-style cuts θ ≥ Σ_{c∈S} p_c·(γ−β)·π·(need_c − R)
+  generated in a cutting-plane loop (see ``_run``); it has the same optimum as ``explicit`` and a
+  much smaller LP (200 scenarios × 27 links: ≈2.5k instead of ≈6.5k rows).
 The matrix is assembled as a sparse COO → CSC array and passed to HiGHS directly (no modelling
 layer). The reported objective is re-evaluated exactly from the plan (first stage + expected
 recourse), and ``solve_s`` covers every HiGHS run of the loop.
@@ -128,6 +135,8 @@ class PlanResult:
         utilised_qkd, ondemand_qkd, utilised_km, ondemand_km: wavelengths per (scenario, link).
         need_qkd, need_km: wavelengths needed per (scenario, link).
         size: model size (columns, rows, integer columns, non-zeros, merged scenario classes).
+        unserved: scenario → requests left unserved there because its weather takes down every path
+            (no route and no wavelengths; their key demand is not met). Empty when all are served.
     """
 
     status: str
@@ -150,6 +159,7 @@ class PlanResult:
     need_qkd: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     need_km: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     size: dict[str, int] = field(default_factory=dict)
+    unserved: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def has_plan(self) -> bool:
@@ -167,6 +177,8 @@ class PlanResult:
         }
         if self.diagnosis:
             out["diagnosis"] = self.diagnosis
+        if self.unserved:
+            out["unserved"] = self.unserved
         return out
 
 
@@ -192,8 +204,10 @@ class _Topology:
         self.tail = np.array(tails, dtype=np.int64)
         self.head = np.array(heads, dtype=np.int64)
         self.media = sorted(instance.media)
-        self.link_medium = np.array([self.media.index(l.medium) for l in instance.links], dtype=np.int64)
         self.link_medium_name = [l.medium for l in instance.links]
+        # key rate per QKD link of every link (bit/s) and its index among the distinct rates
+        self.link_rate = np.array([instance.key_rate_bps(l) for l in instance.links], dtype=float)
+        self.rates, self.link_rate_index = np.unique(self.link_rate, return_inverse=True)
         # node-arc incidence: +1 at the tail, −1 at the head
         arcs = np.arange(self.n_arcs)
         self.inc_rows = np.concatenate([self.tail, self.head])
@@ -203,6 +217,22 @@ class _Topology:
     def down_links(self, scenario: Scenario) -> frozenset[int]:
         down = scenario.down_media()
         return frozenset(l for l, m in enumerate(self.link_medium_name) if m in down)
+
+    def reachable(self, src: int, dst: int, down: frozenset[int]) -> bool:
+        """True if a path of links not in ``down`` joins nodes ``src`` and ``dst``."""
+        seen, queue = {src}, deque([src])
+        while queue:
+            v = queue.popleft()
+            if v == dst:
+                return True
+            for l in np.flatnonzero((self.tail[0::2] == v) | (self.head[0::2] == v)):
+                if int(l) in down:
+                    continue
+                w = int(self.head[2 * l]) if int(self.tail[2 * l]) == v else int(self.tail[2 * l])
+                if w not in seen:
+                    seen.add(w)
+                    queue.append(w)
+        return False
 
 
 class _Builder:
@@ -279,7 +309,7 @@ class _Classes:
     representative: list[int]  # scenario index per class
     probability: np.ndarray  # per class
     of_scenario: np.ndarray  # class index per scenario
-    P: np.ndarray  # (class, request, medium) parallel QKD links needed
+    P: np.ndarray  # (class, request, distinct link rate) parallel QKD links needed
 
 
 def _scenario_classes(instance: QkdInstance, topo: _Topology) -> _Classes:
@@ -289,8 +319,8 @@ def _scenario_classes(instance: QkdInstance, topo: _Topology) -> _Classes:
     of = np.zeros(len(instance.scenarios), dtype=np.int64)
     rows = []
     for w, s in enumerate(instance.scenarios):
-        need = tuple(tuple(qkd_links_needed(s.demand(r.name), instance.media[m].key_rate_bps)
-                           for m in topo.media) for r in instance.requests)
+        need = tuple(tuple(qkd_links_needed(s.demand(r.name), float(k)) for k in topo.rates)
+                     for r in instance.requests)
         key = (s.weather, need)
         if key not in keys:
             keys[key] = len(reps)
@@ -300,7 +330,7 @@ def _scenario_classes(instance: QkdInstance, topo: _Topology) -> _Classes:
         c = keys[key]
         probs[c] += s.probability
         of[w] = c
-    P = np.array(rows, dtype=float).reshape(len(reps), len(instance.requests), len(topo.media))
+    P = np.array(rows, dtype=float).reshape(len(reps), len(instance.requests), len(topo.rates))
     return _Classes(reps, np.array(probs), of, P)
 
 
@@ -316,8 +346,8 @@ class _Model:
     r_k: np.ndarray
     u_q: np.ndarray  # (C, L) columns, −1 where absent (reduced form or no need)
     o_q: np.ndarray  # (C, L)
-    u_k: np.ndarray  # (G, L) per route group
-    o_k: np.ndarray  # (G, L)
+    u_k: np.ndarray  # (G, L) per route group, or (C, L) per class with the eq. 35 KM rule
+    o_k: np.ndarray  # (G, L) or (C, L)
     group_of_class: np.ndarray  # (C,)
     reduced: bool  # utilised columns eliminated (γ ≥ β)
     route_block: dict[tuple[int, int], np.ndarray]  # (request, class) → (A,) columns of the route used
@@ -326,6 +356,9 @@ class _Model:
     build_s: float
     n_nonzeros: int
     lazy_groups: list["_LazyGroup"]
+    km_rule: bool  # one KM wavelength per parallel QKD link (Kaewpuang eq. 35), needs per class
+    km_coef: np.ndarray  # (C, F, L) KM wavelengths per unit of link use
+    served: np.ndarray  # (F, C) bool: request f is routed in class c (False: left unserved, no path up)
 
 
 #: a cut: (columns, coefficients, row lower bound, row upper bound)
@@ -348,14 +381,15 @@ class _LazyGroup:
     added when violated.
     """
 
-    theta: np.ndarray  # (L,) columns, −1 where the group never needs QKD wavelengths
+    theta: np.ndarray  # (L,) columns, −1 where the group never needs wavelengths of its resource
     classes: np.ndarray  # (n_c,) scenario classes of the group
     use: np.ndarray  # (F, L) link-use columns
     coef: np.ndarray  # (n_c, F, L) QKD wavelengths per unit of use
     prob: np.ndarray  # (n_c,)
     price: np.ndarray  # (L,) κ·π_q: on-demand minus utilisation price factor times price
     od: np.ndarray  # (L,) on-demand capacity
-    reserve: np.ndarray  # (L,) R_q columns
+    reserve: np.ndarray  # (L,) R_q columns (R_k for the KM resource)
+    resource: str = "qkd"  # "qkd", or "km" with the eq. 35 rule (KM needs then vary by scenario too)
     seen: set = field(default_factory=set)  # (link, class-set bytes) of cuts already made
 
     def _cut(self, l: int, weights: np.ndarray) -> _Cut:
@@ -463,6 +497,17 @@ def _build(instance: QkdInstance, options: PlanOptions,
 
     src = np.array([topo.node_index[r.src] for r in instance.requests], dtype=np.int64)
     dst = np.array([topo.node_index[r.dst] for r in instance.requests], dtype=np.int64)
+    # served[f, c]: a path of links up in class c joins request f's ends; otherwise the request is
+    # left unserved in that class (weather cut it off; reachability_diagnosis refuses structural cuts)
+    reach: dict[tuple[int, frozenset[int]], bool] = {}  # per request and down set (a handful of weathers)
+    served = np.zeros((F, C), dtype=bool)
+    for f in range(F):
+        for c in range(C):
+            key = (f, down_of_class[c])
+            if key not in reach:
+                reach[key] = topo.reachable(int(src[f]), int(dst[f]), down_of_class[c])
+            served[f, c] = reach[key]
+    routed = served.any(axis=1)  # routed in some class: needs a first-stage route
 
     def arc_upper(f: int, blocked: np.ndarray) -> np.ndarray:
         ub = np.ones(A)
@@ -481,8 +526,9 @@ def _build(instance: QkdInstance, options: PlanOptions,
     # first stage: routes x[f, a] with MTZ potentials
     x = np.zeros((F, A), dtype=np.int64)
     for f in range(F):
-        x[f] = b.add_cols(A, 0.0, 0.0, arc_upper(f, always_down_arcs), integer=True)
-        flow_rows(f, x[f])
+        x[f] = b.add_cols(A, 0.0, 0.0, arc_upper(f, always_down_arcs) if routed[f] else 0.0, integer=True)
+        if routed[f]:
+            flow_rows(f, x[f])
         t = b.add_cols(N, 0.0, 0.0, N - 1)
         arcs = np.flatnonzero(topo.head != src[f])
         r0 = b.add_rows(arcs.size, 1.0 - N, np.inf)
@@ -513,6 +559,11 @@ def _build(instance: QkdInstance, options: PlanOptions,
         for f in range(F):
             if key is None:
                 route_block[(f, c)] = x[f]
+                continue
+            if not served[f, c]:  # no route in this class: an all-zero block (no flow, no wavelengths)
+                if ("unserved", key, f) not in made:
+                    made[("unserved", key, f)] = b.add_cols(A, 0.0, 0.0, 0.0, integer=True)
+                route_block[(f, c)] = made[("unserved", key, f)]
                 continue
             if (key, f) not in made:
                 down_links = sorted(down_of_class[c] - always_down)
@@ -561,8 +612,12 @@ def _build(instance: QkdInstance, options: PlanOptions,
     group_prob = np.bincount(group_of_class, weights=classes.probability, minlength=G)
     o_q = np.full((C, L), -1, dtype=np.int64)
     u_q = np.full((C, L), -1, dtype=np.int64)
-    o_k = np.full((G, L), -1, dtype=np.int64)
-    u_k = np.full((G, L), -1, dtype=np.int64)
+    km_rule = bool(instance.planning.km_per_qkd_link)
+    P_link = classes.P[:, :, topo.link_rate_index]  # (C, F, L) parallel QKD links per request and link
+    qkd_coef = QKD_WAVELENGTHS_PER_LINK * P_link
+    km_coef = KM_WAVELENGTHS_PER_LINK * (P_link if km_rule else np.ones_like(P_link))
+    o_k = np.full((C if km_rule else G, L), -1, dtype=np.int64)
+    u_k = np.full((C if km_rule else G, L), -1, dtype=np.int64)
 
     def recourse(prob, links_up, coef, blocks, price, cap, od, reserve, o_out, u_out):
         """Columns and rows of one (class or group) × link set: Σ coef·use − [u] − o (− R) ≤ 0."""
@@ -593,38 +648,46 @@ def _build(instance: QkdInstance, options: PlanOptions,
             np.add.at(route_cost, cols[keep], (prob * beta * price[links_up] * np.ones_like(c))[keep] * c[keep])
 
     lazy_groups: list[_LazyGroup] = []
+    # lazily generated recourse per resource: QKD always (in the lazy formulation), KM too with eq. 35
+    lazy_resources = [("qkd", qkd_coef, pq, od_q, r_q)] + ([("km", km_coef, pk, od_k, r_k)] if km_rule else [])
     if lazy:
         kappa = gamma - beta
-        for g in range(G):
-            members = np.flatnonzero(group_of_class == g)
-            c0 = int(members[0])
-            up = np.setdiff1d(np.arange(L), sorted(down_of_class[c0]))
-            coef = QKD_WAVELENGTHS_PER_LINK * classes.P[members][:, :, topo.link_medium]  # (n_c, F, L)
-            needed = up[(coef[:, :, up] > 0).any(axis=(0, 1))]
-            use = np.stack([link_use[int(route_block[(f, c0)][0])] for f in range(F)])  # (F, L)
-            theta = np.full(L, -1, dtype=np.int64)
-            theta[needed] = b.add_cols(needed.size, 1.0, 0.0, np.inf)
-            group = _LazyGroup(theta, members, use, coef, classes.probability[members], kappa * pq, od_q, r_q)
-            if beta > 0:
-                for c in members:
-                    np.add.at(route_cost, use.ravel(), (classes.probability[c] * beta * pq[None, :]
-                                                        * QKD_WAVELENGTHS_PER_LINK * classes.P[c][:, topo.link_medium]).ravel())
-            cuts = group.expected_value_cuts()
-            _add_rows_to_builder(b, cuts)
-            lazy_groups.append(group)
+        for resource, coef_all, price, od, reserve in lazy_resources:
+            for g in range(G):
+                members = np.flatnonzero(group_of_class == g)
+                c0 = int(members[0])
+                up = np.setdiff1d(np.arange(L), sorted(down_of_class[c0]))
+                coef = coef_all[members]  # (n_c, F, L)
+                needed = up[(coef[:, :, up] > 0).any(axis=(0, 1))]
+                use = np.stack([link_use[int(route_block[(f, c0)][0])] for f in range(F)])  # (F, L)
+                theta = np.full(L, -1, dtype=np.int64)
+                theta[needed] = b.add_cols(needed.size, 1.0, 0.0, np.inf)
+                group = _LazyGroup(theta, members, use, coef, classes.probability[members], kappa * price, od, reserve,
+                                   resource)
+                if beta > 0:
+                    for c in members:
+                        np.add.at(route_cost, use.ravel(), (classes.probability[c] * beta * price[None, :]
+                                                            * coef_all[c]).ravel())
+                _add_rows_to_builder(b, group.expected_value_cuts())
+                lazy_groups.append(group)
     else:
         for c in range(C):
             up = np.setdiff1d(np.arange(L), sorted(down_of_class[c]))
-            coef_q = QKD_WAVELENGTHS_PER_LINK * classes.P[c][:, topo.link_medium]  # (F, L)
-            needed = up[(coef_q[:, up] > 0).any(axis=0)]
+            needed = up[(qkd_coef[c][:, up] > 0).any(axis=0)]
             blocks = np.stack([link_use[int(route_block[(f, c)][0])] for f in range(F)])  # (F, L)
-            recourse(classes.probability[c], needed, coef_q, blocks, pq, cap_q, od_q, r_q, o_q[c], u_q[c])
-    for g in range(G):
-        c = int(np.flatnonzero(group_of_class == g)[0])
-        up = np.setdiff1d(np.arange(L), sorted(down_of_class[c]))
-        blocks = np.stack([link_use[int(route_block[(f, c)][0])] for f in range(F)])
-        coef_k = np.full((F, L), float(KM_WAVELENGTHS_PER_LINK))
-        recourse(group_prob[g], up, coef_k, blocks, pk, cap_k, od_k, r_k, o_k[g], u_k[g])
+            recourse(classes.probability[c], needed, qkd_coef[c], blocks, pq, cap_q, od_q, r_q, o_q[c], u_q[c])
+    if km_rule and not lazy:  # KM needs vary with the scenario's demand: one recourse block per class
+        for c in range(C):
+            up = np.setdiff1d(np.arange(L), sorted(down_of_class[c]))
+            needed = up[(km_coef[c][:, up] > 0).any(axis=0)]
+            blocks = np.stack([link_use[int(route_block[(f, c)][0])] for f in range(F)])
+            recourse(classes.probability[c], needed, km_coef[c], blocks, pk, cap_k, od_k, r_k, o_k[c], u_k[c])
+    elif not km_rule:  # one KM wavelength per request and used link: the need depends only on the routes
+        for g in range(G):
+            c = int(np.flatnonzero(group_of_class == g)[0])
+            up = np.setdiff1d(np.arange(L), sorted(down_of_class[c]))
+            blocks = np.stack([link_use[int(route_block[(f, c)][0])] for f in range(F)])
+            recourse(group_prob[g], up, km_coef[c], blocks, pk, cap_k, od_k, r_k, o_k[g], u_k[g])
 
     lp, upper, integer, matrix = b.finish()
     if reduced and beta > 0:
@@ -657,7 +720,7 @@ def _build(instance: QkdInstance, options: PlanOptions,
         lp.col_lower_ = lower
         lp.col_upper_ = upper
     return _Model(lp, upper, integer, topo, classes, x, r_q, r_k, u_q, o_q, u_k, o_k, group_of_class, reduced,
-                  route_block, pq, pk, time.perf_counter() - t0, int(matrix.nnz), lazy_groups)
+                  route_block, pq, pk, time.perf_counter() - t0, int(matrix.nnz), lazy_groups, km_rule, km_coef, served)
 
 
 def _best_reservation(price: float, weights: np.ndarray, needs: np.ndarray, lo: float, hi: float,
@@ -676,7 +739,7 @@ def _best_reservation(price: float, weights: np.ndarray, needs: np.ndarray, lo: 
 
 def _polish(model: _Model, raw: np.ndarray) -> np.ndarray | None:
     """The lazy master's point ``raw`` with its routes kept, every reservation re-optimised for those
-    routes (per-link newsvendor over the need levels), θ set to the exact QKD recourse and the KM
+    routes (per-link newsvendor over the need levels), θ set to the exact recourse and the KM
     on-demand columns to their exact values: a master-feasible point whose cost is the plan's true
     cost. None if some link's on-demand capacity cannot be met (the routes are infeasible)."""
     values = raw.copy()
@@ -685,26 +748,31 @@ def _polish(model: _Model, raw: np.ndarray) -> np.ndarray | None:
     cost = np.asarray(model.lp.col_cost_)
     lower = np.asarray(model.lp.col_lower_)
     upper = model.upper
-    groups = model.lazy_groups
-    # QKD needs of every class of every group on every link (n_classes, L), with weights κπ·p_c
-    needs = np.concatenate([np.einsum("cfl,fl->cl", g.coef, values[g.use]) for g in groups])
-    weights = np.concatenate([g.prob for g in groups])
-    kappa_price = groups[0].price
-    od_q = groups[0].od
-    for l in range(model.topo.n_links):
-        col = int(model.r_q[l])
-        r = _best_reservation(cost[col], kappa_price[l] * weights, needs[:, l], lower[col], upper[col], od_q[l])
-        if r is None:
-            return None
-        values[col] = r
-    for g in groups:
-        theta, ok = g.exact_theta(values)
-        if not ok:
-            return None
-        links = g.theta >= 0
-        values[g.theta[links]] = theta[links]
-    # KM: need per route group and link; on-demand columns o_k[g, l] carry the group's probability
-    need_k = np.stack([KM_WAVELENGTHS_PER_LINK * values[g.use].sum(axis=0) for g in groups])  # (G, L)
+    for resource in ("qkd", "km"):
+        groups = [g for g in model.lazy_groups if g.resource == resource]
+        if not groups:
+            continue
+        # needs of every class of every group on every link (n_classes, L), with weights κπ·p_c
+        needs = np.concatenate([np.einsum("cfl,fl->cl", g.coef, values[g.use]) for g in groups])
+        weights = np.concatenate([g.prob for g in groups])
+        kappa_price, od, reserve = groups[0].price, groups[0].od, groups[0].reserve
+        for l in range(model.topo.n_links):
+            col = int(reserve[l])
+            r = _best_reservation(cost[col], kappa_price[l] * weights, needs[:, l], lower[col], upper[col], od[l])
+            if r is None:
+                return None
+            values[col] = r
+        for g in groups:
+            theta, ok = g.exact_theta(values)
+            if not ok:
+                return None
+            links = g.theta >= 0
+            values[g.theta[links]] = theta[links]
+    if model.km_rule:
+        return values
+    # KM (eq. 6): need per route group and link; on-demand columns o_k[g, l] carry the group's probability
+    qkd_groups = [g for g in model.lazy_groups if g.resource == "qkd"]
+    need_k = np.stack([KM_WAVELENGTHS_PER_LINK * values[g.use].sum(axis=0) for g in qkd_groups])  # (G, L)
     for l in range(model.topo.n_links):
         col = int(model.r_k[l])
         o_cols = model.o_k[:, l]
@@ -727,6 +795,8 @@ def _path(arc_values: np.ndarray, topo: _Topology, src: int, dst: int) -> list[s
     path = [src]
     while path[-1] != dst and path[-1] in nxt and len(path) <= topo.n_nodes:
         path.append(nxt[path[-1]])
+    if path[-1] != dst:
+        return []  # no route (a request left unserved)
     return [topo.node_names[v] for v in path]
 
 
@@ -1001,8 +1071,8 @@ def solve_plan(instance: QkdInstance, options: PlanOptions | None = None, *,
         for f, req in enumerate(instance.requests):
             arcs = values[model.route_block[(f, c)]]
             use = arcs[0::2] + arcs[1::2]
-            need_q[c] += QKD_WAVELENGTHS_PER_LINK * model.classes.P[c, f, topo.link_medium] * use
-            need_k[c] += KM_WAVELENGTHS_PER_LINK * use
+            need_q[c] += QKD_WAVELENGTHS_PER_LINK * model.classes.P[c, f, topo.link_rate_index] * use
+            need_k[c] += model.km_coef[c, f] * use
             per_request[req.name] = _path(arcs, topo, topo.node_index[req.src], topo.node_index[req.dst])
         scenario_routes_by_class.append(per_request)
 
@@ -1015,15 +1085,19 @@ def solve_plan(instance: QkdInstance, options: PlanOptions | None = None, *,
         u_q, u_k = need_q - o_q, need_k - o_k
     else:
         o_q = column_values(model.o_q)
-        o_k = column_values(model.o_k)[model.group_of_class]
+        per_class = slice(None) if model.km_rule else model.group_of_class
+        o_k = column_values(model.o_k)[per_class]
         u_q = column_values(model.u_q)
-        u_k = column_values(model.u_k)[model.group_of_class]
+        u_k = column_values(model.u_k)[per_class]
     arrays = {"u_q": u_q[of], "o_q": o_q[of], "u_k": u_k[of], "o_k": o_k[of]}
     beta, gamma = instance.planning.utilisation_factor, instance.planning.ondemand_factor
     probs = np.array([s.probability for s in instance.scenarios])
     second = float(probs @ ((beta * arrays["u_q"] + gamma * arrays["o_q"]) @ model.prices_q
                             + (beta * arrays["u_k"] + gamma * arrays["o_k"]) @ model.prices_k))
     scenario_routes = {s.name: scenario_routes_by_class[of[w]] for w, s in enumerate(instance.scenarios)}
+    unserved = {s.name: [r.name for f, r in enumerate(instance.requests) if not model.served[f, of[w]]]
+                for w, s in enumerate(instance.scenarios)}
+    unserved = {name: requests for name, requests in unserved.items() if requests}
     diagnosis = ""
     if label == STATUS_TIME_LIMIT and start is not None and first + second >= warm.objective * (1 - 1e-9):
         diagnosis = warm_diagnosis  # the scenario-mode run found nothing better than its weather-mode start
@@ -1033,7 +1107,7 @@ def solve_plan(instance: QkdInstance, options: PlanOptions | None = None, *,
         build_s=model.build_s, mip_gap=out.mip_gap, reroute=options.reroute,
         scenario_routes=scenario_routes, link_names=tuple(topo.link_names), diagnosis=diagnosis,
         utilised_qkd=arrays["u_q"], ondemand_qkd=arrays["o_q"], utilised_km=arrays["u_k"], ondemand_km=arrays["o_k"],
-        need_qkd=need_q[of], need_km=need_k[of], size=size,
+        need_qkd=need_q[of], need_km=need_k[of], size=size, unserved=unserved,
     )
 
 
@@ -1054,29 +1128,48 @@ def _reachable(adjacency: dict[str, list[str]], src: str, dst: str) -> bool:
 def reachability_diagnosis(instance: QkdInstance) -> str:
     """Why some request cannot be served in some scenario even alone, or "" if every one can.
 
-    A request alone can use link l in scenario ω only if l is up under ω's weather and its medium
-    offers at least 3·P QKD wavelengths (reserved + on-demand capacity) and one KM wavelength.
+    A request that no path joins even with every link up cannot be planned at all. A request that the
+    scenario's weather cuts off (every path has a down link) is left unserved there (``PlanResult.unserved``),
+    not diagnosed. Otherwise a request alone can use link l in scenario ω only if l is up under ω's
+    weather and l's medium offers at least 3·P QKD wavelengths (reserved + on-demand capacity, P from
+    l's key rate) and the KM wavelengths it needs (1, or P with ``km_per_qkd_link``).
     """
+    every_link: dict[str, list[str]] = {}
+    for link in instance.links:
+        every_link.setdefault(link.a, []).append(link.b)
+        every_link.setdefault(link.b, []).append(link.a)
+    for req in instance.requests:
+        if not _reachable(every_link, req.src, req.dst):
+            return f"request {req.name!r} ({req.src} -> {req.dst}): no path joins its nodes even with every link up"
+    km_rule = instance.planning.km_per_qkd_link
     for s in instance.scenarios:
         down = s.down_media()
         for req in instance.requests:
+            up: dict[str, list[str]] = {}
             adjacency: dict[str, list[str]] = {}
             excluded = []
             for link in instance.links:
                 medium = instance.media[link.medium]
-                need_q = QKD_WAVELENGTHS_PER_LINK * qkd_links_needed(s.demand(req.name), medium.key_rate_bps)
                 if link.medium in down:
                     excluded.append(f"{link.name} (down: {s.weather})")
                     continue
+                up.setdefault(link.a, []).append(link.b)
+                up.setdefault(link.b, []).append(link.a)
+                p = qkd_links_needed(s.demand(req.name), instance.key_rate_bps(link))
+                need_q = QKD_WAVELENGTHS_PER_LINK * p
+                need_k = KM_WAVELENGTHS_PER_LINK * (p if km_rule else 1)
                 if need_q > medium.capacity_qkd + medium.ondemand_capacity_qkd:
                     excluded.append(f"{link.name} (needs {need_q} QKD wavelengths, {link.medium} offers "
                                     f"{medium.capacity_qkd}+{medium.ondemand_capacity_qkd})")
                     continue
-                if KM_WAVELENGTHS_PER_LINK > medium.capacity_km + medium.ondemand_capacity_km:
-                    excluded.append(f"{link.name} ({link.medium} offers no KM wavelength)")
+                if need_k > medium.capacity_km + medium.ondemand_capacity_km:
+                    excluded.append(f"{link.name} (needs {need_k} KM wavelengths, {link.medium} offers "
+                                    f"{medium.capacity_km}+{medium.ondemand_capacity_km})")
                     continue
                 adjacency.setdefault(link.a, []).append(link.b)
                 adjacency.setdefault(link.b, []).append(link.a)
+            if not _reachable(up, req.src, req.dst):
+                continue  # cut off by the weather: left unserved in this scenario
             if not _reachable(adjacency, req.src, req.dst):
                 shown = ", ".join(excluded[:6]) + (f" and {len(excluded) - 6} more" if len(excluded) > 6 else "")
                 return (f"request {req.name!r} ({req.src} -> {req.dst}) cannot be served in scenario {s.name!r} "
