@@ -88,9 +88,13 @@ def _columns(first: int, last: int) -> str:
     return f"column {first}" if first == last else f"columns {first}-{last}"
 
 
-def _check_tle_line(line: str, number: str, source: str) -> dict[str, str]:
-    """Validate one data line field by field (characters, length, spaces, each field, checksum); returns field → text."""
-    where = f"line {number}"
+def _check_tle_line(line: str, number: str, source: str, where: str | None = None) -> dict[str, str]:
+    """Validate one data line field by field (characters, length, spaces, each field, checksum); returns field → text.
+
+    ``where`` names the line in messages (default ``line 1`` / ``line 2``; a file of many element
+    sets passes the file's line number and the satellite).
+    """
+    where = where or f"line {number}"
     for column, char in enumerate(line, start=1):
         if not " " <= char <= "~":
             raise InputError(f"character {char!r} (U+{ord(char):04X}) is not allowed: a TLE line is printable ASCII with spaces between fields",
@@ -114,23 +118,23 @@ def _check_tle_line(line: str, number: str, source: str) -> dict[str, str]:
     return fields
 
 
-def _check_tle_values(line1: dict[str, str], line2: dict[str, str], source: str) -> None:
-    """Ranges of the fields sgp4 would accept silently: epoch day, angles, mean motion."""
+def _check_tle_values(line1: dict[str, str], line2: dict[str, str], source: str, where1: str = "line 1", where2: str = "line 2") -> None:
+    """Ranges of the fields sgp4 would accept silently: epoch day, angles, mean motion (``where1/2`` name the lines)."""
     year = int(line1["epoch year"])
     year += 1900 if year >= 57 else 2000
     days_in_year = 366 if calendar.isleap(year) else 365
     day = float(line1["epoch day"])
     if not 1.0 <= day < days_in_year + 1:
         raise InputError(f"epoch day {day:g} is out of range; allowed [1, {days_in_year + 1}) in {year}",
-                         source=source, field=f"line 1, {_columns(21, 32)} (epoch day)")
+                         source=source, field=f"{where1}, {_columns(21, 32)} (epoch day)")
     columns = {name: (first, last) for name, first, last, *_ in TLE_LINE2_FIELDS}
     for name, (low, high, high_inclusive, unit) in TLE_RANGES.items():
         value = float(line2[name])
         if not (low <= value <= high if high_inclusive else low <= value < high):
             raise InputError(f"{value:g} {unit} is out of range; allowed [{low:g}, {high:g}{']' if high_inclusive else ')'} {unit}",
-                             source=source, field=f"line 2, {_columns(*columns[name])} ({name})")
+                             source=source, field=f"{where2}, {_columns(*columns[name])} ({name})")
     if not float(line2["mean motion"]) > 0.0:
-        raise InputError(f"{line2['mean motion'].strip()} rev/day must be > 0", source=source, field=f"line 2, {_columns(53, 63)} (mean motion)")
+        raise InputError(f"{line2['mean motion'].strip()} rev/day must be > 0", source=source, field=f"{where2}, {_columns(53, 63)} (mean motion)")
 
 
 def parse_tle_text(text: str, source: str) -> tuple[str, str, str]:
@@ -151,12 +155,22 @@ def parse_tle_text(text: str, source: str) -> tuple[str, str, str]:
             raise InputError("the name line holds a control character", source=source, field="line 0 (name)")
     else:
         raise InputError(f"expected 2 or 3 non-empty lines (optional name, line 1, line 2), found {len(lines)}", source=source)
-    fields1 = _check_tle_line(line1, "1", source)
-    fields2 = _check_tle_line(line2, "2", source)
-    if fields1["satellite number"] != fields2["satellite number"]:
-        raise InputError(f"catalogue numbers differ between lines ({line1[2:7]!r} vs {line2[2:7]!r})", source=source)
-    _check_tle_values(fields1, fields2, source)
+    check_element_set(line1, line2, source)
     return name, line1, line2
+
+
+def check_element_set(line1: str, line2: str, source: str, where1: str = "line 1", where2: str = "line 2", what: str | None = None) -> None:
+    """Validate one element set (both data lines, their fields and ranges, matching catalogue numbers).
+
+    The checks of :func:`parse_tle_text`, for callers that split a file themselves (a file of many
+    satellites, ``physical.constellation``): ``where1``/``where2`` name the lines in messages and
+    ``what`` the element set (e.g. ``lines 4-6 (SAT-2)``). Raises :class:`InputError`.
+    """
+    fields1 = _check_tle_line(line1, "1", source, where1)
+    fields2 = _check_tle_line(line2, "2", source, where2)
+    if fields1["satellite number"] != fields2["satellite number"]:
+        raise InputError(f"catalogue numbers differ between lines ({line1[2:7]!r} vs {line2[2:7]!r})", source=source, field=what)
+    _check_tle_values(fields1, fields2, source, where1, where2)
 
 
 @lru_cache(maxsize=1)
@@ -186,6 +200,65 @@ def ephemeris_span_utc() -> tuple[datetime, datetime]:
 def _timescale():
     """skyfield's builtin timescale (leap seconds and ΔT shipped with skyfield, no download)."""
     return load.timescale(builtin=True)
+
+
+def run_times(start_utc: datetime, offsets_s: np.ndarray):
+    """skyfield ``Time`` array of the instants ``start_utc + offsets_s`` (UTC; offsets in s)."""
+    start_utc = start_utc.astimezone(timezone.utc)
+    second = start_utc.second + start_utc.microsecond * 1e-6
+    return _timescale().utc(start_utc.year, start_utc.month, start_utc.day, start_utc.hour, start_utc.minute, second + offsets_s)
+
+
+def site_position(site: "GroundSite"):
+    """The site as a skyfield WGS84 geographic position."""
+    return wgs84.latlon(site.latitude_deg, site.longitude_deg, elevation_m=site.altitude_m)
+
+
+def sun_elevation_rad(site: "GroundSite", times) -> np.ndarray:
+    """The Sun's apparent elevation at the site (rad) at skyfield ``times`` (DE421, light time and aberration)."""
+    eph = _ephemeris()
+    sun_alt, _, _ = (eph["earth"] + site_position(site)).at(times).observe(eph["sun"]).apparent().altaz()
+    return np.asarray(sun_alt.radians, dtype=float)
+
+
+def perigee_apogee_altitude_m(mean_motion_rad_min: float, eccentricity: float) -> tuple[float, float]:
+    """(perigee, apogee) altitudes above a spherical Earth (m) from an SGP4 mean motion (rad/min) and eccentricity.
+
+    Kepler's third law a = (GM/n²)^(1/3) with ``EARTH_MU_M3_S2``, altitudes above ``EARTH_RADIUS_M``.
+    """
+    mean_motion_rad_s = mean_motion_rad_min / 60.0
+    semi_major_m = (EARTH_MU_M3_S2 / mean_motion_rad_s**2) ** (1.0 / 3.0)
+    return semi_major_m * (1 - eccentricity) - EARTH_RADIUS_M, semi_major_m * (1 + eccentricity) - EARTH_RADIUS_M
+
+
+def check_leo(mean_motion_rad_min: float, eccentricity: float, source: str, field: str | None = None) -> None:
+    """Refuse a decayed/re-entering orbit (perigee < ``MIN_PERIGEE_ALTITUDE_M``) or one that is not LEO (apogee > ``MAX_LEO_APOGEE_ALTITUDE_M``)."""
+    perigee_m, apogee_m = perigee_apogee_altitude_m(mean_motion_rad_min, eccentricity)
+    if perigee_m < MIN_PERIGEE_ALTITUDE_M:
+        raise InputError(
+            f"perigee altitude {perigee_m / 1e3:.0f} km is below {MIN_PERIGEE_ALTITUDE_M / 1e3:.0f} km: decayed or re-entering orbit",
+            source=source, field=field,
+        )
+    if apogee_m > MAX_LEO_APOGEE_ALTITUDE_M:
+        raise InputError(
+            f"apogee altitude {apogee_m / 1e3:.0f} km is above {MAX_LEO_APOGEE_ALTITUDE_M / 1e3:.0f} km: only LEO satellites are modelled",
+            source=source, field=field,
+        )
+
+
+def check_epoch_near(epoch_utc: datetime, first_utc: datetime, last_utc: datetime, what: str, source: str, field: str) -> None:
+    """Refuse propagating elements with epoch ``epoch_utc`` further than ``MAX_TLE_AGE_DAYS`` from it anywhere in [first_utc, last_utc].
+
+    ``what`` names the elements in the message (a file name, or a satellite of a constellation).
+    """
+    age_days = max(abs((first_utc - epoch_utc).total_seconds()), abs((last_utc - epoch_utc).total_seconds())) / 86_400.0
+    if age_days > MAX_TLE_AGE_DAYS:
+        raise InputError(
+            f"the run ({first_utc:%Y-%m-%d %H:%M} to {last_utc:%Y-%m-%d %H:%M} UTC) is {age_days:.1f} days from the epoch "
+            f"{epoch_utc:%Y-%m-%d %H:%M} UTC of {what}; SGP4 elements are used at most {MAX_TLE_AGE_DAYS:g} days "
+            "from their epoch: use a TLE from near the run or move run.start_utc",
+            source=source, field=field,
+        )
 
 
 @dataclass(frozen=True)
@@ -272,66 +345,41 @@ class LeoOrbit:
 
     def check_epoch_near(self, first_utc: datetime, last_utc: datetime, source: str, field: str) -> None:
         """Refuse propagating further than ``MAX_TLE_AGE_DAYS`` from the epoch anywhere in [first_utc, last_utc]."""
-        epoch = self.epoch_utc
-        age_days = max(abs((first_utc - epoch).total_seconds()), abs((last_utc - epoch).total_seconds())) / 86_400.0
-        if age_days > MAX_TLE_AGE_DAYS:
-            raise InputError(
-                f"the run ({first_utc:%Y-%m-%d %H:%M} to {last_utc:%Y-%m-%d %H:%M} UTC) is {age_days:.1f} days from the epoch "
-                f"{epoch:%Y-%m-%d %H:%M} UTC of {Path(self.source).name}; SGP4 elements are used at most {MAX_TLE_AGE_DAYS:g} days "
-                "from their epoch: use a TLE from near the run or move run.start_utc",
-                source=source, field=field,
-            )
+        check_epoch_near(self.epoch_utc, first_utc, last_utc, Path(self.source).name, source, field)
 
     def perigee_apogee_altitude_m(self) -> tuple[float, float]:
         """(perigee, apogee) altitudes above a spherical Earth from the mean elements (m)."""
-        model = self.satellite.model
-        mean_motion_rad_s = model.no_kozai / 60.0
-        semi_major_m = (EARTH_MU_M3_S2 / mean_motion_rad_s**2) ** (1.0 / 3.0)
-        return semi_major_m * (1 - model.ecco) - EARTH_RADIUS_M, semi_major_m * (1 + model.ecco) - EARTH_RADIUS_M
+        return perigee_apogee_altitude_m(self.satellite.model.no_kozai, self.satellite.model.ecco)
 
     def _check_leo(self) -> None:
-        perigee_m, apogee_m = self.perigee_apogee_altitude_m()
-        if perigee_m < MIN_PERIGEE_ALTITUDE_M:
-            raise InputError(
-                f"perigee altitude {perigee_m / 1e3:.0f} km is below {MIN_PERIGEE_ALTITUDE_M / 1e3:.0f} km: decayed or re-entering orbit",
-                source=self.source,
-            )
-        if apogee_m > MAX_LEO_APOGEE_ALTITUDE_M:
-            raise InputError(
-                f"apogee altitude {apogee_m / 1e3:.0f} km is above {MAX_LEO_APOGEE_ALTITUDE_M / 1e3:.0f} km: only LEO satellites are modelled",
-                source=self.source,
-            )
+        check_leo(self.satellite.model.no_kozai, self.satellite.model.ecco, self.source)
 
     def _times(self, start_utc: datetime, offsets_s: np.ndarray):
-        start_utc = start_utc.astimezone(timezone.utc)
-        second = start_utc.second + start_utc.microsecond * 1e-6
-        return _timescale().utc(start_utc.year, start_utc.month, start_utc.day, start_utc.hour, start_utc.minute, second + offsets_s)
+        return run_times(start_utc, offsets_s)
 
     def geometry(self, site: GroundSite, start_utc: datetime, t_s: np.ndarray) -> SiteGeometry:
         """Vectorised geometry at times ``start_utc + t_s`` (one skyfield call per quantity)."""
         t_s = np.asarray(t_s, dtype=float)
         times = self._times(start_utc, t_s)
-        topos = wgs84.latlon(site.latitude_deg, site.longitude_deg, elevation_m=site.altitude_m)
+        topos = site_position(site)
         elevation, azimuth, distance = (self.satellite - topos).at(times).altaz()
         range_m = np.asarray(distance.m, dtype=float)
         if not np.all(np.isfinite(range_m)):
             bad = float(t_s[~np.isfinite(range_m)][0])
             raise InputError(f"SGP4 propagation failed {bad:.0f} s into the run (orbit decayed or elements too old)", source=self.source)
-        eph = _ephemeris()
-        sunlit = np.asarray(self.satellite.at(times).is_sunlit(eph), dtype=bool)
-        sun_alt, _, _ = (eph["earth"] + topos).at(times).observe(eph["sun"]).apparent().altaz()
+        sunlit = np.asarray(self.satellite.at(times).is_sunlit(_ephemeris()), dtype=bool)
         return SiteGeometry(
             t_s=t_s,
             elevation_rad=np.asarray(elevation.radians, dtype=float),
             azimuth_rad=np.asarray(azimuth.radians, dtype=float),
             range_m=range_m,
             sat_sunlit=sunlit,
-            sun_elevation_rad=np.asarray(sun_alt.radians, dtype=float),
+            sun_elevation_rad=sun_elevation_rad(site, times),
         )
 
     def passes(self, site: GroundSite, start_utc: datetime, duration_s: float, min_elevation_deg: float) -> list[PassEvent]:
         """Rise/culmination/set events in [start, start + duration] (skyfield ``find_events``)."""
-        topos = wgs84.latlon(site.latitude_deg, site.longitude_deg, elevation_m=site.altitude_m)
+        topos = site_position(site)
         t0, t1 = self._times(start_utc, np.array([0.0, duration_s]))
         times, codes = self.satellite.find_events(topos, t0, t1, altitude_degrees=min_elevation_deg)
         if len(codes) == 0:
