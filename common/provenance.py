@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
-from sagin_twin import __version__
+from common import __version__
 
 #: distributions whose resolved versions are recorded (the solvers, the numerics, the I/O, the simulation kernel)
 KEY_DEPENDENCIES: Final = ("numpy", "scipy", "pandas", "pyarrow", "simpy", "cvxpy", "clarabel", "scs", "highspy",
