@@ -2,7 +2,7 @@
 
 A killed run can leave its last line cut short; that line is skipped. Anything else that is not an
 event row (bytes that are not UTF-8, a line that is not a JSON object, ``t_s`` that is not a finite
-number, …) is an :class:`~sagin_twin.errors.InputError` naming the file and the line.
+number, …) is an :class:`~common.errors.InputError` naming the file and the line.
 
 - :func:`iter_rows` streams the rows (optionally with the wall-clock timings joined on ``seq``);
   summaries, ``inspect`` and ``report`` read logs this way, so their memory does not grow with the log.
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from eventlog.writer import ARRAYS_FILE, EVENTS_FILE, TIMINGS_FILE
-from sagin_twin.errors import InputError
+from common.errors import InputError
 
 #: the columns every event row has
 BASE_COLUMNS = ("t_s", "seq", "source", "kind")

@@ -37,8 +37,8 @@ from skyfield.sgp4lib import TEME
 from physical.orbit import (GroundSite, SiteGeometry, _ephemeris, check_element_set, check_epoch_near, check_leo, run_times,
                             site_position, sun_elevation_rad)
 from physical.walker import WalkerShell
-from sagin_twin.errors import InputError
-from sagin_twin.input_files import read_text
+from common.errors import InputError
+from common.input_files import read_text
 
 DEFAULT_CHUNK: Final = 256  #: satellites propagated per SatrecArray call (bounds the float64 scratch arrays to ≈ 11 MB per 1,000 ticks)
 J2000_JD: Final = 2_451_545.0  #: Julian date of 2000-01-01 12:00 (UTC scale here)

@@ -32,7 +32,7 @@ from typing import Final, Sequence
 
 import numpy as np
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 
 RULES: Final = ("highest_elevation", "longest_visibility")  #: serving rules a scenario may declare
 NONE: Final = -1  #: ``ServingTimeline.serving`` value of a tick with no satellite above the minimum elevation

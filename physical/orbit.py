@@ -21,8 +21,8 @@ import numpy as np
 from skyfield.api import EarthSatellite, Loader, load, wgs84
 
 from physical.units import EARTH_RADIUS_M
-from sagin_twin.errors import InputError
-from sagin_twin.input_files import read_text
+from common.errors import InputError
+from common.input_files import read_text
 
 TLE_LINE_LENGTH: Final = 69  #: characters in a TLE data line, checksum included
 EARTH_MU_M3_S2: Final = 3.986004418e14  #: Earth's gravitational parameter GM (m³/s²)

@@ -43,6 +43,7 @@ from typing import Callable, Final, Iterable, Mapping, Protocol, Sequence
 import numpy as np
 import simpy
 
+from common.event_logger import EventLogger
 from physical.key_demand import DemandChange
 from physical.key_pool import EMPTY, READY, KeyPool, PoolChange
 from physical.reports import KeyPoolReport, QkdPlanCommand, WeatherReport
@@ -162,10 +163,6 @@ class _Provision:
     used_km: dict[str, int] = field(default_factory=dict)
 
 
-class Logger(Protocol):
-    def log(self, t_s: float, source: str, kind: str, **fields: object) -> int: ...
-
-
 class QkdNetwork:
     """The physical QKD network (module docstring).
 
@@ -184,7 +181,7 @@ class QkdNetwork:
     def __init__(self, env: simpy.Environment, *, links: Sequence[QkdLinkModel], requests: Mapping[str, tuple[str, str]],
                  demand_changes: Iterable[DemandChange], pools: PoolSettings, weather_inbox: simpy.Store,
                  step_s: float, report_period_s: float, log_period_s: float, outbox, inbox: simpy.Store,
-                 log: Logger, cloud_block_fraction: float = DEFAULT_CLOUD_BLOCK_FRACTION) -> None:
+                 log: EventLogger, cloud_block_fraction: float = DEFAULT_CLOUD_BLOCK_FRACTION) -> None:
         self.env = env
         self.links = {link.name: link for link in links}
         self._link_between = {frozenset((link.a, link.b)): link.name for link in links}

@@ -29,7 +29,7 @@ from sgp4.api import WGS72, Satrec, jday
 from sgp4.earth_gravity import wgs72
 
 from physical.orbit import MAX_LEO_APOGEE_ALTITUDE_M, MIN_PERIGEE_ALTITUDE_M
-from sagin_twin.errors import InputError
+from common.errors import InputError
 
 WGS72_MU_M3_S2: Final = wgs72.mu * 1e9  #: GM of the WGS72 model SGP4 uses (m³/s²): 3.986008e14
 WGS72_RADIUS_M: Final = wgs72.radiusearthkm * 1e3  #: equatorial radius of WGS72 (m): 6,378,135

@@ -16,6 +16,7 @@ from typing import Callable, Mapping, Protocol
 import numpy as np
 import simpy
 
+from common.event_logger import EventLogger
 from physical.channels import ChannelModel, LinkGeometry, estimate_with_error
 from physical.mobility import LinearMotion, WaypointTrajectory
 from physical.orbit import PassEvent, SiteGeometry
@@ -32,12 +33,6 @@ class Outbox(Protocol):
     """Where an entity puts its reports (a twin link, in the wired simulation)."""
 
     def put(self, message: object) -> None: ...
-
-
-class Logger(Protocol):
-    def log(self, t_s: float, source: str, kind: str, **fields: object) -> int: ...
-
-    def array(self, name: str, values: np.ndarray) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -92,7 +87,7 @@ class World:
         n_ticks: int,
         outboxes: Mapping[str, Outbox],
         inboxes: Mapping[str, simpy.Store],
-        log: Logger,
+        log: EventLogger,
     ) -> None:
         self.env = env
         self.layout = layout

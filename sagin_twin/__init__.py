@@ -1,3 +1,5 @@
-"""sagin-twin: command line and shared infrastructure (errors). Kept import-light on purpose."""
+"""sagin-twin: the command line. Kept import-light on purpose; nothing below the CLI imports it."""
 
-__version__ = "0.1.0"
+from common import __version__
+
+__all__ = ["__version__"]

@@ -17,8 +17,8 @@ import importlib
 import signal
 import sys
 
-from sagin_twin import __version__
-from sagin_twin.errors import InputError, RunFailure
+from common import __version__
+from common.errors import InputError, RunFailure
 from sagin_twin.stdio import json_only_stdout
 
 #: sub-command -> (module, one-line help), in the order they appear in ``--help``. The help text is

@@ -25,7 +25,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from sagin_twin.outputs import check_output_folder, locked_folder
 from sagin_twin.sweep_cmd import RunProgress, add_executor_arguments, check_executor_arguments, make_executor
 from scenarios.workload import MAX_FIGURE_SOLVES, check_count

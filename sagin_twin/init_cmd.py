@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 
 HEADER = """\
 # A starter scenario written by `sagin-twin init`: a night pass of a Micius-like LEO satellite over

@@ -16,7 +16,7 @@ import argparse
 import math
 from pathlib import Path
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from sagin_twin.outputs import check_output_file
 
 #: columns printed as simulated times, to 0.01 s

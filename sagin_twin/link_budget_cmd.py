@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from sagin_twin.stdio import print_json
 
 MEDIA = ("fiber", "uav", "satellite")

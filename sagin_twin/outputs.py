@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 
 LOCK_FILE = ".sagin-twin.lock"  #: lock file inside a locked output folder (left in place: removing it would race)
 

@@ -17,7 +17,7 @@ import json
 import math
 from pathlib import Path
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from sagin_twin.stdio import print_json
 from twin.qkd.instance import QkdInstance
 from twin.qkd.metrics import stochastic_metrics

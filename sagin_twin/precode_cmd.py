@@ -24,8 +24,8 @@ from typing import Final
 import numpy as np
 
 from physical.secrecy import CHANNEL_NAMES, ChannelSet, secrecy_rates
-from sagin_twin.errors import InputError
-from sagin_twin.input_files import read_bytes
+from common.errors import InputError
+from common.input_files import read_bytes
 from sagin_twin.stdio import print_json
 from twin.precoding import PrecodingProblem
 from twin.precoding.baselines import PowerOptimisedBaseline

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from sagin_twin.outputs import check_output_folder
 
 

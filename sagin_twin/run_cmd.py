@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from sagin_twin.outputs import check_output_folder, locked_folder
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  #: signals that stop a run cleanly

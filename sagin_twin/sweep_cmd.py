@@ -19,7 +19,7 @@ import time
 import zlib
 from pathlib import Path
 
-from sagin_twin.errors import InputError, RunFailure
+from common.errors import InputError, RunFailure
 from sagin_twin.outputs import check_output_folder, locked_folder
 
 WORK_DIR = "work"  #: scratch folder under --out for the logs of local runs that are not kept

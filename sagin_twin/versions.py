@@ -8,30 +8,16 @@ from __future__ import annotations
 
 import platform
 import sys
-from importlib import metadata
 
-#: distributions whose version changes results or breaks runs (solvers, numerics, data, clusters)
-KEY_DISTRIBUTIONS: tuple[str, ...] = (
-    "highspy", "cvxpy", "clarabel", "scs", "numpy", "scipy", "pandas", "pyarrow", "networkx", "simpy",
-    "skyfield", "skyfield-data", "sgp4", "matplotlib", "dask", "distributed", "threadpoolctl",
-    "pytest", "pytest-timeout", "hypothesis",
-)
+from common.provenance import KEY_DEPENDENCIES, dependency_versions
 
-
-def resolved_versions(names: tuple[str, ...] = KEY_DISTRIBUTIONS) -> dict[str, str | None]:
-    """Installed version of each distribution (None when it is not installed)."""
-    found: dict[str, str | None] = {}
-    for name in names:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
+#: what a run records (solvers, numerics, data, clusters, thread limits) and the test tools
+KEY_DISTRIBUTIONS: tuple[str, ...] = (*KEY_DEPENDENCIES, "pytest", "pytest-timeout", "hypothesis")
 
 
 def main() -> int:
     print(f"python {platform.python_version()} ({sys.executable})")
-    for name, version in resolved_versions().items():
+    for name, version in dependency_versions(KEY_DISTRIBUTIONS).items():
         print(f"{name} {version or 'not installed'}")
     return 0
 

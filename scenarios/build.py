@@ -25,7 +25,7 @@ from physical.units import db_to_linear, dbw_to_watts
 from physical.weather import Weather, WeatherModel, WeatherTrace
 from physical.qkd_network import QkdNetwork
 from physical.world import Layout, World
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from scenarios.config import LinkConfig, Scenario, blame
 from scenarios.qkd_build import build_qkd
 from twin.core import CoreTwin, TriggerPolicy

@@ -1,7 +1,7 @@
 """Scenario files: TOML validated into typed, frozen objects (units in every field name).
 
 ``load_scenario(path, overrides)`` reads the file with the one guarded TOML reader
-(:func:`sagin_twin.input_files.read_toml`: regular files only, size cap, nesting limit; data only,
+(:func:`common.input_files.read_toml`: regular files only, size cap, nesting limit; data only,
 no eval, no pickle), applies command-line overrides (``run --set KEY=VALUE``, ``--seed``,
 ``--duration``) to the parsed table, validates every field (:mod:`scenarios.schema`), resolves the
 files it names (next to the scenario, else in the shipped library) and checks what spans fields:
@@ -23,8 +23,8 @@ import numpy as np
 from physical.mobility import LinearMotion, WaypointTrajectory
 from physical.orbit import ephemeris_span_utc
 from physical.weather import WEATHER_STATES, WeatherRecord
-from sagin_twin.errors import InputError
-from sagin_twin.input_files import TomlNestingError, parse_toml, read_toml
+from common.errors import InputError
+from common.input_files import TomlNestingError, parse_toml, read_toml
 from scenarios.schema import Vec3, field_path_error, load_table, spec
 from scenarios.traces import DemandRecord, load_demand_trace, load_weather_trace
 from twin.precoding import PRECODERS

@@ -19,10 +19,10 @@ from typing import Callable
 from eventlog import EventLog
 from eventlog.summary import WALL_CLOCK, deterministic_part, json_safe, summarize_log
 from eventlog.writer import ARRAYS_FILE, EVENTS_FILE, TIMINGS_FILE, LogWriteError
-from sagin_twin import __version__
-from sagin_twin.errors import RunFailure
-from sagin_twin.provenance import provenance
-from sagin_twin.threads import one_blas_thread
+from common import __version__
+from common.errors import RunFailure
+from common.provenance import provenance
+from common.threads import one_blas_thread
 from scenarios.build import Prepared, build
 
 RUN_FILE = "run.json"

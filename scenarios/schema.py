@@ -15,7 +15,7 @@ import types
 import typing
 from typing import Any
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 
 Vec3 = tuple[float, float, float]
 

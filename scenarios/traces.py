@@ -7,7 +7,7 @@
 
 Numbers are plain ASCII decimals (no ``2_40``, no non-ASCII digits); a field may not hold a line
 break; at most ``MAX_TRACE_ROWS`` rows. Errors name the file, the line and the column. Files are
-read through :func:`sagin_twin.input_files.read_text` (regular files, size cap) and parsed as data
+read through :func:`common.input_files.read_text` (regular files, size cap) and parsed as data
 (``csv``), never evaluated.
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from physical.weather import WEATHER_STATES, WeatherRecord
-from sagin_twin.errors import InputError
-from sagin_twin.input_files import read_text
+from common.errors import InputError
+from common.input_files import read_text
 
 WEATHER_COLUMNS = ("time_s", "state", "rain_fade_db", "cloud_cover")
 DEMAND_COLUMNS = ("time_s", "src", "dst", "rate_bps")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 
 MAX_SIMULATION_STEPS: Final = 5_000_000  #: largest scenario run accepted without --allow-large (simulation steps)
 MAX_FIGURE_SOLVES: Final = 100_000  #: largest figure accepted without --allow-large (solves)

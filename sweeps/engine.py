@@ -28,7 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from sagin_twin.errors import RunFailure
+from common.errors import RunFailure
 from sweeps.runs import run_safely
 from sweeps.scheduler import check_scheduler
 

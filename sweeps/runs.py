@@ -10,7 +10,7 @@ from pathlib import Path
 from scenarios.build import prepare
 from scenarios.config import read_toml, scenario_from_table
 from scenarios.execute import execute
-from sagin_twin.threads import one_blas_thread
+from common.threads import one_blas_thread
 from studies import kaewpuang, twin_value, yin
 from sweeps.metrics import scenario_metrics
 from sweeps.spec import ScenarioRun

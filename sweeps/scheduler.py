@@ -14,7 +14,7 @@ import re
 import socket
 import struct
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 
 SCHEMES = ("tcp", "tls")  #: transports a sweep can use (tls takes its keys from dask's config)
 MAX_GREETING_BYTES = 65_536  #: a dask handshake is ~60 bytes; anything this long is not one

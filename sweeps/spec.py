@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from scenarios.config import LIBRARY, Scenario, read_toml
 from scenarios.schema import field_path_error, load_table, spec
 from scenarios.workload import MAX_SWEEP_RUNS, check_count

@@ -54,3 +54,46 @@ def test_the_twin_never_touches_the_true_channels():
                 if name in TRUTH_NAMES:
                     offenders.append((path.name, name))
     assert offenders == []
+
+
+# -- layering (shared/DESIGN.md section 4): common < physical < twin < scenarios/sweeps < CLI ---------
+PROJECT_PACKAGES = {"common", "physical", "twin", "scenarios", "eventlog", "studies", "sweeps", "sagin_twin", "bench"}
+
+
+def _project_imports(folder):
+    """(file, top-level project package) for every import of a project package under ``folder``."""
+    return [(str(path.relative_to(ROOT)), name.split(".")[0])
+            for path in (ROOT / folder).rglob("*.py")
+            for name in _imports(path)
+            if name.split(".")[0] in PROJECT_PACKAGES]
+
+
+def test_common_imports_nothing_of_the_project():
+    assert [(f, p) for f, p in _project_imports("common") if p != "common"] == []
+
+
+def test_physical_imports_only_common():
+    assert [(f, p) for f, p in _project_imports("physical") if p not in {"common", "physical"}] == []
+
+
+def test_nothing_below_the_command_line_imports_it():
+    offenders = [(f, p) for folder in ("common", "physical", "twin", "scenarios", "eventlog", "studies", "sweeps")
+                 for f, p in _project_imports(folder) if p == "sagin_twin"]
+    assert offenders == []
+
+
+def test_solvers_do_not_use_simpy():
+    # precoders and the QKD planner take arrays and dataclasses and return decisions: no simulated time inside
+    offenders = [(str(path.relative_to(ROOT)), name)
+                 for folder in ("twin/precoding", "twin/qkd")
+                 for path in (ROOT / folder).rglob("*.py")
+                 for name in _imports(path) if name.split(".")[0] == "simpy"]
+    assert offenders == []
+
+
+def test_the_version_is_declared_once_in_code_and_matches_pyproject():
+    import tomllib
+
+    from common import __version__
+
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"] == __version__

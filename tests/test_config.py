@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from scenarios.config import LIBRARY, Override, load_scenario, parse_set
 from scenarios.schema import field_path_error
 from scenarios.workload import scenario_work

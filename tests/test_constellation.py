@@ -18,7 +18,7 @@ from physical.constellation import Constellation, parse_tle_catalogue, teme_to_i
 from physical.handover import NONE, ServingRule, serving_timeline, set_times_s
 from physical.orbit import GroundSite, LeoOrbit, _ephemeris, _timescale, run_times, tle_checksum
 from physical.walker import WalkerShell, circular_satrec
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from tests.conftest import ROOT
 
 EPOCH = datetime(2026, 11, 16, 12, 0, tzinfo=timezone.utc)

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from physical.mobility import WaypointTrajectory
 from physical.orbit import ephemeris_span_utc, parse_tle_text
-from sagin_twin.errors import InputError
-from sagin_twin.input_files import MAX_TOML_DEPTH, TomlNestingError, parse_toml
+from common.errors import InputError
+from common.input_files import MAX_TOML_DEPTH, TomlNestingError, parse_toml
 from scenarios.config import Scenario, load_scenario, parse_set, scenario_from_table
 from scenarios.schema import describe_fields, load_table
 from scenarios.traces import _number, load_demand_trace, load_weather_trace

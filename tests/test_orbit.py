@@ -8,7 +8,7 @@ import pytest
 from skyfield.api import wgs84
 
 from physical.orbit import GroundSite, LeoOrbit, parse_tle_text, tle_checksum
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from tests.conftest import ROOT
 
 TLE = ROOT / "scenarios" / "tle" / "micius-like.tle"

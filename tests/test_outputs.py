@@ -14,7 +14,7 @@ import pytest
 import eventlog.writer as writer
 from eventlog.reader import load_events
 from sagin_twin.cli import main
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from sagin_twin.outputs import LOCK_FILE, check_output_file, check_output_folder, locked_folder
 from tests.conftest import DEFAULT_SCENARIO, ROOT
 

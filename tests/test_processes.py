@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sagin_twin.cli import main
-from sagin_twin.errors import InputError, RunFailure
+from common.errors import InputError, RunFailure
 from sweeps.engine import LocalExecutor
 from sweeps.scheduler import check_scheduler, parse_scheduler_address
 from tests import pool_tasks

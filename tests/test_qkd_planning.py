@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from physical.wavelengths import qkd_links_needed
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from tests.conftest import ROOT
 from twin.qkd.instance import QkdInstance, Scenario
 from twin.qkd.metrics import expected_value_scenario, stochastic_metrics

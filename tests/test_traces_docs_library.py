@@ -9,7 +9,7 @@ import pytest
 
 from eventlog.reader import load_events
 from sagin_twin.cli import main
-from sagin_twin.errors import InputError
+from common.errors import InputError
 from scenarios import docs
 from scenarios.config import Scenario, load_scenario
 from scenarios.execute import REPRODUCIBLE_FILES

@@ -169,16 +169,27 @@ class PowerOptimisedBaseline:
                 message=f"zf-all needs >= {ZF_ALL_MIN_ANTENNAS} antennas per transmitter, got {ch.antenna_counts()}",
             )
         directions = baseline_directions(self.name, ch)
-        gains = beam_gains(ch, directions)
-        t0 = time.perf_counter()
-        powers, _, steps = optimise_powers(gains, problem.limits_w, served_mask(problem))
-        solve_s = time.perf_counter() - t0
-        w, f, v = (np.sqrt(p) * u for p, u in zip(powers, directions))
-        return PrecodingResult(
-            method=self.name, status=STATUS_OK, w=w, f=f, v=v, planned=evaluate(problem, w, f, v),
-            iterations=steps, solve_s=solve_s, wall_s=time.perf_counter() - start,
-            extra={"powers_w": tuple(float(p) for p in powers)},
-        )
+        return with_optimised_powers(self.name, problem, directions, beam_gains(ch, directions), start)
+
+
+def with_optimised_powers(method: str, problem: PrecodingProblem, directions: Sequence[np.ndarray], gains: np.ndarray,
+                          start: float) -> PrecodingResult:
+    """The result of unit beams ``directions`` scaled by max-min-optimised powers (W).
+
+    Args:
+        method: the method name the result carries. problem: the design problem (limits, served users).
+        directions: one unit beam per transmitter. gains: (transmitter, receiver) beam gains |h^H u|²
+            (or u^H R u on second moments). start: ``time.perf_counter()`` when the solve began.
+    """
+    t0 = time.perf_counter()
+    powers, _, steps = optimise_powers(gains, problem.limits_w, served_mask(problem))
+    solve_s = time.perf_counter() - t0
+    w, f, v = (np.sqrt(p) * u for p, u in zip(powers, directions))
+    return PrecodingResult(
+        method=method, status=STATUS_OK, w=w, f=f, v=v, planned=evaluate(problem, w, f, v),
+        iterations=steps, solve_s=solve_s, wall_s=time.perf_counter() - start,
+        extra={"powers_w": tuple(float(p) for p in powers)},
+    )
 
 
 def best_baseline(problem: PrecodingProblem, kinds: Sequence[str] = BASELINE_KINDS) -> PrecodingResult:

@@ -20,8 +20,8 @@ import numpy as np
 from scipy import linalg
 
 from physical.secrecy import RECEIVERS, USERS
-from twin.precoding.base import STATUS_OK, PrecodingProblem, PrecodingResult, evaluate
-from twin.precoding.baselines import optimise_powers, served_mask
+from twin.precoding.base import PrecodingProblem, PrecodingResult
+from twin.precoding.baselines import served_mask, with_optimised_powers
 
 _PREFIXES = ("h", "a", "g")  #: channel prefixes of satellite, UAV and base station
 
@@ -55,12 +55,4 @@ class StatisticalSlnr:
             u = slnr_direction(moments[user], leakage, limit if served[t] else 0.0)
             directions.append(u)
             gains[t] = [float(np.real(np.vdot(u, moments[r] @ u))) for r in RECEIVERS]
-        t0 = time.perf_counter()
-        powers, _, steps = optimise_powers(gains, problem.limits_w, served)
-        solve_s = time.perf_counter() - t0
-        w, f, v = (np.sqrt(p) * u for p, u in zip(powers, directions))
-        return PrecodingResult(
-            method=self.name, status=STATUS_OK, w=w, f=f, v=v, planned=evaluate(problem, w, f, v),
-            iterations=steps, solve_s=solve_s, wall_s=time.perf_counter() - start,
-            extra={"powers_w": tuple(float(p) for p in powers)},
-        )
+        return with_optimised_powers(self.name, problem, directions, gains, start)

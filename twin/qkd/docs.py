@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from sagin_twin.input_files import MAX_BYTES, MAX_TOML_DEPTH
+from common.input_files import MAX_BYTES, MAX_TOML_DEPTH
 from twin.qkd.instance import (
     COST_KEYS, FIELDS, MAX_WAVELENGTH_PRICE, MEDIA, PROBABILITY_TOLERANCE, WEATHERS, Field,
 )
@@ -35,7 +35,7 @@ and the field (`plan-qkd` exits with status 2). Further rules:
 - prices: a wavelength's reservation price (from the component counts and Table I, `twin/qkd/pricing.py`)
   times max(1, `ondemand_factor`, `utilisation_factor`) may not exceed {MAX_WAVELENGTH_PRICE:g} cost
   units; the error names the link.
-- the file is read by the project's guarded reader (`sagin_twin/input_files.py`): a regular file of
+- the file is read by the project's guarded reader (`common/input_files.py`): a regular file of
   at most {MAX_BYTES["QKD network"] // 2**20} MiB, UTF-8, TOML nested at most {MAX_TOML_DEPTH} levels.
 
 Modelling, in one paragraph: a link of length e over a medium with span Θ has n = ceil(e/Θ)

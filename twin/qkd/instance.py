@@ -53,8 +53,8 @@ from pathlib import Path
 from typing import Any, Final, Mapping
 
 from physical.weather import OPTICAL_MEDIA
-from sagin_twin.errors import InputError
-from sagin_twin.input_files import read_toml
+from common.errors import InputError
+from common.input_files import read_toml
 
 MEDIA: Final = ("fiber", "uav", "satellite")  #: transmission media
 NODE_KINDS: Final = ("ground", "uav", "satellite")  #: node kinds

@@ -16,11 +16,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
-from sagin_twin import __version__
+from common import __version__
 
 #: distributions whose resolved versions are recorded (the solvers, the numerics, the I/O, the simulation kernel)
-KEY_DEPENDENCIES: Final = ("numpy", "scipy", "pandas", "pyarrow", "simpy", "cvxpy", "clarabel", "scs", "highspy",
-                           "networkx", "skyfield", "skyfield-data", "sgp4", "matplotlib", "dask", "distributed")
+KEY_DEPENDENCIES: Final = ("highspy", "cvxpy", "clarabel", "scs", "numpy", "scipy", "pandas", "pyarrow", "networkx",
+                           "simpy", "skyfield", "skyfield-data", "sgp4", "matplotlib", "dask", "distributed", "threadpoolctl")
 #: the folder holding the package sources (a git work tree when running from a checkout)
 SOURCE_ROOT: Final = Path(__file__).resolve().parents[1]
 GIT_TIMEOUT_S: Final = 5.0  #: bound on each git call (s)

@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Final
 
-from sagin_twin.errors import InputError
+from common.errors import InputError
 
 MiB: Final = 1 << 20
 #: largest accepted file per kind (bytes); documented in the README ("Bad input and faults")
