@@ -42,7 +42,77 @@ KINDS: Final[dict[str, str]] = {
 }
 
 
+#: the columns each kind may carry after ``t_s, seq, source, kind`` (units from :func:`unit_of`)
+COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "run_started": ("scenario", "seed", "start_utc", "duration_s", "tick_s", "n_ticks", "precoding"),
+    "run_finished": ("status", "ticks"),
+    "tle_loaded": ("name", "tle", "epoch_utc", "epoch_age_days", "perigee_altitude_m", "apogee_altitude_m"),
+    "pass_event": ("event", "elevation_deg"),
+    "satellite_state": ("elevation_deg", "azimuth_deg", "range_m", "sunlit", "sun_elevation_deg", "serving",
+                        "weather", "rain_fade_db", "cloud_cover"),
+    "uav_state": ("x_m", "y_m", "z_m"),
+    "weather_state": ("state", "rain_fade_db", "cloud_cover"),
+    "pass_state": ("serving", "elevation_deg", "min_elevation_deg", "next_event", "next_event_t_s"),
+    "weather_change": ("from_state", "to_state", "rain_fade_db", "cloud_cover"),
+    "decision_applied": ("solve_id", "method", "power_w", "scaled_to_limit", "decision_age_s", "input_age_s",
+                         "planned_rate_bps_hz", "precoder_array_id"),
+    "secrecy": ("achieved_su_bps_hz", "achieved_au_bps_hz", "achieved_gu_bps_hz", "achieved_min_bps_hz",
+                "planned_su_bps_hz", "planned_au_bps_hz", "planned_gu_bps_hz", "planned_min_bps_hz",
+                "solve_id_satellite", "solve_id_uav", "solve_id_bs", "unserved"),
+    "report_received": ("report", "measured_at_s", "age_s", "stale", "gain_su_db", "gain_au_db", "gain_gu_db",
+                        "gain_e_est_db", "empty_pools", "warning_pools", "unmet_bits", "weather", "rain_fade_db"),
+    "view_received": ("edge", "report", "measured_at_s", "age_s"),
+    "message_lost": ("message_type",),
+    "resolve": ("solve_id", "trigger", "method", "status", "fallback", "oldest_input_age_s", "first_judged_s",
+                "judged_ticks", "csi_drift", "weather", "iterations", "objective_bps_hz", "eigen_ratio_min",
+                "rank_one", "phi_array_id", "message", "planned_su_bps_hz", "planned_au_bps_hz", "planned_gu_bps_hz",
+                "planned_min_bps_hz", "calibration_satellite", "calibration_uav", "calibration_bs",
+                "coherence_satellite_s", "coherence_uav_s", "coherence_bs_s"),
+    "decision_sent": ("solve_id", "transmitter", "method"),
+    "key_demand_change": ("request", "from_bps", "to_bps"),
+    "key_demand_unmet": ("request", "reason", "weather", "from_s", "requested_bits", "served_bits", "unmet_bits"),
+    "key_pool_crossing": ("link", "from_state", "to_state", "threshold_bits", "stock_bits"),
+    "key_pool_state": ("link", "medium", "stock_bits", "state", "warning_bits", "empty_bits", "capacity_bits",
+                       "qkd_link_rate_bps", "running_qkd_links"),
+    "qkd_plan": ("plan_id", "trigger", "status", "fallback", "weather", "p_clear", "scenarios",
+                 "satellite_key_rate_bps", "satellite_offered", "satellite_links_offered", "links_offered",
+                 "unserved_scenarios", "oldest_input_age_s", "objective", "first_stage_cost",
+                 "expected_second_stage_cost", "reserved_qkd", "reserved_km", "message"),
+    "qkd_route": ("plan_id", "request", "weather", "route", "hops", "via_satellite"),
+    "qkd_reserved": ("plan_id", "link", "medium", "qkd", "km", "key_rate_bps"),
+    "qkd_plan_applied": ("plan_id", "decision_age_s", "input_age_s"),
+    "qkd_plan_cost": ("plan_id", "duration_s", "first_stage_cost", "second_stage_cost", "total_cost",
+                      "requested_bits", "served_bits", "unmet_bits", "mean_ondemand_qkd"),
+}
+
+
 def check_kind(kind: str) -> None:
     """Raise ``KeyError`` for an undeclared kind (catches typos at the logging call)."""
     if kind not in KINDS:
         raise KeyError(f"undeclared event kind {kind!r}; declare it in eventlog/kinds.py")
+
+
+#: unit of a column by its name's suffix (the project's naming rule), longest suffix first
+_SUFFIX_UNITS: Final = (("_array_id", "id of a row in arrays.jsonl"), ("_bps_hz", "bit/s/Hz"), ("_bps", "bit/s"),
+                        ("_bits", "bit"), ("_dbw", "dBW"), ("_db", "dB"), ("_deg", "deg"), ("_utc", "UTC, ISO 8601"),
+                        ("_days", "day"), ("_s", "s"), ("_m", "m"), ("_w", "W"))
+#: columns whose unit their suffix does not give
+_NAMED_UNITS: Final = {"cloud_cover": "fraction of sky", "p_clear": "probability", "eigen_ratio_min": "ratio",
+                       "calibration_satellite": "ratio", "calibration_uav": "ratio", "calibration_bs": "ratio",
+                       "solve_id_satellite": "solve id", "solve_id_uav": "solve id", "solve_id_bs": "solve id"}
+
+
+def unit_of(column: str) -> str:
+    """The unit of ``column`` ("" for counts, flags, names and costs in the instance's price units)."""
+    if column in _NAMED_UNITS:
+        return _NAMED_UNITS[column]
+    return next((unit for suffix, unit in _SUFFIX_UNITS if column.endswith(suffix)), "")
+
+
+def check_columns(kind: str, columns) -> None:
+    """Raise ``KeyError`` when a row of ``kind`` carries a column its declaration does not list."""
+    check_kind(kind)
+    undeclared = set(columns) - set(COLUMNS[kind])
+    if undeclared:
+        raise KeyError(f"event kind {kind!r} has undeclared columns {sorted(undeclared)}; declare them in eventlog/kinds.py")
+

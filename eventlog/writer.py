@@ -23,11 +23,12 @@ from typing import IO, Any
 
 import numpy as np
 
-from eventlog.kinds import check_kind
+from eventlog.kinds import check_columns, check_kind
 
 EVENTS_FILE = "events.jsonl"
 ARRAYS_FILE = "arrays.jsonl"
 TIMINGS_FILE = "timings.jsonl"
+CHECK_COLUMNS_ENV = "SAGIN_TWIN_CHECK_EVENT_COLUMNS"  #: "1" makes every EventLog reject undeclared columns (set by the tests)
 
 Scalar = int | float | str | bool | None
 
@@ -96,8 +97,10 @@ class EventLog:
         events, arrays, timings: open text streams (files, or ``io.StringIO`` in tests).
     """
 
-    def __init__(self, events: IO[str], arrays: IO[str], timings: IO[str]) -> None:
+    def __init__(self, events: IO[str], arrays: IO[str], timings: IO[str], check_columns: bool | None = None) -> None:
         self._events = events
+        #: reject a row with a column its kind does not declare (on in the test suite: CHECK_COLUMNS_ENV = 1)
+        self._check_columns = os.environ.get(CHECK_COLUMNS_ENV) == "1" if check_columns is None else check_columns
         self._arrays = arrays
         self._timings = timings
         self._owns_streams = False
@@ -124,7 +127,10 @@ class EventLog:
             kind: a kind declared in :mod:`eventlog.kinds`.
             fields: flat scalars with unit-suffixed names.
         """
-        check_kind(kind)
+        if self._check_columns:
+            check_columns(kind, fields)
+        else:
+            check_kind(kind)
         seq = self._seq
         self._seq += 1
         row: dict[str, Scalar] = {"t_s": _scalar("t_s", t_s), "seq": seq, "source": source, "kind": kind}

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+from eventlog.writer import CHECK_COLUMNS_ENV
+
+# every event log written by the suite, here or in a child process, rejects a column its kind does not declare
+os.environ[CHECK_COLUMNS_ENV] = "1"
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = ROOT / "scenarios" / "default.toml"

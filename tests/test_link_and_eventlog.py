@@ -91,7 +91,7 @@ def test_undeclared_kinds_and_array_fields_are_refused():
     with pytest.raises(KeyError, match="undeclared"):
         log.log(0.0, "x", "no_such_kind")
     with pytest.raises(TypeError, match="scalar"):
-        log.log(0.0, "x", "secrecy", rates=np.zeros(3))
+        log.log(0.0, "x", "secrecy", achieved_min_bps_hz=np.zeros(3))
 
 
 def test_files_round_trip_with_arrays_and_timings(tmp_path):
