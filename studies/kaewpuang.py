@@ -150,6 +150,15 @@ def free_solve(instance: QkdInstance, options: PlanOptions = OPTIONS) -> PlanRes
     return solve_plan(instance, options)
 
 
+def _first_request_route(instance: QkdInstance, free: PlanResult, label: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The first request, its route in the ``label`` plan ``free`` and the route's link names; the plan must exist."""
+    if not free.has_plan:
+        raise ValueError(f"the {label} plan has no solution ({free.status}): {free.diagnosis}")
+    request = instance.requests[0].name
+    route = tuple(free.routes[request])
+    return request, route, route_link_names(instance, route)
+
+
 def tasks(spec: FigureSpec, instance: QkdInstance, options: PlanOptions = OPTIONS,
           free: PlanResult | None = None) -> list[Task]:
     """Every solve of ``spec``. The reservation study needs the free optimum (``free``; solved here if
@@ -159,11 +168,7 @@ def tasks(spec: FigureSpec, instance: QkdInstance, options: PlanOptions = OPTION
     if spec.study == "demand":
         return demand_tasks(spec, instance, options, free)
     free = free if free is not None else free_solve(instance, options)
-    if not free.has_plan:
-        raise ValueError(f"the free plan has no solution ({free.status}): {free.diagnosis}")
-    request = instance.requests[0].name
-    route = tuple(free.routes[request])
-    links = route_link_names(instance, route)
+    request, route, links = _first_request_route(instance, free, "free")
     column = [free.link_names.index(name) for name in links]
     max_need = float(free.need_qkd[:, column].max())
     capacity = min(instance.media[instance.link_named(n).medium].capacity_qkd for n in links)
@@ -190,11 +195,7 @@ def demand_tasks(spec: FigureSpec, instance: QkdInstance, options: PlanOptions =
     """Fig. 2b: the first request's deterministic demand swept (module docstring), both KM rules, routes fixed."""
     base = deterministic_instance(instance)
     free = free if free is not None else free_solve(base, options)
-    if not free.has_plan:
-        raise ValueError(f"the deterministic plan has no solution ({free.status}): {free.diagnosis}")
-    request = instance.requests[0].name
-    route = tuple(free.routes[request])
-    links = route_link_names(instance, route)
+    request, route, links = _first_request_route(instance, free, "deterministic")
     k = min(instance.key_rate_bps(instance.link_named(n)) for n in links)
     fix_routes = tuple((name, tuple(path)) for name, path in free.routes.items() if path)
     common = dict(instance=instance, options=options, request=request, route=route, route_links=links, fix_routes=fix_routes)

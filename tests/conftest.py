@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,18 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "default_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.timeout(DEFAULT_RUN_TIMEOUT_S))
+
+
+@contextmanager
+def child_process(argv, **kwargs):
+    """A child process with piped stdout and stderr, killed and reaped on the way out whatever the test does."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=60)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import pytest
 
 from precoding_instances import paper_problem, write_npz
 from sagin_twin.cli import COMMANDS, build_parser
-from tests.conftest import DEFAULT_SCENARIO, ROOT
+from tests.conftest import DEFAULT_SCENARIO, ROOT, child_process
 
 TIMEOUT_S = 240  #: bound on one child process (generous: a loaded 2-core machine)
 HEAVY = ("numpy", "pandas", "scipy", "cvxpy", "highspy", "matplotlib", "skyfield", "distributed", "pyarrow")
@@ -77,15 +77,11 @@ def test_inspect_json_of_several_runs_is_one_document(default_run):
 
 def test_a_reader_that_stops_early_gets_no_traceback(default_run):
     """``sagin-twin inspect RUN --list N | head -1``: the closed pipe ends the command quietly (141)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run_sim.py"), "inspect", str(default_run), "--list", "100000"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
+    argv = [sys.executable, str(ROOT / "run_sim.py"), "inspect", str(default_run), "--list", "100000"]
+    with child_process(argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}) as proc:
         assert proc.stdout.readline()  # the reader takes one line and goes away
         proc.stdout.close()
         _, stderr = proc.communicate(timeout=TIMEOUT_S)
-    finally:
-        proc.kill()
     assert proc.returncode == 141 and stderr == b"", stderr.decode()
 
 

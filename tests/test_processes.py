@@ -23,7 +23,7 @@ from common.errors import InputError, RunFailure
 from sweeps.engine import LocalExecutor
 from sweeps.scheduler import check_scheduler, parse_scheduler_address
 from tests import pool_tasks
-from tests.conftest import ROOT, copy_scenario
+from tests.conftest import ROOT, child_process, copy_scenario
 
 LINUX_PROC = sys.platform.startswith("linux") and os.path.isdir("/proc/self")
 
@@ -72,17 +72,6 @@ def _wait_until(condition, deadline_s: float, what: str) -> None:
     raise AssertionError(f"timed out after {deadline_s:g} s waiting for {what}")
 
 
-@contextmanager
-def _child(argv, **kwargs):
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=60)
-
-
 # ---- local process pool --------------------------------------------------------------------------------
 
 def test_local_pool_runs_tasks_in_forkserver_workers():
@@ -105,7 +94,7 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path):
             "    pass\n")
     workers: set[int] = set()
     try:
-        with _child([sys.executable, "-c", code, str(ROOT), str(tmp_path)]) as proc:
+        with child_process([sys.executable, "-c", code, str(ROOT), str(tmp_path)]) as proc:
             _wait_until(lambda: len(list(tmp_path.glob("*.pid"))) == 2 or proc.poll() is not None, 180, "two busy workers")
             assert proc.poll() is None, proc.stderr.read().decode()
             workers = {int(p.stem) for p in tmp_path.glob("*.pid")}
@@ -139,7 +128,7 @@ def test_a_sweep_whose_worker_dies_ends_in_one_line_and_keeps_work_under_out(tmp
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, str(ROOT / "run_sim.py"), "sweep", str(tmp_path / "sweep.toml"), "--out", str(out), "--workers", "2"]
-    with _child(argv, env=env) as proc:
+    with child_process(argv, env=env) as proc:
         work = out / "work"
         _wait_until(lambda: proc.poll() is not None or (work.is_dir() and len(list(work.iterdir())) == 2), 150,
                     "two runs to start")

@@ -6,7 +6,6 @@ import io
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from sagin_twin.cli import main
 from sagin_twin.outputs import locked_folder
 from scenarios.build import build
 from scenarios.config import load_scenario
-from tests.conftest import DEFAULT_SCENARIO, ROOT, copy_scenario
+from tests.conftest import DEFAULT_SCENARIO, ROOT, child_process, copy_scenario
 
 
 @pytest.fixture(scope="module")
@@ -176,25 +175,13 @@ def test_inspect_of_a_missing_log_is_a_clear_error(tmp_path, capfd):
     assert "no event log found" in capfd.readouterr().err
 
 
-def _start_long_run(out, *extra):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "run_sim.py"), "run", str(DEFAULT_SCENARIO), "--out", str(out), "--duration", "50000",
-         "--quiet", *extra],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-
-
 @contextmanager
 def long_run(out):
     """A ``--duration 50000`` run in a child process, killed on the way out whatever happens in the test."""
-    proc = _start_long_run(out)
-    try:
+    argv = [sys.executable, str(ROOT / "run_sim.py"), "run", str(DEFAULT_SCENARIO), "--out", str(out), "--duration", "50000",
+            "--quiet"]
+    with child_process(argv, env={**os.environ, "PYTHONPATH": str(ROOT)}) as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=60)
 
 
 def wait_for_secrecy_rows(proc, events_path, n, deadline_s=180.0):
