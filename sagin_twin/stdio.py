@@ -14,6 +14,8 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
+from common.native_output import native_stdout_to_stderr
+
 _json_fd: int | None = None  #: the real standard output while :func:`json_only_stdout` is active
 
 
@@ -24,17 +26,12 @@ def json_only_stdout() -> Iterator[None]:
     if _json_fd is not None:  # already active (nested call)
         yield
         return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    _json_fd = saved
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        _json_fd = None
+    with native_stdout_to_stderr() as real_stdout:
+        _json_fd = real_stdout
+        try:
+            yield
+        finally:
+            _json_fd = None
 
 
 def print_json(document: object, **dumps_options: object) -> None:
