@@ -44,6 +44,7 @@ import numpy as np
 import simpy
 
 from common.event_logger import EventLogger
+from common.periodic import periodic
 from physical.key_demand import DemandChange
 from physical.key_pool import EMPTY, READY, KeyPool, PoolChange
 from physical.reports import KeyPoolReport, QkdPlanCommand, WeatherReport
@@ -221,12 +222,12 @@ class QkdNetwork:
 
     def _every(self, period_s: float, action: Callable[[], None]):
         """At 0, period_s, 2·period_s, …: bring the pools up to now, then ``action()``."""
-        k = 0
-        while True:
-            yield self.env.timeout(k * period_s - self.env.now)
+
+        def at(k: int) -> None:
             self.advance_to(self.env.now)
             action()
-            k += 1
+
+        return periodic(self.env, period_s, at)
 
     def _step(self) -> None:
         self._wakes_since_step = 0

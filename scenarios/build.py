@@ -28,9 +28,10 @@ from physical.world import Layout, World
 from common.errors import InputError
 from scenarios.config import LinkConfig, Scenario, blame
 from scenarios.qkd_build import build_qkd
-from twin.core import CoreTwin, TriggerPolicy
+from twin.core import PrecodingPlanner, TriggerPolicy
 from twin.edge import EdgeTwin
 from twin.link import FanOut, Link, LinkModel
+from twin.planning import CoreCloudTwin
 from twin.precoding import PRECODERS
 from twin.precoding.faults import FaultInjector
 from twin.prediction import ChannelPredictor, SatelliteTrack, TwinKnowledge
@@ -74,7 +75,7 @@ class Simulation:
     scenario: Scenario
     env: simpy.Environment
     world: World
-    core: CoreTwin
+    core: CoreCloudTwin
     log: EventLog
     start_utc: object
     qkd: QkdNetwork | None = None
@@ -214,18 +215,21 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
         bs_m=bs_m,
         eve_error_bound=scenario.radio.eve_csi_error,
     )
-    core = CoreTwin(
-        env, core_inbox, downlinks,
-        precoder=precoder,
-        fallback=PRECODERS[twin.fallback](),
-        policy=TriggerPolicy(twin.period_s, twin.csi_drift_threshold, twin.replan_on_weather_change,
-                             twin.check_period_s, twin.check_offset_s, twin.solve_delay_s, twin.solve_timeout_s,
-                             prediction=twin.prediction, horizon_s=twin.horizon_s,
-                             forecast_drift_threshold=twin.forecast_drift_threshold,
-                             tick_s=tick_s, decision_latency_s=links.decision.latency_s),
-        eve_error_bound=scenario.radio.eve_csi_error,
-        log=log,
-        predictor=ChannelPredictor(knowledge),
+    core = CoreCloudTwin(env, log)
+    core.host(
+        PrecodingPlanner(
+            precoder=precoder,
+            fallback=PRECODERS[twin.fallback](),
+            policy=TriggerPolicy(twin.period_s, twin.csi_drift_threshold, twin.replan_on_weather_change,
+                                 twin.check_period_s, twin.check_offset_s, twin.solve_delay_s, twin.solve_timeout_s,
+                                 prediction=twin.prediction, horizon_s=twin.horizon_s,
+                                 forecast_drift_threshold=twin.forecast_drift_threshold,
+                                 tick_s=tick_s, decision_latency_s=links.decision.latency_s),
+            eve_error_bound=scenario.radio.eve_csi_error,
+            log=log,
+            predictor=ChannelPredictor(knowledge),
+        ),
+        core_inbox, downlinks,
     )
 
     users = scenario.users
@@ -266,5 +270,5 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
         inboxes=command_inbox,
         log=log,
     )
-    qkd = build_qkd(prepared, env, weather_inbox=qkd_weather, make_link=link, rng_for=rng_for, log=log) if scenario.qkd else None
+    qkd = build_qkd(prepared, env, core, weather_inbox=qkd_weather, make_link=link, rng_for=rng_for, log=log) if scenario.qkd else None
     return Simulation(scenario, env, world, core, log, start, qkd)

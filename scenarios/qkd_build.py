@@ -30,7 +30,8 @@ from twin.edge import EdgeTwin
 from twin.qkd.forecast import clear_probability_markov, clear_probability_persistence, markov_generator
 from twin.qkd.milp import PlanOptions
 from twin.qkd.pricing import segments
-from twin.qkd_core import QkdCoreTwin, QkdForecaster, QkdPlanningPolicy
+from twin.planning import CoreCloudTwin
+from twin.qkd_core import QkdForecaster, QkdPlanner, QkdPlanningPolicy
 
 
 def satellite_rate_series(geometry: SiteGeometry, tick_s: float, min_elevation_rad: float) -> RateSeries:
@@ -78,9 +79,9 @@ def qkd_links(prepared, tick_s: float) -> list[QkdLinkModel]:
     return links
 
 
-def build_qkd(prepared, env: simpy.Environment, *, weather_inbox: simpy.Store, make_link: Callable, rng_for: Callable,
+def build_qkd(prepared, env: simpy.Environment, core: CoreCloudTwin, *, weather_inbox: simpy.Store, make_link: Callable, rng_for: Callable,
               log) -> QkdNetwork:
-    """Create the QKD network (physical), its edge twin and the core-cloud QKD planner, linked with latency.
+    """Create the QKD network (physical), its edge twin and the QKD planner hosted by ``core``, linked with latency.
 
     ``weather_inbox`` delivers the site's weather reports to the network (the builder's fan-out of the
     world's weather outbox)."""
@@ -126,8 +127,8 @@ def build_qkd(prepared, env: simpy.Environment, *, weather_inbox: simpy.Store, m
         return {link.name: link.rate.mean_bps(t0_s, t1_s) if isinstance(link.rate, RateSeries) else link.rate.rate_bps(t0_s)
                 for link in links}
 
-    QkdCoreTwin(
-        env, planner_inbox, make_link("decision.qkd", network_inbox, links_config.decision), network,
+    planner = QkdPlanner(
+        network,
         policy=QkdPlanningPolicy(
             planning_period_s=qkd.planning_period_s, min_replan_interval_s=qkd.min_replan_interval_s,
             replan_on_weather_change=qkd.replan_on_weather_change, demand_replan_factor=qkd.demand_replan_factor,
@@ -139,4 +140,5 @@ def build_qkd(prepared, env: simpy.Environment, *, weather_inbox: simpy.Store, m
         forecaster=QkdForecaster(clear_probability, dict(demand.mean_bps), link_rates_bps),
         rng=rng_for("qkd.forecast"), log=log,
     )
+    core.host(planner, planner_inbox, {"qkd": make_link("decision.qkd", network_inbox, links_config.decision)})
     return qkd_network

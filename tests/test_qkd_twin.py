@@ -18,7 +18,8 @@ from twin.messages import EdgeView
 from twin.qkd.forecast import markov_generator, mean_occupancy, planning_instance, planning_scenarios
 from twin.qkd.instance import QkdInstance
 from twin.qkd.milp import PlanOptions
-from twin.qkd_core import QkdCoreTwin, QkdForecaster, QkdPlanningPolicy
+from twin.planning import CoreCloudTwin
+from twin.qkd_core import QkdForecaster, QkdPlanner, QkdPlanningPolicy
 
 NETWORK = QkdInstance.from_toml(ROOT / "scenarios" / "qkd" / "xinglong.toml")
 
@@ -75,13 +76,14 @@ def test_each_link_carries_its_epoch_rate_and_links_without_key_are_dropped():
 def planner(env, log, sink, *, period_s=100.0):
     inbox = simpy.Store(env)
     means = {"bj-tj": 30000.0, "xl-ns": 8000.0, "uav-cd": 15000.0}
-    twin = QkdCoreTwin(
-        env, inbox, sink, NETWORK,
+    twin = QkdPlanner(
+        NETWORK,
         policy=QkdPlanningPolicy(planning_period_s=period_s, min_replan_interval_s=10.0, replan_on_weather_change=True,
                                  demand_replan_factor=1.25, check_period_s=10.0, check_offset_s=0.5, forecast_samples=4,
                                  demand_cv=0.3, options=PlanOptions()),
         forecaster=QkdForecaster(lambda report, horizon: 0.8, means, lambda t0, t1: {"SAT-XL": 0.0, "SAT-NS": 0.0}),
         rng=np.random.default_rng(1), log=log)
+    CoreCloudTwin(env, log).host(twin, inbox, {"qkd": sink})
     report = KeyPoolReport(0.0, {}, {}, dict(means), {}, WeatherReport(0.0, "clear", 0.0, 0.0))
     inbox.put(EdgeView("qkd", report, 0.0))
     return twin, inbox

@@ -133,7 +133,7 @@ def test_a_failing_solver_falls_back_and_the_run_completes():
     streams = io.StringIO(), io.StringIO(), io.StringIO()
     log = EventLog(*streams)
     sim = build(scenario, log)
-    sim.core.precoder = _Exploding()
+    sim.core.planners["precoding"].precoder = _Exploding()
     sim.run()
     frame = pd.read_json(io.StringIO(streams[0].getvalue()), lines=True)
     resolves = frame[frame["kind"] == "resolve"]

@@ -1,4 +1,4 @@
-"""The core-cloud twin: gathers the edge views, decides when to re-solve, and pushes decisions out.
+"""The core-cloud twin's precoding planner: gathers the transmitters' views, decides when to re-solve, designs.
 
 Triggers are checked at absolute times ``k·check_period_s + check_offset_s``. A decision made at a
 check reaches the transmitters after the compute delay and the decision link's latency and is
@@ -15,9 +15,9 @@ re-solves on ``csi_drift`` (a user channel moved by more than ``csi_drift_thresh
 the one the last solve used) or ``period``.
 
 A solve uses the twin's view — delayed reports, Eve's *estimated* channels, the twin's own models —
-never the true channels. A solver that raises or reports a failure never stops the run: the twin
-keeps the previous decision, or, before the first good one, uses the fallback policy; the
-``resolve`` row says which. An ``inaccurate`` result (usable, but short of the solver's own
+never the true channels. A solver that raises or reports a failure never stops the run: the host
+(:mod:`twin.planning`) keeps the previous decision, or, before the first good one, uses the fallback
+policy; the ``resolve`` row says which. An ``inaccurate`` result (usable, but short of the solver's own
 accuracy, e.g. a rank-one extraction loss) is used and flagged.
 """
 
@@ -26,19 +26,16 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
-import simpy
 
 from physical.reports import PrecoderCommand, TransmitterReport, WeatherReport
 from physical.secrecy import SERVED_USER, TRANSMITTER_PREFIX, USERS, ChannelSet
 from twin.messages import EdgeView
-from twin.precoding import STATUS_FAILED, STATUS_INACCURATE, STATUS_OK, Precoder, PrecodingProblem, PrecodingResult
+from twin.precoding import STATUS_INACCURATE, STATUS_OK, Precoder, PrecodingProblem, PrecodingResult
+from twin.planning import Attempt, Outgoing
 from twin.prediction import ChannelPredictor, Forecast, persistence_forecast
 
-#: status of a solve whose result came back after the time budget
-STATUS_TIMEOUT = "timeout"
 #: statuses whose decision the twin uses
 USABLE_STATUSES = (STATUS_OK, STATUS_INACCURATE)
 #: λ1/λ2 above which a lifted solution counts as rank one
@@ -107,13 +104,10 @@ def csi_drift(now: ChannelSet, solved: ChannelSet) -> float:
     return worst
 
 
-class CoreTwin:
-    """The core-cloud twin.
+class PrecodingPlanner:
+    """The precoding planner of the core-cloud twin (module docstring; hosted by :class:`twin.planning.CoreCloudTwin`).
 
     Args:
-        env: the SimPy environment.
-        inbox: store the inter-twin links deliver :class:`EdgeView` messages into.
-        downlinks: decision link per transmitter (anything with ``put``).
         precoder: the precoding policy.
         fallback: the policy used when the main one fails before any good decision exists.
         policy: trigger policy.
@@ -122,11 +116,11 @@ class CoreTwin:
         predictor: the channel predictor (required when ``policy.prediction`` is ``mmse``).
     """
 
+    name = "precoding"
+    row_kind = "resolve"
+
     def __init__(
         self,
-        env: simpy.Environment,
-        inbox: simpy.Store,
-        downlinks: Mapping[str, object],
         precoder: Precoder,
         fallback: Precoder,
         policy: TriggerPolicy,
@@ -136,18 +130,21 @@ class CoreTwin:
     ) -> None:
         if policy.prediction == "mmse" and predictor is None:
             raise ValueError("prediction = 'mmse' needs a ChannelPredictor")
-        self.env = env
-        self.inbox = inbox
-        self.downlinks = downlinks
         self.precoder = precoder
-        self.fallback = fallback
+        self.fallback_policy = fallback
         self.policy = policy
+        self.check_period_s = policy.check_period_s
+        self.check_offset_s = policy.check_offset_s
+        self.compute_delay_s = policy.solve_delay_s
+        self.budget_s = policy.solve_timeout_s
         self.eve_error_bound = eve_error_bound
         self.log = log
         self.predictor = predictor if policy.prediction == "mmse" else None
         self.reports: dict[str, TransmitterReport] = {}
         self.weather: WeatherReport | None = None
         self.solves = 0
+        self._now_s = 0.0
+        self._due: tuple[ChannelSet, float] | None = None  # the view and drift the last ``due`` saw
         self._last_solve_t_s: float | None = None
         self._solved_channels: ChannelSet | None = None
         self._solved_weather: str | None = None
@@ -155,8 +152,7 @@ class CoreTwin:
         self._in_force: PrecodingResult | None = None  # the last decision sent
         self._in_force_window: tuple[float, ...] = ()  # the ticks it was designed for
         self._in_force_moment_min = math.nan  # its moment-matched min rate on the forecast it was designed on
-        env.process(self._receive())
-        env.process(self._check())
+        self._planned: tuple[dict[str, float], float] = ({}, math.nan)  # the last recorded decision's planned rates
 
     # -- view ------------------------------------------------------------------------------------
     @property
@@ -164,23 +160,22 @@ class CoreTwin:
         """The latest reported rain fade (dB; 0 before the first weather report)."""
         return self.weather.rain_fade_db if self.weather is not None else 0.0
 
-    def _receive(self):
-        while True:
-            view: EdgeView = yield self.inbox.get()
-            report = view.report
-            self.log.log(
-                self.env.now, "core", "view_received", edge=view.edge, report=type(report).__name__,
-                measured_at_s=report.measured_at_s, age_s=self.env.now - report.measured_at_s,
-            )
-            if isinstance(report, WeatherReport):
-                if self.weather is None or report.measured_at_s > self.weather.measured_at_s:
-                    self.weather = report
-            else:
-                current = self.reports.get(report.transmitter)
-                if current is None or report.measured_at_s > current.measured_at_s:
-                    self.reports[report.transmitter] = report
-                    if self.predictor is not None:
-                        self.predictor.observe(report, self.rain_fade_db)
+    def observe(self, view: EdgeView, now_s: float) -> None:
+        """Take in a transmitter's or the weather station's report (the newer one wins)."""
+        report = view.report
+        self.log.log(
+            now_s, "core", "view_received", edge=view.edge, report=type(report).__name__,
+            measured_at_s=report.measured_at_s, age_s=now_s - report.measured_at_s,
+        )
+        if isinstance(report, WeatherReport):
+            if self.weather is None or report.measured_at_s > self.weather.measured_at_s:
+                self.weather = report
+        else:
+            current = self.reports.get(report.transmitter)
+            if current is None or report.measured_at_s > current.measured_at_s:
+                self.reports[report.transmitter] = report
+                if self.predictor is not None:
+                    self.predictor.observe(report, self.rain_fade_db)
 
     def view_channels(self) -> ChannelSet:
         """The twin's channels: latest reported user channels and Eve's *estimated* channels."""
@@ -195,10 +190,20 @@ class CoreTwin:
     def forecast(self, times_s: tuple[float, ...]) -> Forecast:
         """The twin's view of the channels at ``times_s``: predicted, or the latest reports as exact."""
         if self.predictor is None:
-            return persistence_forecast(self.reports, times_s, self.env.now)
-        return self.predictor.forecast(self.reports, self.rain_fade_db, times_s, self.env.now)
+            return persistence_forecast(self.reports, times_s, self._now_s)
+        return self.predictor.forecast(self.reports, self.rain_fade_db, times_s, self._now_s)
 
     # -- triggers --------------------------------------------------------------------------------
+    def due(self, now_s: float) -> str | None:
+        """The trigger of a re-solve now (module docstring), or None; None until every transmitter has reported."""
+        self._now_s = now_s
+        if len(self.reports) < len(TRANSMITTER_PREFIX):
+            return None
+        channels = self.view_channels()
+        trigger, drift = self._trigger(channels)
+        self._due = (channels, drift)
+        return trigger
+
     def _trigger(self, channels: ChannelSet) -> tuple[str | None, float]:
         if self._solved_channels is None:
             return "initial", math.nan
@@ -207,7 +212,7 @@ class CoreTwin:
         if self.policy.on_weather_change and weather != self._solved_weather:
             return "weather", drift
         if self.predictor is not None:
-            reachable = self.policy.judged_times(self.env.now)
+            reachable = self.policy.judged_times(self._now_s)
             remaining = tuple(t for t in self._in_force_window if t >= reachable[0] - 1e-9)
             if not remaining:
                 return "horizon", drift
@@ -217,48 +222,18 @@ class CoreTwin:
                     return "forecast_drift", drift
         elif drift > self.policy.csi_drift_threshold:
             return "csi_drift", drift
-        if self.env.now - self._last_solve_t_s >= self.policy.period_s - 1e-9:
+        if self._now_s - self._last_solve_t_s >= self.policy.period_s - 1e-9:
             return "period", drift
         return None, drift
 
-    def _check(self):
-        k = 0
-        while True:
-            yield self.env.timeout(k * self.policy.check_period_s + self.policy.check_offset_s - self.env.now)
-            k += 1
-            if len(self.reports) < len(TRANSMITTER_PREFIX):
-                continue
-            channels = self.view_channels()
-            trigger, drift = self._trigger(channels)
-            if trigger is None:
-                continue
-            yield from self._resolve(trigger, drift, channels)
-            # skip check times that passed while solving
-            k = max(k, math.ceil((self.env.now - self.policy.check_offset_s) / self.policy.check_period_s))
-
-    # -- solving ---------------------------------------------------------------------------------
-    def _solve(self, policy: Precoder, problem: PrecodingProblem) -> PrecodingResult | Exception:
-        try:
-            return policy.solve(problem)
-        except Exception as exc:  # a solver crash must never lose the run; it is logged below
-            return exc
-
-    def _calibration_fields(self) -> dict[str, object]:
-        """The predictor's self-assessment since the last re-solve (logged in the ``resolve`` row)."""
-        if self.predictor is None:
-            return {}
-        fields: dict[str, object] = {}
-        for tx in TRANSMITTER_PREFIX:
-            fields[f"calibration_{tx}"] = self.predictor.calibration[tx].drain()
-            fields[f"coherence_{tx}_s"] = self.predictor.fading[tx].coherence_s
-        return fields
-
-    def _resolve(self, trigger: str, drift: float, channels: ChannelSet):
-        now = self.env.now
+    # -- deciding --------------------------------------------------------------------------------
+    def inputs(self, now_s: float, trigger: str) -> dict[str, object]:
+        """The design problem on the twin's view (its forecast of the judged ticks, or the latest reports)."""
+        channels, drift = self._due
+        self._now_s = now_s
         solve_id = self.solves
         self.solves += 1
-        oldest_s = min(r.measured_at_s for r in self.reports.values())
-        judged = self.policy.judged_times(now)
+        judged = self.policy.judged_times(now_s)
         forecast = self.forecast(judged)
         problem = PrecodingProblem(
             channels=forecast.design_channels() if self.predictor is not None else channels,
@@ -270,48 +245,62 @@ class CoreTwin:
             warm_start=(self._in_force.w, self._in_force.f, self._in_force.v)
             if self.predictor is not None and self._in_force is not None else None,
         )
-        started = time.perf_counter()
-        outcome = self._solve(self.precoder, problem)
-        elapsed_s = time.perf_counter() - started
-        if isinstance(outcome, Exception):
-            error = f"{type(outcome).__name__}: {outcome}"
-            result = None
-            status = STATUS_FAILED
-        else:
-            result = outcome
-            status = result.status
-            error = result.message
-            budget = self.policy.solve_timeout_s
-            if budget > 0 and max(elapsed_s, result.wall_s) > budget:
-                status = STATUS_TIMEOUT
-                error = error or f"solve took longer than solve_timeout_s = {budget:g} s"
-        decision = result if status in USABLE_STATUSES else None
-        fallback = "none"
-        if decision is None:
-            if self._has_good_decision:
-                fallback = "keep_previous"
-            else:
-                fallback_outcome = self._solve(self.fallback, problem)
-                if isinstance(fallback_outcome, PrecodingResult) and fallback_outcome.status in USABLE_STATUSES:
-                    decision = fallback_outcome
-                    fallback = f"policy:{self.fallback.name}"
-                else:
-                    fallback = "idle"
+        return {"channels": channels, "drift": drift, "judged": judged, "forecast": forecast, "problem": problem,
+                "oldest_s": min(r.measured_at_s for r in self.reports.values()), "solve_id": solve_id}
+
+    def decide(self, inputs: dict[str, object]) -> Attempt:
+        """Solve the problem with the precoding policy."""
+        result = self.precoder.solve(inputs["problem"])
+        return Attempt(result.status, result.message, result, result.wall_s)
+
+    def usable(self, attempt: Attempt, status: str) -> bool:
+        return status in USABLE_STATUSES
+
+    def has_decision_to_keep(self) -> bool:
+        """A decision of the main policy is in force (a fallback decision is replaced at the next chance)."""
+        return self._has_good_decision
+
+    def fallback(self, attempt: Attempt) -> tuple[PrecodingResult | None, str]:
+        """The fallback policy's decision on the same problem, or nothing (``idle``)."""
+        try:
+            result = self.fallback_policy.solve(attempt.inputs["problem"])
+        except Exception:  # the fallback failing too leaves the transmitters as they are
+            return None, "idle"
+        if result.status in USABLE_STATUSES:
+            return result, f"policy:{self.fallback_policy.name}"
+        return None, "idle"
+
+    def _calibration_fields(self) -> dict[str, object]:
+        """The predictor's self-assessment since the last re-solve (logged in the ``resolve`` row)."""
+        if self.predictor is None:
+            return {}
+        fields: dict[str, object] = {}
+        for tx in TRANSMITTER_PREFIX:
+            fields[f"calibration_{tx}"] = self.predictor.calibration[tx].drain()
+            fields[f"coherence_{tx}_s"] = self.predictor.fading[tx].coherence_s
+        return fields
+
+    def record(self, now_s: float, trigger: str, attempt: Attempt, status: str, fallback: str,
+               decision: PrecodingResult | None) -> tuple[dict[str, object], dict[str, float]]:
+        """The ``resolve`` row: the solve, its fallback and the planned rates of the decision on the forecast."""
+        inputs, result = attempt.inputs, attempt.result
+        forecast, judged = inputs["forecast"], inputs["judged"]
         if decision is not None:
             planned, planned_min = forecast.expected_rates(decision.w, decision.f, decision.v)
         else:
             planned, planned_min = {}, math.nan
-        wall_s = time.perf_counter() - started
+        self._planned = (planned, planned_min)
+        wall_s = time.perf_counter() - attempt.started_wall
         fields: dict[str, object] = {
-            "solve_id": solve_id,
+            "solve_id": inputs["solve_id"],
             "trigger": trigger,
             "method": self.precoder.name,
             "status": status,
             "fallback": fallback,
-            "oldest_input_age_s": now - oldest_s,
+            "oldest_input_age_s": now_s - inputs["oldest_s"],
             "first_judged_s": judged[0],
             "judged_ticks": len(judged),
-            "csi_drift": drift,
+            "csi_drift": inputs["drift"],
             "weather": self.weather.state if self.weather is not None else None,
             "iterations": result.iterations if result is not None else 0,
             "objective_bps_hz": result.objective if result is not None else math.nan,
@@ -320,35 +309,38 @@ class CoreTwin:
             "rank_one": bool(result is not None and min(result.eigen_ratios) >= RANK_ONE_RATIO),
             "phi_array_id": self.log.array("phi", np.asarray(result.objective_history, dtype=float))
             if result is not None and result.objective_history else None,
-            "message": error,
+            "message": attempt.message,
             "planned_min_bps_hz": planned_min,
             **self._calibration_fields(),
         }
         for user in USERS:
             fields[f"planned_{user}_bps_hz"] = planned.get(user, math.nan)
-        seq = self.log.log(now, "core", "resolve", **fields)
-        self.log.timing(seq, wall_s=wall_s, solve_s=result.solve_s if result is not None else 0.0)
-        self._last_solve_t_s = now
-        self._solved_channels = channels
+        return fields, {"wall_s": wall_s, "solve_s": result.solve_s if result is not None else 0.0}
+
+    def adopt(self, now_s: float, attempt: Attempt, decision: PrecodingResult | None) -> list[Outgoing]:
+        """Put ``decision`` in force: one precoder command per transmitter."""
+        inputs = attempt.inputs
+        self._last_solve_t_s = now_s
+        self._solved_channels = inputs["channels"]
         self._solved_weather = self.weather.state if self.weather is not None else None
         if decision is None:
-            return
-        self._has_good_decision = self._has_good_decision or decision is result
-        self._in_force, self._in_force_window = decision, judged
-        self._in_force_moment_min = forecast.moment_min_rate(decision.w, decision.f, decision.v)
-        if self.policy.solve_delay_s > 0:
-            yield self.env.timeout(self.policy.solve_delay_s)
+            return []
+        self._has_good_decision = self._has_good_decision or decision is attempt.result
+        self._in_force, self._in_force_window = decision, inputs["judged"]
+        self._in_force_moment_min = inputs["forecast"].moment_min_rate(decision.w, decision.f, decision.v)
+        planned, planned_min = self._planned
         precoders = {"satellite": decision.w, "uav": decision.f, "bs": decision.v}
-        for tx, user in SERVED_USER.items():
-            command = PrecoderCommand(
+        solve_id = inputs["solve_id"]
+        return [
+            Outgoing(tx, PrecoderCommand(
                 transmitter=tx,
                 precoder=np.asarray(precoders[tx], dtype=complex),
                 solve_id=solve_id,
                 method=decision.method,
                 planned_rate_bps_hz=planned.get(user, math.nan),
-                decided_at_s=now,
-                oldest_input_s=oldest_s,
+                decided_at_s=now_s,
+                oldest_input_s=inputs["oldest_s"],
                 planned_min_rate_bps_hz=planned_min,
-            )
-            self.log.log(self.env.now, "core", "decision_sent", solve_id=solve_id, transmitter=tx, method=decision.method)
-            self.downlinks[tx].put(command)
+            ), {"solve_id": solve_id, "transmitter": tx, "method": decision.method})
+            for tx, user in SERVED_USER.items()
+        ]

@@ -24,11 +24,10 @@ from typing import Callable, Mapping
 
 import networkx as nx
 import numpy as np
-import simpy
-
 from physical.reports import KeyPoolReport, QkdPlanCommand, WeatherReport
 from physical.weather import DEFAULT_CLOUD_BLOCK_FRACTION, sky_pattern
 from twin.messages import EdgeView
+from twin.planning import Attempt, Outgoing
 from twin.qkd.forecast import PATTERNS, planning_instance, planning_scenarios
 from twin.qkd.instance import DOWN_MEDIA, QkdInstance
 from twin.qkd.milp import PlanOptions, PlanResult, solve_plan
@@ -62,52 +61,56 @@ class QkdForecaster:
     link_rates_bps: Callable[[float, float], Mapping[str, float]]
 
 
+#: the fallback decision before any plan exists: shortest routes, nothing reserved
+SHORTEST_PATH = "shortest_path"
+
+
 def _freshness(report: KeyPoolReport) -> tuple[float, float]:
     """Order of reports: by measurement time, then by the time of the weather they carry (a change of
     sky is reported at once, at the same instant as a periodic report)."""
     return report.measured_at_s, report.weather.measured_at_s if report.weather is not None else -math.inf
 
 
-class QkdCoreTwin:
-    """The QKD planner of the core-cloud twin (module docstring).
+class QkdPlanner:
+    """The QKD planner of the core-cloud twin (module docstring; hosted by :class:`twin.planning.CoreCloudTwin`).
 
     Args:
-        env: the SimPy environment. inbox: store of :class:`EdgeView` carrying :class:`KeyPoolReport`.
-        downlink: decision link to the QKD network (anything with ``put``).
         network: the QKD network (its scenarios are replaced by the forecast's).
         policy: triggers and solver options. forecaster: the twin's forecast models.
         rng: the forecast's seeded generator. log: the event logger.
     """
 
-    def __init__(self, env: simpy.Environment, inbox: simpy.Store, downlink, network: QkdInstance,
-                 policy: QkdPlanningPolicy, forecaster: QkdForecaster, rng: np.random.Generator, log) -> None:
-        self.env = env
-        self.inbox = inbox
-        self.downlink = downlink
+    name = "qkd"
+    row_kind = "qkd_plan"
+    compute_delay_s = 0.0  #: the plan leaves at once
+    budget_s = 0.0  #: the MILP's own time limit (``PlanOptions.time_limit_s``) bounds a plan
+
+    def __init__(self, network: QkdInstance, policy: QkdPlanningPolicy, forecaster: QkdForecaster,
+                 rng: np.random.Generator, log) -> None:
         self.network = network
         self.policy = policy
+        self.check_period_s = policy.check_period_s
+        self.check_offset_s = policy.check_offset_s
         self.forecaster = forecaster
         self.rng = rng
         self.log = log
         self.report: KeyPoolReport | None = None
         self.plans = 0
+        self._now_s = 0.0
         self._has_plan = False
         self._last_plan_s: float | None = None
         self._planned_pattern: str | None = None
         self._planned_range: dict[str, tuple[float, float]] = {}
         self._observed_bps: dict[str, float] = {}
         self._medium_between = {frozenset((l.a, l.b)): l.medium for l in network.links}
-        env.process(self._receive())
-        env.process(self._check())
 
     # -- view ------------------------------------------------------------------------------------
-    def _receive(self):
-        while True:
-            view: EdgeView = yield self.inbox.get()
-            report = view.report
-            if self.report is None or _freshness(report) > _freshness(self.report):
-                self.report = report
-                self._observed_bps.update(report.demand_bps)
+    def observe(self, view: EdgeView, now_s: float) -> None:
+        """Take in the QKD network's pool report (the fresher one wins)."""
+        report = view.report
+        if self.report is None or _freshness(report) > _freshness(self.report):
+            self.report = report
+            self._observed_bps.update(report.demand_bps)
 
     def weather(self) -> WeatherReport | None:
         """The latest weather the QKD network reported (None before any)."""
@@ -118,11 +121,18 @@ class QkdCoreTwin:
         return sky_pattern(weather.cloud_cover, self.policy.cloud_block_fraction) if weather is not None else "clear"
 
     # -- triggers --------------------------------------------------------------------------------
+    def due(self, now_s: float) -> str | None:
+        """The reason to re-plan now, or None (also before the network's first report)."""
+        self._now_s = now_s
+        if self.report is None:
+            return None
+        return self.trigger()
+
     def trigger(self) -> str | None:
         """The reason to re-plan now, or None."""
         if self._last_plan_s is None:
             return "initial"
-        since = self.env.now - self._last_plan_s
+        since = self._now_s - self._last_plan_s
         if since >= self.policy.planning_period_s - 1e-9:
             return "epoch"
         if since < self.policy.min_replan_interval_s - 1e-9:
@@ -136,70 +146,75 @@ class QkdCoreTwin:
                 return "demand"
         return None
 
-    def _check(self):
-        k = 0
-        while True:
-            yield self.env.timeout(k * self.policy.check_period_s + self.policy.check_offset_s - self.env.now)
-            k += 1
-            if self.report is None:
-                continue
-            trigger = self.trigger()
-            if trigger is not None:
-                self._plan(trigger)
-
-    # -- planning --------------------------------------------------------------------------------
-    def _forecast(self, weather: WeatherReport | None) -> tuple[QkdInstance, float]:
-        now, epoch = self.env.now, self.policy.planning_period_s
-        p_clear = self.forecaster.clear_probability(weather, epoch)
-        means = {name: self._observed_bps.get(name, mean) for name, mean in self.forecaster.mean_demand_bps.items()}
-        scenarios = planning_scenarios(p_clear, means, self.policy.demand_cv, self.policy.forecast_samples, self.rng)
-        rates = self.forecaster.link_rates_bps(now, now + epoch)
-        return planning_instance(self.network, scenarios, rates), p_clear
-
-    def _plan(self, trigger: str) -> None:
-        now = self.env.now
+    # -- deciding --------------------------------------------------------------------------------
+    def inputs(self, now_s: float, trigger: str) -> dict[str, object]:
+        """The planning instance: the forecast of the next epoch from the reported weather and demand."""
+        self._now_s = now_s
         plan_id = self.plans
         self.plans += 1
         weather = self.weather()
-        oldest_s = min(self.report.measured_at_s, weather.measured_at_s if weather is not None else now)
-        pattern = self._pattern(weather)
-        instance, p_clear = self._forecast(weather)
-        satellite_rates = [instance.key_rate_bps(l) for l in instance.links if l.medium == "satellite"]
-        started = time.perf_counter()
-        try:
-            result = solve_plan(instance, self.policy.options)
-            error = result.diagnosis
-        except Exception as exc:  # a solver crash must never lose the run; logged below
-            result, error = None, f"{type(exc).__name__}: {exc}"
-        wall_s = time.perf_counter() - started
+        oldest_s = min(self.report.measured_at_s, weather.measured_at_s if weather is not None else now_s)
+        epoch = self.policy.planning_period_s
+        p_clear = self.forecaster.clear_probability(weather, epoch)
+        means = {name: self._observed_bps.get(name, mean) for name, mean in self.forecaster.mean_demand_bps.items()}
+        scenarios = planning_scenarios(p_clear, means, self.policy.demand_cv, self.policy.forecast_samples, self.rng)
+        rates = self.forecaster.link_rates_bps(now_s, now_s + epoch)
+        return {"plan_id": plan_id, "oldest_s": oldest_s, "pattern": self._pattern(weather), "p_clear": p_clear,
+                "instance": planning_instance(self.network, scenarios, rates)}
+
+    def decide(self, inputs: dict[str, object]) -> Attempt:
+        """Solve the two-stage program on the instance."""
+        result = solve_plan(inputs["instance"], self.policy.options)
+        return Attempt(result.status, result.diagnosis, result)
+
+    def usable(self, attempt: Attempt, status: str) -> bool:
+        return attempt.result is not None and attempt.result.has_plan
+
+    def has_decision_to_keep(self) -> bool:
+        """Any plan is in force (the shortest-path fallback included)."""
+        return self._has_plan
+
+    def fallback(self, attempt: Attempt) -> tuple[object, str]:
+        """Shortest routes with nothing reserved (:meth:`_shortest_path_command`)."""
+        return SHORTEST_PATH, "shortest_path"
+
+    def record(self, now_s: float, trigger: str, attempt: Attempt, status: str, fallback: str,
+               decision: object | None) -> tuple[dict[str, object], dict[str, float]]:
+        """The ``qkd_plan`` row: the forecast, the solve, its costs and reservations."""
+        inputs, result = attempt.inputs, attempt.result
+        instance = inputs["instance"]
         ok = result is not None and result.has_plan
-        fallback = "none" if ok else ("keep_previous" if self._has_plan else "shortest_path")
-        status = result.status if result is not None else "failed"
+        satellite_rates = [instance.key_rate_bps(l) for l in instance.links if l.medium == "satellite"]
+        wall_s = time.perf_counter() - attempt.started_wall
         fields = {
-            "plan_id": plan_id, "trigger": trigger, "status": status, "fallback": fallback,
-            "weather": pattern, "p_clear": p_clear, "scenarios": len(instance.scenarios),
+            "plan_id": inputs["plan_id"], "trigger": trigger, "status": status, "fallback": fallback,
+            "weather": inputs["pattern"], "p_clear": inputs["p_clear"], "scenarios": len(instance.scenarios),
             "satellite_key_rate_bps": min(satellite_rates, default=0.0), "satellite_offered": bool(satellite_rates),
             "satellite_links_offered": len(satellite_rates),
             "links_offered": len(instance.links), "unserved_scenarios": len(result.unserved) if ok else 0,
-            "oldest_input_age_s": now - oldest_s,
+            "oldest_input_age_s": now_s - inputs["oldest_s"],
             "objective": result.objective if ok else math.nan,
             "first_stage_cost": result.first_stage_cost if ok else math.nan,
             "expected_second_stage_cost": result.expected_second_stage_cost if ok else math.nan,
             "reserved_qkd": sum(r["qkd"] for r in result.reserved.values()) if ok else 0,
             "reserved_km": sum(r["km"] for r in result.reserved.values()) if ok else 0,
-            "message": error,
+            "message": attempt.message,
         }
-        seq = self.log.log(now, "core", "qkd_plan", **fields)
-        self.log.timing(seq, wall_s=wall_s, solve_s=result.solve_s if result is not None else 0.0,
-                        build_s=result.build_s if result is not None else 0.0)
-        self._last_plan_s = now
-        self._planned_pattern = pattern
-        if ok:
-            command = self._command(plan_id, instance, result, now, oldest_s)
-        elif not self._has_plan:
-            command = self._shortest_path_command(plan_id, instance, now, oldest_s)
+        return fields, {"wall_s": wall_s, "solve_s": result.solve_s if result is not None else 0.0,
+                        "build_s": result.build_s if result is not None else 0.0}
+
+    def adopt(self, now_s: float, attempt: Attempt, decision: object | None) -> list[Outgoing]:
+        """Put the plan (or the shortest-path fallback) in force; log its routes and reservations."""
+        inputs = attempt.inputs
+        instance, plan_id, oldest_s = inputs["instance"], inputs["plan_id"], inputs["oldest_s"]
+        self._last_plan_s = now_s
+        self._planned_pattern = inputs["pattern"]
+        if decision is None:
+            return []
+        if decision is SHORTEST_PATH:
+            command = self._shortest_path_command(plan_id, instance, now_s, oldest_s)
         else:
-            return
+            command = self._command(plan_id, instance, decision, now_s, oldest_s)
         self._has_plan = True  # a plan (possibly the fallback) is in force from now on
         self._planned_range = {
             name: (min(s.demand(name) for s in instance.scenarios), max(s.demand(name) for s in instance.scenarios))
@@ -208,15 +223,15 @@ class QkdCoreTwin:
             for name, route in routes.items():
                 if not route:
                     continue  # left unserved in this weather
-                self.log.log(now, "core", "qkd_route", plan_id=plan_id, request=name, weather=pattern,
+                self.log.log(now_s, "core", "qkd_route", plan_id=plan_id, request=name, weather=pattern,
                              route=">".join(route), hops=len(route) - 1,
                              via_satellite=any(n.kind == "satellite" for n in self.network.nodes if n.name in route))
         for link in self.network.links:
             q, k = command.reserved_qkd.get(link.name, 0), command.reserved_km.get(link.name, 0)
             if q or k:
-                self.log.log(now, "core", "qkd_reserved", plan_id=plan_id, link=link.name, medium=link.medium, qkd=q, km=k,
+                self.log.log(now_s, "core", "qkd_reserved", plan_id=plan_id, link=link.name, medium=link.medium, qkd=q, km=k,
                              key_rate_bps=command.key_rate_bps[link.name])
-        self.downlink.put(command)
+        return [Outgoing("qkd", command)]
 
     def _routes_by_pattern(self, instance: QkdInstance, result: PlanResult) -> dict[str, dict[str, tuple[str, ...]]]:
         """Per weather pattern, the routes of the plan's first scenario of that pattern; for a
