@@ -25,8 +25,8 @@ threshold crossing, so nothing is integrated across a change) the network, in a 
    on-demand ones at ondemand_factor × price, pro rata to Δt / epoch.
 
 Every pool threshold crossing and every unmet demand is logged; each pool's state (with its
-thresholds) is logged at t = 0 and every ``log_period_s``; a :class:`KeyPoolReport` (with the weather the network provisions by) goes to the
-twin every ``report_period_s`` and at once when the sky pattern changes. Crossings are logged when they happen: after every change the
+thresholds) is logged at t = 0 and every ``log_period_s``; a :class:`KeyPoolReport` goes to the
+twin every ``report_period_s``. Crossings are logged when they happen: after every change the
 network predicts, from the current rates, when a pool will next cross a threshold and advances to
 that instant (an emptying pool exactly then, the other crossings ``CROSSING_DELAY_S`` after, so the
 strict threshold has been passed); the time is exact while
@@ -251,13 +251,10 @@ class QkdNetwork:
             report: WeatherReport = yield inbox.get()
             if self.weather is not None and report.measured_at_s < self.weather.measured_at_s:
                 continue  # reordered on the way: keep the newer one
-            first = self.weather is None
             changed = self._pattern_of(report) != self.weather_pattern()
             if changed:
                 self.advance_to(self.env.now)
             self.weather = report
-            if changed or first:
-                self._report()  # the first sky and every change of it are reported at once
             if changed:
                 self._predict_crossing()
 
@@ -460,7 +457,6 @@ class QkdNetwork:
             states={name: pool.state for name, pool in self.pools.items()},
             demand_bps=dict(self.demand_bps),
             unmet_bits=dict(self._unmet_since_report),
-            weather=self.weather,
         ))
         self._unmet_since_report = {name: 0.0 for name in self.requests}
 

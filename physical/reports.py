@@ -87,7 +87,6 @@ class KeyPoolReport:
         states: link name → READY / WARNING / EMPTY.
         demand_bps: request name → key-rate demand in force (bit/s).
         unmet_bits: request name → key asked for but not served since the previous report (bit).
-        weather: the site's weather report the network provisions by (None before the first one).
     """
 
     measured_at_s: float
@@ -95,7 +94,6 @@ class KeyPoolReport:
     states: dict[str, str]
     demand_bps: dict[str, float]
     unmet_bits: dict[str, float]
-    weather: WeatherReport | None = None
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,7 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
                                  forecast_drift_threshold=twin.forecast_drift_threshold,
                                  tick_s=tick_s, decision_latency_s=links.decision.latency_s),
             eve_error_bound=scenario.radio.eve_csi_error,
+            weather=core.weather,
             log=log,
             predictor=ChannelPredictor(knowledge),
         ),

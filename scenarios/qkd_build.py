@@ -138,7 +138,7 @@ def build_qkd(prepared, env: simpy.Environment, core: CoreCloudTwin, *, weather_
             cloud_block_fraction=qkd.cloud_block_fraction,
         ),
         forecaster=QkdForecaster(clear_probability, dict(demand.mean_bps), link_rates_bps),
-        rng=rng_for("qkd.forecast"), log=log,
+        weather=core.weather, rng=rng_for("qkd.forecast"), log=log,
     )
     core.host(planner, planner_inbox, {"qkd": make_link("decision.qkd", network_inbox, links_config.decision)})
     return qkd_network

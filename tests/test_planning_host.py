@@ -9,6 +9,8 @@ import simpy
 
 from common.periodic import periodic
 from tests.recording import ListLog, Sink
+from physical.reports import WeatherReport
+from twin.messages import EdgeView
 from twin.planning import KEEP_PREVIOUS, NO_FALLBACK, STATUS_FAILED, STATUS_TIMEOUT, Attempt, CoreCloudTwin, Outgoing
 
 
@@ -95,11 +97,14 @@ class ScriptedPlanner:
         return [Outgoing("tx", decision, {"solve_id": 0, "transmitter": "tx", "method": "scripted"})]
 
 
+VIEW = EdgeView("tx", "a report", 0.0)
+
+
 def _run(planner, until=10.0):
     env, log, sink = simpy.Environment(), ListLog(), Sink()
     inbox = simpy.Store(env)
     CoreCloudTwin(env, log).host(planner, inbox, {"tx": sink})
-    inbox.put("a view")
+    inbox.put(VIEW)
     env.run(until=until)
     return log, sink
 
@@ -112,7 +117,7 @@ def test_a_crash_is_a_failed_attempt_then_fallback_then_keep_previous():
         (STATUS_FAILED, "policy:safe"), ("ok", NO_FALLBACK), (STATUS_FAILED, KEEP_PREVIOUS), ("bad", KEEP_PREVIOUS)]
     assert "RuntimeError: solver exploded" in rows[0]["message"]
     assert sink.items == ["fallback-decision", "decision@1.5"]  # keep_previous sends nothing
-    assert planner.views == [(0.0, "a view")]
+    assert planner.views == [(0.0, VIEW)]
 
 
 def test_commands_leave_after_the_compute_delay_with_a_sent_row():
@@ -135,3 +140,19 @@ def test_two_planners_cannot_share_a_name():
     host.host(ScriptedPlanner([]), simpy.Store(env), {})
     with pytest.raises(ValueError, match="already hosted"):
         host.host(ScriptedPlanner([]), simpy.Store(env), {})
+
+
+def test_every_planner_reads_one_weather_view_and_the_newer_report_wins():
+    env = simpy.Environment()
+    host = CoreCloudTwin(env, ListLog())
+    inboxes = [simpy.Store(env), simpy.Store(env)]
+    for name, inbox in zip(("a", "b"), inboxes):
+        planner = ScriptedPlanner([])
+        planner.name = name
+        host.host(planner, inbox, {})
+    inboxes[1].put(EdgeView("bs", WeatherReport(2.0, "rain", 3.0, 0.9), 2.1))
+    env.run(until=1.0)
+    inboxes[0].put(EdgeView("bs", WeatherReport(1.0, "clear", 0.0, 0.0), 1.1))  # older, overtaken by jitter
+    env.run(until=2.0)
+    assert host.weather.state == "rain" and host.weather.rain_fade_db == 3.0
+    assert [p.views[0][1].report.state for p in host.planners.values()] == ["clear", "rain"]  # each still sees its own views

@@ -76,16 +76,17 @@ def test_each_link_carries_its_epoch_rate_and_links_without_key_are_dropped():
 def planner(env, log, sink, *, period_s=100.0):
     inbox = simpy.Store(env)
     means = {"bj-tj": 30000.0, "xl-ns": 8000.0, "uav-cd": 15000.0}
+    host = CoreCloudTwin(env, log)
     twin = QkdPlanner(
         NETWORK,
         policy=QkdPlanningPolicy(planning_period_s=period_s, min_replan_interval_s=10.0, replan_on_weather_change=True,
                                  demand_replan_factor=1.25, check_period_s=10.0, check_offset_s=0.5, forecast_samples=4,
                                  demand_cv=0.3, options=PlanOptions()),
         forecaster=QkdForecaster(lambda report, horizon: 0.8, means, lambda t0, t1: {"SAT-XL": 0.0, "SAT-NS": 0.0}),
-        rng=np.random.default_rng(1), log=log)
-    CoreCloudTwin(env, log).host(twin, inbox, {"qkd": sink})
-    report = KeyPoolReport(0.0, {}, {}, dict(means), {}, WeatherReport(0.0, "clear", 0.0, 0.0))
-    inbox.put(EdgeView("qkd", report, 0.0))
+        weather=host.weather, rng=np.random.default_rng(1), log=log)
+    host.host(twin, inbox, {"qkd": sink})
+    inbox.put(EdgeView("bs", WeatherReport(0.0, "clear", 0.0, 0.0), 0.0))  # the shared weather view
+    inbox.put(EdgeView("qkd", KeyPoolReport(0.0, {}, {}, dict(means), {}), 0.0))
     return twin, inbox
 
 
@@ -113,8 +114,8 @@ def test_demand_outside_the_planned_range_triggers_a_replan():
     env, log, sink = simpy.Environment(), ListLog(), Sink()
     _, inbox = planner(env, log, sink, period_s=10_000.0)
     env.run(until=50.0)
-    inbox.put(EdgeView("qkd", KeyPoolReport(50.0, {}, {}, {"bj-tj": 500_000.0, "xl-ns": 8000.0, "uav-cd": 15000.0}, {},
-                                            WeatherReport(50.0, "clear", 0.0, 0.0)), 50.0))
+    inbox.put(EdgeView("qkd", KeyPoolReport(50.0, {}, {}, {"bj-tj": 500_000.0, "xl-ns": 8000.0, "uav-cd": 15000.0}, {}),
+                       50.0))
     env.run(until=100.0)
     triggers = [p["trigger"] for p in log.of("qkd_plan")]
     assert triggers == ["initial", "demand"]

@@ -33,7 +33,7 @@ from physical.reports import PrecoderCommand, TransmitterReport, WeatherReport
 from physical.secrecy import SERVED_USER, TRANSMITTER_PREFIX, USERS, ChannelSet
 from twin.messages import EdgeView
 from twin.precoding import STATUS_INACCURATE, STATUS_OK, Precoder, PrecodingProblem, PrecodingResult
-from twin.planning import Attempt, Outgoing
+from twin.planning import Attempt, Outgoing, WeatherView
 from twin.prediction import ChannelPredictor, Forecast, persistence_forecast
 
 #: statuses whose decision the twin uses
@@ -112,6 +112,7 @@ class PrecodingPlanner:
         fallback: the policy used when the main one fails before any good decision exists.
         policy: trigger policy.
         eve_error_bound: Δ handed to the solver (robust designs use it).
+        weather: the core-cloud twin's weather view (:attr:`twin.planning.CoreCloudTwin.weather`).
         log: the event logger.
         predictor: the channel predictor (required when ``policy.prediction`` is ``mmse``).
     """
@@ -125,6 +126,7 @@ class PrecodingPlanner:
         fallback: Precoder,
         policy: TriggerPolicy,
         eve_error_bound: float,
+        weather: WeatherView,
         log,
         predictor: ChannelPredictor | None = None,
     ) -> None:
@@ -141,7 +143,7 @@ class PrecodingPlanner:
         self.log = log
         self.predictor = predictor if policy.prediction == "mmse" else None
         self.reports: dict[str, TransmitterReport] = {}
-        self.weather: WeatherReport | None = None
+        self.weather = weather
         self.solves = 0
         self._now_s = 0.0
         self._due: tuple[ChannelSet, float] | None = None  # the view and drift the last ``due`` saw
@@ -155,27 +157,19 @@ class PrecodingPlanner:
         self._planned: tuple[dict[str, float], float] = ({}, math.nan)  # the last recorded decision's planned rates
 
     # -- view ------------------------------------------------------------------------------------
-    @property
-    def rain_fade_db(self) -> float:
-        """The latest reported rain fade (dB; 0 before the first weather report)."""
-        return self.weather.rain_fade_db if self.weather is not None else 0.0
-
     def observe(self, view: EdgeView, now_s: float) -> None:
-        """Take in a transmitter's or the weather station's report (the newer one wins)."""
+        """Take in a transmitter's report (the newer one wins); the host has put a weather report in the shared view."""
         report = view.report
         self.log.log(
             now_s, "core", "view_received", edge=view.edge, report=type(report).__name__,
             measured_at_s=report.measured_at_s, age_s=now_s - report.measured_at_s,
         )
-        if isinstance(report, WeatherReport):
-            if self.weather is None or report.measured_at_s > self.weather.measured_at_s:
-                self.weather = report
-        else:
+        if not isinstance(report, WeatherReport):
             current = self.reports.get(report.transmitter)
             if current is None or report.measured_at_s > current.measured_at_s:
                 self.reports[report.transmitter] = report
                 if self.predictor is not None:
-                    self.predictor.observe(report, self.rain_fade_db)
+                    self.predictor.observe(report, self.weather.rain_fade_db)
 
     def view_channels(self) -> ChannelSet:
         """The twin's channels: latest reported user channels and Eve's *estimated* channels."""
@@ -191,7 +185,7 @@ class PrecodingPlanner:
         """The twin's view of the channels at ``times_s``: predicted, or the latest reports as exact."""
         if self.predictor is None:
             return persistence_forecast(self.reports, times_s, self._now_s)
-        return self.predictor.forecast(self.reports, self.rain_fade_db, times_s, self._now_s)
+        return self.predictor.forecast(self.reports, self.weather.rain_fade_db, times_s, self._now_s)
 
     # -- triggers --------------------------------------------------------------------------------
     def due(self, now_s: float) -> str | None:
@@ -208,8 +202,7 @@ class PrecodingPlanner:
         if self._solved_channels is None:
             return "initial", math.nan
         drift = csi_drift(channels, self._solved_channels)
-        weather = self.weather.state if self.weather is not None else None
-        if self.policy.on_weather_change and weather != self._solved_weather:
+        if self.policy.on_weather_change and self.weather.state != self._solved_weather:
             return "weather", drift
         if self.predictor is not None:
             reachable = self.policy.judged_times(self._now_s)
@@ -301,7 +294,7 @@ class PrecodingPlanner:
             "first_judged_s": judged[0],
             "judged_ticks": len(judged),
             "csi_drift": inputs["drift"],
-            "weather": self.weather.state if self.weather is not None else None,
+            "weather": self.weather.state,
             "iterations": result.iterations if result is not None else 0,
             "objective_bps_hz": result.objective if result is not None else math.nan,
             # λ1/λ2 of the lifted matrices (rank-one check); null when exactly rank one (λ2 = 0)
@@ -322,7 +315,7 @@ class PrecodingPlanner:
         inputs = attempt.inputs
         self._last_solve_t_s = now_s
         self._solved_channels = inputs["channels"]
-        self._solved_weather = self.weather.state if self.weather is not None else None
+        self._solved_weather = self.weather.state
         if decision is None:
             return []
         self._has_good_decision = self._has_good_decision or decision is attempt.result

@@ -26,6 +26,7 @@ import simpy
 
 from common.event_logger import EventLogger
 from common.periodic import periodic
+from physical.reports import WeatherReport
 
 #: status of a usable attempt that came back after the planner's wall-clock budget
 STATUS_TIMEOUT = "timeout"
@@ -124,16 +125,43 @@ class Planner(Protocol):
         """Update the planner's state after the row is logged; the commands to send (may be empty)."""
 
 
+class WeatherView:
+    """The core-cloud twin's one view of the weather: the latest weather-station report to arrive (the
+    newer measurement wins when jitter reorders two). Every planner reads this same object."""
+
+    def __init__(self) -> None:
+        self.latest: WeatherReport | None = None
+
+    def update(self, report: WeatherReport) -> None:
+        """Take in a report unless a newer measurement is already in view."""
+        if self.latest is None or report.measured_at_s > self.latest.measured_at_s:
+            self.latest = report
+
+    @property
+    def state(self) -> str | None:
+        """The latest reported weather state (None before any report)."""
+        return self.latest.state if self.latest is not None else None
+
+    @property
+    def rain_fade_db(self) -> float:
+        """The latest reported rain fade (dB; 0 before any report)."""
+        return self.latest.rain_fade_db if self.latest is not None else 0.0
+
+
 class CoreCloudTwin:
     """The core-cloud twin hosting planners (module docstring).
 
     Args:
         env: the SimPy environment. log: the event logger.
+
+    ``weather`` is the one weather view: the host updates it with every weather report any edge view
+    carries, before the planner that received the view observes it; planners are given it when built.
     """
 
     def __init__(self, env: simpy.Environment, log: EventLogger) -> None:
         self.env = env
         self.log = log
+        self.weather = WeatherView()
         self.planners: dict[str, Planner] = {}
         self._downlinks: dict[str, Mapping[str, Outbox]] = {}
 
@@ -154,6 +182,8 @@ class CoreCloudTwin:
     def _receive(self, planner: Planner, inbox: simpy.Store):
         while True:
             view = yield inbox.get()
+            if isinstance(view.report, WeatherReport):
+                self.weather.update(view.report)
             planner.observe(view, self.env.now)
 
     def _check(self, planner: Planner, k: int):

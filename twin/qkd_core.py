@@ -3,8 +3,8 @@
 Triggers are checked at k·``check_period_s`` + ``check_offset_s`` once the QKD network has reported: ``initial``
 (no plan yet), ``epoch`` (``planning_period_s`` since the last plan), ``weather`` (the observed
 weather pattern differs from the one the last plan was made in, i.e. the forecast changed; the
-weather is the site's report the QKD network forwards with its pools, and the pattern follows the
-one cloud rule, ``physical.weather.sky_pattern``) and
+weather is the core-cloud twin's one weather view — the site's weather station, reported through the
+ground twin — and the pattern follows the one cloud rule, ``physical.weather.sky_pattern``) and
 ``demand`` (an observed request rate left the planned scenarios' range widened by
 ``demand_replan_factor``); forecast and demand triggers wait ``min_replan_interval_s`` after a plan.
 
@@ -27,7 +27,7 @@ import numpy as np
 from physical.reports import KeyPoolReport, QkdPlanCommand, WeatherReport
 from physical.weather import DEFAULT_CLOUD_BLOCK_FRACTION, sky_pattern
 from twin.messages import EdgeView
-from twin.planning import Attempt, Outgoing
+from twin.planning import Attempt, Outgoing, WeatherView
 from twin.qkd.forecast import PATTERNS, planning_instance, planning_scenarios
 from twin.qkd.instance import DOWN_MEDIA, QkdInstance
 from twin.qkd.milp import PlanOptions, PlanResult, solve_plan
@@ -65,18 +65,13 @@ class QkdForecaster:
 SHORTEST_PATH = "shortest_path"
 
 
-def _freshness(report: KeyPoolReport) -> tuple[float, float]:
-    """Order of reports: by measurement time, then by the time of the weather they carry (a change of
-    sky is reported at once, at the same instant as a periodic report)."""
-    return report.measured_at_s, report.weather.measured_at_s if report.weather is not None else -math.inf
-
-
 class QkdPlanner:
     """The QKD planner of the core-cloud twin (module docstring; hosted by :class:`twin.planning.CoreCloudTwin`).
 
     Args:
         network: the QKD network (its scenarios are replaced by the forecast's).
         policy: triggers and solver options. forecaster: the twin's forecast models.
+        weather: the core-cloud twin's weather view (:attr:`twin.planning.CoreCloudTwin.weather`).
         rng: the forecast's seeded generator. log: the event logger.
     """
 
@@ -86,12 +81,13 @@ class QkdPlanner:
     budget_s = 0.0  #: the MILP's own time limit (``PlanOptions.time_limit_s``) bounds a plan
 
     def __init__(self, network: QkdInstance, policy: QkdPlanningPolicy, forecaster: QkdForecaster,
-                 rng: np.random.Generator, log) -> None:
+                 weather: WeatherView, rng: np.random.Generator, log) -> None:
         self.network = network
         self.policy = policy
         self.check_period_s = policy.check_period_s
         self.check_offset_s = policy.check_offset_s
         self.forecaster = forecaster
+        self.weather_view = weather
         self.rng = rng
         self.log = log
         self.report: KeyPoolReport | None = None
@@ -106,15 +102,17 @@ class QkdPlanner:
 
     # -- view ------------------------------------------------------------------------------------
     def observe(self, view: EdgeView, now_s: float) -> None:
-        """Take in the QKD network's pool report (the fresher one wins)."""
+        """Take in the QKD network's pool report (the newer measurement wins); the host keeps the weather."""
         report = view.report
-        if self.report is None or _freshness(report) > _freshness(self.report):
+        if not isinstance(report, KeyPoolReport):
+            return
+        if self.report is None or report.measured_at_s > self.report.measured_at_s:
             self.report = report
             self._observed_bps.update(report.demand_bps)
 
     def weather(self) -> WeatherReport | None:
-        """The latest weather the QKD network reported (None before any)."""
-        return self.report.weather if self.report is not None else None
+        """The latest weather report in the core-cloud twin's view (None before any)."""
+        return self.weather_view.latest
 
     def _pattern(self, weather: WeatherReport | None = None) -> str:
         weather = weather if weather is not None else self.weather()
