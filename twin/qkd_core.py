@@ -8,7 +8,7 @@ one cloud rule, ``physical.weather.sky_pattern``) and
 ``demand`` (an observed request rate left the planned scenarios' range widened by
 ``demand_replan_factor``); forecast and demand triggers wait ``min_replan_interval_s`` after a plan.
 
-A plan solves the two-stage program (:mod:`twin.qkd.milp`) on the twin's forecast
+A plan solves the two-stage program (:mod:`twin.qkd.planner`) on the twin's forecast
 (:mod:`twin.qkd.forecast`), with every link's key rate per QKD link for the epoch from the physics
 (``QkdForecaster.link_rates_bps``); a request the forecast weather cuts off is left unserved there. A solver exception, an infeasible or failed plan never stops the run:
 the twin keeps the previous plan, or, before any plan exists, sends shortest-path routes with no
@@ -31,7 +31,8 @@ from physical.weather import DEFAULT_CLOUD_BLOCK_FRACTION, sky_pattern
 from twin.messages import EdgeView
 from twin.qkd.forecast import PATTERNS, planning_instance, planning_scenarios
 from twin.qkd.instance import DOWN_MEDIA, QkdInstance
-from twin.qkd.milp import PlanOptions, PlanResult, solve_plan
+from twin.qkd.diagnosis import plan_with_diagnosis
+from twin.qkd.plan import PlanOptions, PlanResult
 from twin.qkd.pricing import km_wavelength_price, qkd_wavelength_price
 
 
@@ -167,7 +168,7 @@ class QkdCoreTwin:
         satellite_rates = [instance.key_rate_bps(l) for l in instance.links if l.medium == "satellite"]
         started = time.perf_counter()
         try:
-            result = solve_plan(instance, self.policy.options)
+            result = plan_with_diagnosis(instance, self.policy.options)
             error = result.diagnosis
         except Exception as exc:  # a solver crash must never lose the run; logged below
             result, error = None, f"{type(exc).__name__}: {exc}"
