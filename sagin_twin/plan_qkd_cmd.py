@@ -13,7 +13,6 @@ failed, 2 for a bad file.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 

@@ -29,9 +29,9 @@ import simpy
 from physical.reports import KeyPoolReport, QkdPlanCommand, WeatherReport
 from physical.weather import DEFAULT_CLOUD_BLOCK_FRACTION, sky_pattern
 from twin.messages import EdgeView
-from twin.qkd.forecast import PATTERNS, planning_instance, planning_scenarios
-from twin.qkd.instance import DOWN_MEDIA, QkdInstance
 from twin.qkd.diagnosis import plan_with_diagnosis
+from twin.qkd.forecast import planning_instance, planning_scenarios
+from twin.qkd.instance import DOWN_MEDIA, WEATHERS, QkdInstance
 from twin.qkd.plan import PlanOptions, PlanResult
 from twin.qkd.pricing import km_wavelength_price, qkd_wavelength_price
 
@@ -223,7 +223,7 @@ class QkdCoreTwin:
         """Per weather pattern, the routes of the plan's first scenario of that pattern; for a
         pattern without scenarios, the first-stage routes that avoid its down links."""
         routes: dict[str, dict[str, tuple[str, ...]]] = {}
-        for pattern in PATTERNS:
+        for pattern in WEATHERS:
             scenario = next((s for s in instance.scenarios if s.weather == pattern), None)
             if scenario is not None:
                 routes[pattern] = {name: tuple(r) for name, r in result.scenario_routes[scenario.name].items() if r}
@@ -259,7 +259,7 @@ class QkdCoreTwin:
     def _shortest_path_command(self, plan_id: int, instance: QkdInstance, now: float, oldest_s: float) -> QkdPlanCommand:
         """Fallback before any plan: shortest routes (by length) on the links up in each pattern, nothing reserved."""
         routes: dict[str, dict[str, tuple[str, ...]]] = {}
-        for pattern in PATTERNS:
+        for pattern in WEATHERS:
             graph = nx.Graph()
             graph.add_weighted_edges_from((l.a, l.b, l.length_km) for l in instance.links
                                           if l.medium not in DOWN_MEDIA[pattern])
