@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 from twin.qkd.instance import QkdInstance, Request, Scenario  # noqa: E402
-from twin.qkd.milp import DEFAULT_REROUTE, REROUTE_MODES, PlanOptions, solve_plan  # noqa: E402
+from twin.qkd.plan import DEFAULT_REROUTE, REROUTE_MODES, PlanOptions  # noqa: E402
+from twin.qkd.planner import solve_plan  # noqa: E402
 
 REQUESTS: Final = (1, 5, 10)  #: request counts
 SCENARIOS: Final = (10, 50, 200)  #: scenario counts

@@ -137,11 +137,6 @@ def load_by_kind(path: Path, kinds: Collection[str], columns: Collection[str] | 
     return {kind: pd.DataFrame(found) for kind, found in rows.items()}
 
 
-def split_by_kind(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """A whole-log DataFrame as one DataFrame per kind, each without the columns empty for that kind."""
-    return {str(kind): rows.dropna(axis=1, how="all").reset_index(drop=True) for kind, rows in events.groupby("kind", sort=False)}
-
-
 def load_events(path: Path) -> pd.DataFrame:
     """All events of a run as a DataFrame (one row per event), with wall-clock timings joined on ``seq``.
 

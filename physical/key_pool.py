@@ -24,7 +24,6 @@ from typing import Final
 READY: Final = "READY"  #: stock at or above the warning threshold
 WARNING: Final = "WARNING"  #: stock between the empty and the warning threshold
 EMPTY: Final = "EMPTY"  #: stock at or below the empty threshold
-POOL_STATES: Final = (READY, WARNING, EMPTY)  #: the pool's states, from fullest to emptiest
 POOL_STATES_UP: Final = (EMPTY, WARNING, READY)  #: the pool's states, from emptiest to fullest
 _LEVEL: Final = {state: k for k, state in enumerate(POOL_STATES_UP)}
 

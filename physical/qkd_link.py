@@ -281,11 +281,6 @@ def capture_fraction(beam_radius: float, rx_aperture_m: float) -> float:
     return -math.expm1(-2.0 * a * a / (beam_radius * beam_radius))
 
 
-def geometric_transmittance(range_m: float, terminal: FreeSpaceTerminal) -> float:
-    """Diffraction capture without pointing error (–) at ``range_m`` (m)."""
-    return capture_fraction(beam_radius_m(range_m, terminal), terminal.rx_aperture_m)
-
-
 def pointing_transmittance(range_m: float, terminal: FreeSpaceTerminal) -> float:
     """Mean capture with pointing jitter over capture without it (–): w_eff² = w² + 4(σL)²."""
     w = beam_radius_m(range_m, terminal)

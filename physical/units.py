@@ -9,7 +9,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 SPEED_OF_LIGHT_M_S: Final = 299_792_458.0  #: speed of light in vacuum (m/s)
-BOLTZMANN_J_K: Final = 1.380649e-23  #: Boltzmann constant (J/K)
 THERMAL_NOISE_DBM_PER_HZ: Final = -174.0  #: thermal noise density at 290 K (dBm/Hz)
 EARTH_RADIUS_M: Final = 6_371_000.0  #: mean Earth radius (m)
 

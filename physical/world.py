@@ -101,7 +101,6 @@ class World:
         self.outboxes = outboxes
         self.log = log
         self.in_force: dict[str, PrecoderCommand | None] = {tx: None for tx in TRANSMITTER_PREFIX}
-        self.weather_sample = None  # the weather at the last tick
         self.ticks_done = 0
         self.process = env.process(self._ticks())
         env.process(self._pass_events())
@@ -161,7 +160,6 @@ class World:
         t = self.env.now
         geo = self.layout.geometry
         sample = self.weather.step(t)
-        self.weather_sample = sample
         if sample.changed_from is not None:
             self.log.log(t, "weather", "weather_change", from_state=sample.changed_from, to_state=sample.state,
                          rain_fade_db=sample.rain_fade_db, cloud_cover=sample.cloud_cover)

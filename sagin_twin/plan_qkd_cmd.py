@@ -13,7 +13,6 @@ failed, 2 for a bad file.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
@@ -21,7 +20,8 @@ from common.errors import InputError
 from sagin_twin.stdio import print_json
 from twin.qkd.instance import QkdInstance
 from twin.qkd.metrics import stochastic_metrics
-from twin.qkd.milp import DEFAULT_MIP_REL_GAP, DEFAULT_REROUTE, DEFAULT_TIME_LIMIT_S, REROUTE_MODES, PlanOptions, solve_plan
+from twin.qkd.diagnosis import plan_with_diagnosis
+from twin.qkd.plan import DEFAULT_MIP_REL_GAP, DEFAULT_REROUTE, DEFAULT_TIME_LIMIT_S, REROUTE_MODES, PlanOptions
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +51,7 @@ def plan_qkd(args: argparse.Namespace) -> int:
         raise InputError(f"must be > 0 s, got {args.time_limit}", field="--time-limit")
     instance = QkdInstance.from_toml(args.instance)
     options = PlanOptions(reroute=args.reroute, mip_rel_gap=args.gap, time_limit_s=args.time_limit)
-    result = solve_plan(instance, options)
+    result = plan_with_diagnosis(instance, options)
     metrics = stochastic_metrics(instance, options, rp=result) if args.metrics and result.has_plan else None
     if args.json:
         out = result.summary()

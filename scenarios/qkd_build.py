@@ -28,7 +28,7 @@ from physical.qkd_network import ConstantRate, PoolSettings, QkdLinkModel, QkdNe
 from physical.weather import OPTICAL_MEDIA, WEATHER_STATES, sky_pattern
 from twin.edge import EdgeTwin
 from twin.qkd.forecast import clear_probability_markov, clear_probability_persistence, markov_generator
-from twin.qkd.milp import PlanOptions
+from twin.qkd.plan import PlanOptions
 from twin.qkd.pricing import segments
 from twin.planning import CoreCloudTwin
 from twin.qkd_core import QkdForecaster, QkdPlanner, QkdPlanningPolicy

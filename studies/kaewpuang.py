@@ -1,8 +1,8 @@
 """Deterministic sweeps reproducing the trends of Kaewpuang et al.'s QKD provisioning figures.
 
 Kaewpuang et al., "Resource Allocation in QKD for SAGIN" (shared/DESIGN.md section 2), solved by the
-two-stage stochastic MILP of :mod:`twin.qkd.milp` (public ``solve_plan`` API only). Every solve is
-exact (``mip_rel_gap = 0``) unless the caller passes other options, so the curves are the optima
+two-stage stochastic MILP of :mod:`twin.qkd.formulation` (public ``solve_plan`` and
+``plan_with_diagnosis`` API only). Every solve is exact (``mip_rel_gap = 0``) unless the caller passes other options, so the curves are the optima
 and not solver noise. The figure names follow the paper (Fig. 2a/2b: cost and wavelengths against
 the reservation; Fig. 2b: wavelengths against the key-rate demand; Fig. 3d: price sensitivity); the
 paper's exact axes and instance differ (its optimum is near 80 reserved wavelengths on NSFNET, ours
@@ -58,7 +58,9 @@ import pandas as pd
 
 import scenarios
 from twin.qkd.instance import QkdInstance, Scenario
-from twin.qkd.milp import PlanOptions, PlanResult, solve_plan
+from twin.qkd.diagnosis import plan_with_diagnosis
+from twin.qkd.plan import PlanOptions, PlanResult
+from twin.qkd.planner import solve_plan
 from twin.qkd.pricing import QKD_WAVELENGTHS_PER_LINK
 
 DEFAULT_INSTANCE: Final = Path(scenarios.__file__).resolve().parent / "qkd" / "kaewpuang-small.toml"
@@ -146,8 +148,8 @@ def reservation_grid(max_need: float, free_values: Sequence[int], capacity: int)
 
 
 def free_solve(instance: QkdInstance, options: PlanOptions = OPTIONS) -> PlanResult:
-    """The free MILP (every decision optimised)."""
-    return solve_plan(instance, options)
+    """The free MILP (every decision optimised), with the cause named if it has no plan."""
+    return plan_with_diagnosis(instance, options)
 
 
 def _first_request_route(instance: QkdInstance, free: PlanResult, label: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -207,16 +209,15 @@ def solve_task(task: Task) -> tuple[QkdInstance, PlanResult]:
     """The instance a task solves (prices scaled for ``price`` tasks) and its plan."""
     if task.kind in ("eq35", "eq6"):
         instance = deterministic_instance(task.instance, {task.request: task.value}, km_per_qkd_link=task.kind == "eq35")
-        return instance, solve_plan(instance, task.options, fix_routes={r: list(p) for r, p in task.fix_routes},
-                                    diagnose=False)
+        return instance, solve_plan(instance, task.options, fix_routes={r: list(p) for r, p in task.fix_routes})
     if task.kind == "price":
         instance = scale_prices(task.instance, task.value)
-        return instance, solve_plan(instance, task.options)
+        return instance, plan_with_diagnosis(instance, task.options)
     if task.kind == "free":
-        return task.instance, solve_plan(task.instance, task.options)
+        return task.instance, plan_with_diagnosis(task.instance, task.options)
     q = int(round(task.value))
     return task.instance, solve_plan(task.instance, task.options, fix_routes={r: list(p) for r, p in task.fix_routes},
-                                     fix_reserved={name: {"qkd": q} for name in task.route_links}, diagnose=False)
+                                     fix_reserved={name: {"qkd": q} for name in task.route_links})
 
 
 def run_task(task: Task) -> dict:

@@ -14,7 +14,7 @@ import pytest
 from sagin_twin.cli import main
 from studies import kaewpuang
 from twin.qkd.instance import QkdInstance
-from twin.qkd.milp import PlanOptions
+from twin.qkd.plan import PlanOptions
 
 EXACT = PlanOptions(mip_rel_gap=0.0)
 COST_REL_TOL = 1e-9  #: relative tolerance between exact optima

@@ -17,7 +17,7 @@ from tests.recording import ListLog, Sink
 from twin.messages import EdgeView
 from twin.qkd.forecast import markov_generator, mean_occupancy, planning_instance, planning_scenarios
 from twin.qkd.instance import QkdInstance
-from twin.qkd.milp import PlanOptions
+from twin.qkd.plan import PlanOptions
 from twin.planning import CoreCloudTwin
 from twin.qkd_core import QkdForecaster, QkdPlanner, QkdPlanningPolicy
 
@@ -94,7 +94,7 @@ def test_solver_failure_before_any_plan_sends_shortest_paths_then_keeps_it(monke
     def broken(*args, **kwargs):
         raise RuntimeError("HiGHS exploded")
 
-    monkeypatch.setattr(qkd_core, "solve_plan", broken)
+    monkeypatch.setattr(qkd_core, "plan_with_diagnosis", broken)
     env, log, sink = simpy.Environment(), ListLog(), Sink()
     planner(env, log, sink, period_s=100.0)
     env.run(until=250.0)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 
-import numpy as np
 import pytest
 
 from eventlog.reader import load_events

@@ -53,12 +53,10 @@ class Link:
         self.model = model
         self._rng = rng
         self._log = log
-        self.sent = 0
         self.lost = 0
 
     def put(self, message: object) -> None:
         """Send ``message``; it arrives after the link's delay unless the link drops it."""
-        self.sent += 1
         if self.model.loss_probability > 0 and self._rng.random() < self.model.loss_probability:
             self.lost += 1
             self._log.log(self.env.now, self.name, "message_lost", message_type=type(message).__name__)

@@ -8,7 +8,7 @@ ground twin — and the pattern follows the one cloud rule, ``physical.weather.s
 ``demand`` (an observed request rate left the planned scenarios' range widened by
 ``demand_replan_factor``); forecast and demand triggers wait ``min_replan_interval_s`` after a plan.
 
-A plan solves the two-stage program (:mod:`twin.qkd.milp`) on the twin's forecast
+A plan solves the two-stage program (:mod:`twin.qkd.planner`, with :mod:`twin.qkd.diagnosis`) on the twin's forecast
 (:mod:`twin.qkd.forecast`), with every link's key rate per QKD link for the epoch from the physics
 (``QkdForecaster.link_rates_bps``); a request the forecast weather cuts off is left unserved there. A solver exception, an infeasible or failed plan never stops the run:
 the twin keeps the previous plan, or, before any plan exists, sends shortest-path routes with no
@@ -28,9 +28,10 @@ from physical.reports import KeyPoolReport, QkdPlanCommand, WeatherReport
 from physical.weather import DEFAULT_CLOUD_BLOCK_FRACTION, sky_pattern
 from twin.messages import EdgeView
 from twin.planning import Attempt, Outgoing, WeatherView
-from twin.qkd.forecast import PATTERNS, planning_instance, planning_scenarios
-from twin.qkd.instance import DOWN_MEDIA, QkdInstance
-from twin.qkd.milp import PlanOptions, PlanResult, solve_plan
+from twin.qkd.diagnosis import plan_with_diagnosis
+from twin.qkd.forecast import planning_instance, planning_scenarios
+from twin.qkd.instance import DOWN_MEDIA, WEATHERS, QkdInstance
+from twin.qkd.plan import PlanOptions, PlanResult
 from twin.qkd.pricing import km_wavelength_price, qkd_wavelength_price
 
 
@@ -161,8 +162,8 @@ class QkdPlanner:
                 "instance": planning_instance(self.network, scenarios, rates)}
 
     def decide(self, inputs: dict[str, object]) -> Attempt:
-        """Solve the two-stage program on the instance."""
-        result = solve_plan(inputs["instance"], self.policy.options)
+        """Solve the two-stage program on the instance (diagnosing an infeasible one)."""
+        result = plan_with_diagnosis(inputs["instance"], self.policy.options)
         return Attempt(result.status, result.diagnosis, result)
 
     def usable(self, attempt: Attempt, status: str) -> bool:
@@ -235,7 +236,7 @@ class QkdPlanner:
         """Per weather pattern, the routes of the plan's first scenario of that pattern; for a
         pattern without scenarios, the first-stage routes that avoid its down links."""
         routes: dict[str, dict[str, tuple[str, ...]]] = {}
-        for pattern in PATTERNS:
+        for pattern in WEATHERS:
             scenario = next((s for s in instance.scenarios if s.weather == pattern), None)
             if scenario is not None:
                 routes[pattern] = {name: tuple(r) for name, r in result.scenario_routes[scenario.name].items() if r}
@@ -271,7 +272,7 @@ class QkdPlanner:
     def _shortest_path_command(self, plan_id: int, instance: QkdInstance, now: float, oldest_s: float) -> QkdPlanCommand:
         """Fallback before any plan: shortest routes (by length) on the links up in each pattern, nothing reserved."""
         routes: dict[str, dict[str, tuple[str, ...]]] = {}
-        for pattern in PATTERNS:
+        for pattern in WEATHERS:
             graph = nx.Graph()
             graph.add_weighted_edges_from((l.a, l.b, l.length_km) for l in instance.links
                                           if l.medium not in DOWN_MEDIA[pattern])

@@ -15,7 +15,7 @@ from twin.qkd.instance import (
 HEADER = f"""# QKD instance files
 
 A QKD instance describes a QKD network and its uncertainty for the two-stage stochastic planner of
-Kaewpuang et al. (`twin/qkd/milp.py`): the media with their Table I costs, the nodes, links and
+Kaewpuang et al. (`twin/qkd/formulation.py`): the media with their Table I costs, the nodes, links and
 requests, and the weather × demand scenarios. It is what `sagin-twin plan-qkd INSTANCE.toml` solves
 and what a scenario's `[qkd] network` names (in a simulation the `[[scenarios]]` are replaced by the
 core-cloud twin's forecast and every link's key rate by the physics: see the README's QKD section).

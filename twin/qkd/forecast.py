@@ -27,7 +27,6 @@ import numpy as np
 from scipy.linalg import expm
 
 from physical.key_demand import sample_lognormal
-from twin.qkd.instance import WEATHERS as PATTERNS
 from twin.qkd.instance import QkdInstance, Scenario
 
 

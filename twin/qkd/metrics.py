@@ -18,7 +18,9 @@ import time
 from dataclasses import dataclass
 
 from twin.qkd.instance import WEATHERS, QkdInstance, Scenario
-from twin.qkd.milp import PlanOptions, PlanResult, solve_plan
+from twin.qkd.diagnosis import plan_with_diagnosis
+from twin.qkd.plan import PlanOptions, PlanResult
+from twin.qkd.planner import solve_plan
 
 
 @dataclass(frozen=True)
@@ -46,19 +48,19 @@ def stochastic_metrics(instance: QkdInstance, options: PlanOptions | None = None
     """VSS and EVPI of ``instance`` (module docstring); ``rp`` re-uses an existing solve of the recourse problem."""
     options = options or PlanOptions()
     start = time.perf_counter()
-    rp = rp if rp is not None else solve_plan(instance, options)
+    rp = rp if rp is not None else plan_with_diagnosis(instance, options)
     if not rp.has_plan:
         raise ValueError(f"the recourse problem has no plan ({rp.status}): {rp.diagnosis}")
-    ev = solve_plan(instance.with_scenarios((expected_value_scenario(instance),)), options)
+    ev = plan_with_diagnosis(instance.with_scenarios((expected_value_scenario(instance),)), options)
     if ev.has_plan:
         reserved = {link.name: ev.reserved.get(link.name, {"qkd": 0, "km": 0}) for link in instance.links}
-        eev_plan = solve_plan(instance, options, fix_routes=ev.routes, fix_reserved=reserved, diagnose=False)
+        eev_plan = solve_plan(instance, options, fix_routes=ev.routes, fix_reserved=reserved)
         eev = eev_plan.objective if eev_plan.has_plan else math.inf
     else:
         eev = math.inf
     ws = 0.0
     for s in instance.scenarios:
-        alone = solve_plan(instance.with_scenarios((Scenario(s.name, 1.0, s.weather, s.demand_bps),)), options)
+        alone = plan_with_diagnosis(instance.with_scenarios((Scenario(s.name, 1.0, s.weather, s.demand_bps),)), options)
         if not alone.has_plan:
             raise ValueError(f"scenario {s.name!r} alone has no plan: {alone.diagnosis}")
         ws += s.probability * alone.objective

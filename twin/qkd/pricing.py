@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from physical.wavelengths import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK
+from physical.wavelengths import QKD_WAVELENGTHS_PER_LINK
 from twin.qkd.instance import Link, Medium, QkdInstance
 
 SEGMENT_TOLERANCE: Final = 1e-9  #: e/Θ within this of an integer counts as that integer (no spurious extra segment)
