@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import subprocess
+from importlib import metadata
 import sys
 
 import pytest
@@ -49,6 +50,17 @@ def test_plan_qkd_json_is_the_whole_of_stdout():
     out = _only_json(proc)
     assert out["status"] == "optimal"
     assert "HiGHS" not in proc.stdout  # the solver's banner, if any, went to stderr
+
+
+def test_the_highs_banner_goes_to_stderr_in_a_plain_text_command_too():
+    """Without --json, the table plan-qkd prints is the whole of stdout; HiGHS's licence banner (printed
+    once per process by its first instance) is on stderr."""
+    proc = _sagin("plan-qkd", str(ROOT / "scenarios" / "qkd" / "nsfnet.toml"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("status optimal") and "HiGHS" not in proc.stdout
+    major, minor = (int(part) for part in metadata.version("highspy").split(".")[:2])
+    if (major, minor) >= (1, 16):  # the banner this test was written for
+        assert "Running HiGHS" in proc.stderr
 
 
 def test_precode_json_is_the_whole_of_stdout(tmp_path):

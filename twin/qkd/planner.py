@@ -22,7 +22,7 @@ from twin.qkd.formulation import build_model
 from twin.qkd.instance import QkdInstance
 from twin.qkd.plan import (STATUS_FAILED, STATUS_INFEASIBLE, STATUS_OPTIMAL, STATUS_TIME_LIMIT, PlanOptions,
                            PlanResult)
-from twin.qkd.solve import run_solver
+from twin.qkd.solve import run_solver, silent_highs
 
 #: the note on a scenario-mode plan that is its weather-mode warm start
 WARM_START_NOTE: Final = ("time limit reached in scenario mode: this is the weather-mode plan (one backup route per "
@@ -86,7 +86,7 @@ def solve_plan(instance: QkdInstance, options: PlanOptions | None = None, *,
         if label == STATUS_INFEASIBLE:
             reason = FIXED_INFEASIBLE if fix_routes or fix_reserved else FREE_INFEASIBLE
         else:
-            reason = f"HiGHS stopped with status {highspy.Highs().modelStatusToString(status)} and no feasible plan"
+            reason = f"HiGHS stopped with status {silent_highs().modelStatusToString(status)} and no feasible plan"
         return PlanResult(label, math.nan, math.nan, math.nan, {}, {}, solve_s, build_s=build_s,
                           reroute=options.reroute, diagnosis=reason, size=size)
     plan = extract_plan(model, instance, out.values, status=label, mip_gap=out.mip_gap, reroute=options.reroute,

@@ -16,6 +16,7 @@ from typing import Final
 import highspy
 import numpy as np
 
+from common.native_output import native_stdout_to_stderr
 from twin.qkd.formulation import MilpModel
 from twin.qkd.plan import PlanOptions
 from twin.qkd.polish import polish
@@ -27,10 +28,18 @@ LOOSE_ROUND_GAP: Final = 0.05  #: MIP gap of the first cutting-plane rounds, bef
 MIP_CUT_WINDOW: Final = 2  #: at a MIP master point, the breakpoint cuts within this many need levels of R are added
 
 
+def silent_highs() -> highspy.Highs:
+    """A HiGHS instance that prints nothing; the licence banner HiGHS prints at its first instance in a
+    process goes to standard error, so standard output carries only what the command prints."""
+    with native_stdout_to_stderr():
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def new_highs(options: PlanOptions, time_limit_s: float) -> highspy.Highs:
     """A silent HiGHS instance with the options' gap and threads and a time limit (s, at least 1 ms)."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = silent_highs()
     h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
     h.setOptionValue("time_limit", max(float(time_limit_s), 1e-3))
     if options.threads:
