@@ -2,10 +2,10 @@
 
 The beam directions are closed forms: MRT beams each user along its own channel from its serving
 transmitter; ZF projects that channel onto the orthogonal complement of every Eve's *estimated*
-channel from the same transmitter; ZF-all also nulls every other user (needs N_t ≥ R antennas for
-R receivers: R − 1 nulls and one degree of freedom left). With the directions fixed, every
-received power is p_k·|h^H u_k|², so problem P1 (eq. 20) reduces to a max-min over the user powers
-p_k ≥ 0 with Σ_{k∈t} p_k ≤ P_t per transmitter t.
+channel from the same transmitter; ZF-all also nulls every other user. Each needs one antenna per
+non-zero nulled channel plus one (ZF-all: N_t ≥ R for R receivers) and fails clearly otherwise.
+With the directions fixed, every received power is p_k·|h^H u_k|², so problem P1 (eq. 20)
+reduces to a max-min over the user powers p_k ≥ 0 with Σ_{k∈t} p_k ≤ P_t per transmitter t.
 
 Two solvers of that power problem (both deterministic):
 
@@ -53,12 +53,15 @@ def zf_direction(channel: np.ndarray, nulled: Sequence[np.ndarray]) -> np.ndarra
     """Unit-norm projection of ``channel`` onto the orthogonal complement of span(``nulled``).
 
     Returns the zero vector when the channel lies in that span (nothing is left to beam with).
+    Zero vectors in ``nulled`` are skipped: they need no null (and leave the result bit-for-bit
+    unchanged, e.g. a receiver out of a transmitter's reach).
     """
-    basis = np.column_stack([np.asarray(c, complex) for c in nulled])
-    left, sing, _ = np.linalg.svd(basis, full_matrices=False)
-    rank = int(np.sum(sing > RANK_TOL * sing.max())) if sing.size and sing.max() > 0 else 0
-    q = left[:, :rank]
     x = np.asarray(channel, complex)
+    kept = [np.asarray(c, complex) for c in nulled if np.any(c)]
+    q = np.zeros((x.size, 0), complex)
+    if kept:
+        left, sing, _ = np.linalg.svd(np.column_stack(kept), full_matrices=False)
+        q = left[:, :int(np.sum(sing > RANK_TOL * sing.max()))]
     for _ in range(2):  # a second pass removes the rounding left by the first (≈1e-16 relative)
         x = x - q @ (q.conj().T @ x)
     if np.linalg.norm(x) <= RANK_TOL * max(np.linalg.norm(channel), 1e-300):
@@ -242,9 +245,18 @@ def served_mask(problem: PrecodingProblem) -> tuple[bool, ...]:
     return tuple(u in served for u in problem.topology.users)
 
 
-def required_antennas(kind: str, topology: Topology) -> int:
-    """Antennas each serving transmitter needs for baseline ``kind``: one per nulled receiver, plus one."""
-    return 1 + max(len(nulled_receivers(kind, topology, u)) for u in topology.users)
+def required_antennas(kind: str, problem: PrecodingProblem) -> dict[str, int]:
+    """Antennas each transmitter with a served user needs for baseline ``kind``.
+
+    One per non-zero channel its beams null (a zero channel needs no null), plus one left to beam with.
+    """
+    top = problem.topology
+    need: dict[str, int] = {}
+    for user in problem.served:
+        tx = top.serving[user]
+        nulls = sum(bool(np.any(problem.matrix[tx, r])) for r in nulled_receivers(kind, top, user))
+        need[tx] = max(need.get(tx, 1), 1 + nulls)
+    return need
 
 
 class PowerOptimisedBaseline:
@@ -259,13 +271,13 @@ class PowerOptimisedBaseline:
         """Closed-form beams on the design channels, then powers by :func:`optimise_powers`."""
         start = time.perf_counter()
         top = problem.topology
-        need = required_antennas(self.name, top)
-        if any(top.antennas[top.serving[u]] < need for u in top.users):
+        need = required_antennas(self.name, problem)
+        if any(top.antennas[tx] < n for tx, n in need.items()):
             zeros = zero_precoders(top)
             return PrecodingResult(
                 method=self.name, status=STATUS_FAILED, precoders=zeros, planned=evaluate(problem, zeros),
                 wall_s=time.perf_counter() - start,
-                message=f"{self.name} needs >= {need} antennas per transmitter, got {top.antenna_counts()}",
+                message=f"{self.name} needs >= {max(need.values())} antennas per transmitter, got {top.antenna_counts()}",
             )
         directions = baseline_directions(self.name, problem.matrix)
         return with_optimised_powers(self.name, problem, directions, beam_gains(problem.matrix, directions), start)
