@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from physical.channel_matrix import ChannelMatrix, Topology
 from physical.secrecy import secrecy_rates_of
 from precoding_instances import multi_node_problem, paper_problem
 from twin.precoding import PRECODERS, STATUS_FAILED, STATUS_OK, PrecodingProblem
-from twin.precoding.baselines import BASELINE_KINDS, baseline_directions, best_baseline
+from twin.precoding.baselines import (
+    BASELINE_KINDS,
+    baseline_directions,
+    best_baseline,
+    secrecy_rate_jacobian,
+    secrecy_rates_from_powers,
+)
 from twin.precoding.synergy import ACCEPT_TOL
 
 POWER_RTOL = 1e-6  #: relative slack on Σ_{k∈t} ‖x_k‖² ≤ P_t
@@ -230,3 +238,17 @@ def test_an_idle_transmitter_and_a_silent_eve_leave_synergy_unchanged(name):
     assert b.extra["start_method"] == a.extra["start_method"]
     assert b.objective == pytest.approx(a.objective, abs=RATE_TOL)
     assert np.linalg.norm(b.precoders["far"]) == 0 and len(b.eigen_ratios) == 4
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), users=st.integers(1, 9), eves=st.integers(1, 3))
+def test_secrecy_rate_jacobian_matches_central_differences(seed, users, eves):
+    rng = np.random.default_rng(seed)
+    gains = rng.uniform(0.0, 5.0, (users, users + eves)) * rng.choice([1e-2, 1.0, 1e2], (users, users + eves))
+    powers = rng.uniform(0.05, 3.0, users)
+    step = 1e-6 * powers
+    numeric = np.array([(secrecy_rates_from_powers(gains, powers + h * e) - secrecy_rates_from_powers(gains, powers - h * e))
+                        / (2 * h) for h, e in zip(step, np.eye(users))]).T
+    analytic = secrecy_rate_jacobian(gains, powers)
+    assert analytic.shape == (users, users)
+    assert np.allclose(analytic, numeric, rtol=1e-4, atol=1e-6 * max(1.0, np.abs(numeric).max()))

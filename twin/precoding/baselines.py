@@ -44,6 +44,8 @@ REFINE_MAX_ITER: Final = 100  #: SLSQP iteration cap
 REFINE_FTOL: Final = 1e-9  #: SLSQP objective tolerance (bit/s/Hz)
 #: starts of the general power solver: equal split of each transmitter's power, times each fraction
 MULTI_START_FRACTIONS: Final = (1.0, 1e-1, 1e-2, 1e-3)
+LN2: Final = float(np.log(2.0))  #: nats per bit
+LN10: Final = float(np.log(10.0))  #: d(10^x)/dx = 10^x·ln 10
 RANK_TOL: Final = 1e-10  #: singular values below this fraction of the largest count as zero in ZF
 
 BASELINE_KINDS: Final = ("mrt", "zf", "zf-all")  #: the power-optimised baselines
@@ -121,6 +123,30 @@ def secrecy_rates_from_powers(gains: np.ndarray, powers_w: np.ndarray) -> np.nda
     return user_rate - eve_rate.max(axis=-1)
 
 
+def secrecy_rate_jacobian(gains: np.ndarray, powers_w: np.ndarray) -> np.ndarray:
+    """J[k, j] = ∂R_k/∂p_j of :func:`secrecy_rates_from_powers` at one power vector (bit/s/Hz per W).
+
+    R_k·ln2 = ln T_k − ln I_k − ln T_e + ln J_ke with e the strongest Eve for message k (where two
+    Eves tie this is the gradient of one of them, a subgradient of the max), T the totals plus
+    noise, I_k = T_k − p_k·G[k, k] and J_ke = T_e − p_k·G[k, e]; each total's derivative in p_j is
+    G[j, r], and I_k, J_ke do not depend on p_k.
+    """
+    k_users = gains.shape[0]
+    users = np.arange(k_users)
+    others = 1.0 - np.eye(k_users)  # [j, k]: message j interferes with k
+    received = np.asarray(powers_w, float)[:, None] * gains
+    total = received.sum(axis=0) + 1.0
+    interf = total[:k_users] - received[users, users]
+    eve_total = total[k_users:]
+    eve_interf = eve_total[None, :] - received[:, k_users:]  # [k, e]
+    worst = np.argmax(np.log2(eve_total) - np.log2(eve_interf), axis=1)
+    at_user = gains[:, :k_users]  # [j, k]
+    at_eve = gains[:, k_users + worst]  # [j, k]: message j at user k's strongest Eve
+    d_user = at_user / total[:k_users] - at_user * others / interf
+    d_eve = at_eve / eve_total[worst] - at_eve * others / eve_interf[users, worst]
+    return ((d_user - d_eve) / LN2).T
+
+
 def optimise_powers(gains: np.ndarray, limits_w: Sequence[float], served: Sequence[bool] | None = None,
                     serving: Sequence[int] | None = None) -> tuple[np.ndarray, float, int]:
     """Max-min secrecy powers for fixed beams with Σ_{k∈t} p_k ≤ P_t per transmitter (eq. 20).
@@ -189,8 +215,9 @@ def _grid_and_refine(gains: np.ndarray, limits: np.ndarray, mask: np.ndarray) ->
 def _multi_start(gains: np.ndarray, limits: np.ndarray, owner: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, float, int]:
     """General case: SLSQP on the epigraph form with Σ_{k∈t} p_k ≤ P_t, from each of :data:`MULTI_START_FRACTIONS`.
 
-    Variables are log10 p_k of the served users on powered transmitters, and s. Returns the best
-    feasible point (ties: the first start), its min rate and the SLSQP iterations of all starts.
+    Variables are log10 p_k of the served users on powered transmitters, and s; the constraint
+    Jacobians are analytic (:func:`secrecy_rate_jacobian`). Returns the best feasible point (ties:
+    the first start), its min rate and the SLSQP iterations of all starts.
     """
     active = mask & (limits[owner] > 0)
     powers = np.zeros(owner.size)
@@ -218,9 +245,21 @@ def _multi_start(gains: np.ndarray, limits: np.ndarray, owner: np.ndarray, mask:
                 p[idx[g]] *= limit / total
         return p
 
+    def rates_jacobian(x: np.ndarray) -> np.ndarray:
+        p = powers_of(x)
+        d_log = secrecy_rate_jacobian(gains, p)[mask][:, idx] * (p[idx] * LN10)  # ∂R_k/∂log10 p_j
+        return np.hstack([d_log, -np.ones((d_log.shape[0], 1))])
+
+    def budgets_jacobian(x: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(groups), x.size))
+        for row, g in enumerate(groups):
+            out[row, g] = -(10.0 ** (x[g] - log_max[g])) * LN10
+        return out
+
     constraints = [
-        {"type": "ineq", "fun": lambda x: rates(x) - x[-1]},
-        {"type": "ineq", "fun": lambda x: np.array([1.0 - np.sum(10.0 ** (x[g] - log_max[g[0]])) for g in groups])},
+        {"type": "ineq", "fun": lambda x: rates(x) - x[-1], "jac": rates_jacobian},
+        {"type": "ineq", "fun": lambda x: np.array([1.0 - np.sum(10.0 ** (x[g] - log_max[g])) for g in groups]),
+         "jac": budgets_jacobian},
     ]
     best, best_value, steps = None, -np.inf, 0
     for fraction in MULTI_START_FRACTIONS:
