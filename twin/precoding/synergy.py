@@ -20,14 +20,15 @@ Numerics (shared/DESIGN.md section 7): the auxiliaries are shifted around the cu
 preconditioned as W = T·Y·T with T = M^{-1/2}, M = I/P + Σ_r h_r h_r^H / s̃_r, where s̃_r is the
 current total at the intended user and the current interference plus noise at every unintended
 receiver, so no row has a coefficient above one in Y. The convex program is compiled once per
-problem shape (lifted-matrix sizes, E, T) with cvxpy Parameters (DPP) and only ``.value`` changes between iterations. An iterate is accepted only
-if φ did not fall and the projected iterate's exact relaxed objective is at least φ; the best
-iterate wins; rank-one precoders come from principal eigenvectors.
+problem shape (lifted-matrix sizes, E, T) with cvxpy Parameters (DPP) and only ``.value`` changes
+between iterations. An iterate is accepted only if φ did not fall and the projected iterate's
+exact relaxed objective is at least φ; the best iterate wins; rank-one precoders come from
+principal eigenvectors.
 
 Robust variant: Eve e's true channel from transmitter t is ĥ + δ with ‖δ‖ ≤ ε_te = Δ·‖ĥ‖ (one
-error ball per (transmitter, Eve)). With
-a = ‖W^½ĥ‖ and ‖W^½δ‖² ≤ ε²·tr W, the inequality (a ± b)² ⋚ (1 ± θ)a² + (1 ± 1/θ)b² gives bounds
-on Eve's received power that are *linear* in W for a fixed θ > 0:
+error ball per (transmitter, Eve)). With a = ‖W^½ĥ‖ and ‖W^½δ‖² ≤ ε²·tr W, the inequality
+(a ± b)² ⋚ (1 ± θ)a² + (1 ± 1/θ)b² gives bounds on Eve's received power that are *linear* in W
+for a fixed θ > 0:
 U_t = (1+θ)·ĥ^H W ĥ + (1+1/θ)·ε²·tr W ≥ max_δ, L_t = (1−θ)·ĥ^H W ĥ − (1/θ−1)·ε²·tr W ≤ min_δ.
 T_e uses the upper and J_ke the lower bounds, so every R_k is bounded from below over the whole
 error ball. θ = b/a at the current point makes both bounds exact ((a ± b)²) for a rank-one W̃, so
