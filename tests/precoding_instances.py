@@ -119,14 +119,14 @@ def _receiver_tier(receiver: str) -> str:
     return "e" if receiver.startswith("e") else receiver[:2]
 
 
-def multi_node_topology(antennas: int = 4, extra: dict[str, int] | None = None) -> Topology:
-    """5 transmitters (satellite, 2 UAVs, 2 BSs), 9 users (3 per tier), 2 Eves; N antennas each."""
-    counts = {tx: antennas for tx in MULTI_TRANSMITTERS}
-    counts.update(extra or {})
+def multi_node_topology(antennas: int | dict[str, int] = 4) -> Topology:
+    """5 transmitters (satellite, 2 UAVs, 2 BSs), 9 users (3 per tier), 2 Eves; N antennas each (or per transmitter)."""
+    counts = dict(antennas) if isinstance(antennas, dict) else {tx: antennas for tx in MULTI_TRANSMITTERS}
     return Topology(MULTI_TRANSMITTERS, tuple(MULTI_SERVING), MULTI_EVES, MULTI_SERVING, counts)
 
 
-def multi_node_problem(seed: int, antennas: int = 4, delta: float = 0.0) -> tuple[PrecodingProblem, ChannelMatrix]:
+def multi_node_problem(seed: int, antennas: int | dict[str, int] = 4,
+                       delta: float = 0.0) -> tuple[PrecodingProblem, ChannelMatrix]:
     """(design problem with Eve estimates at error Δ, true channels) of the multi-node instance.
 
     Each link draws its per-element gain from the paper's table for the transmitter's tier and the

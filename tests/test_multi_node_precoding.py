@@ -154,6 +154,24 @@ def test_nominal_synergy_beats_the_best_baseline(multi):
     assert results["synergy"].objective >= best_baseline(problem).objective - RATE_TOL
 
 
+@pytest.mark.parametrize("name", ("mrt-full", "mrt", "zf", "slnr-stat", "synergy"))
+def test_mixed_antenna_counts(name):
+    """Lifted matrices of different sizes in one program; power per transmitter still holds."""
+    antennas = {"satellite": 8, "uav1": 4, "uav2": 5, "bs1": 6, "bs2": 7}
+    problem, _ = multi_node_problem(3, antennas=antennas)
+    top = problem.topology
+    r = PRECODERS[name]().solve(problem)
+    assert r.status == STATUS_OK, r.message
+    for tx in top.transmitters:
+        assert all(r.precoders[u].shape == (antennas[tx],) for u in top.users_of(tx))
+        power = sum(np.vdot(r.precoders[u], r.precoders[u]).real for u in top.users_of(tx))
+        assert power <= problem.power_limits_w[tx] * (1 + POWER_RTOL)
+    if name == "synergy":
+        history = np.array((r.extra["start_min_rate"],) + r.objective_history)
+        assert np.all(np.diff(history) >= -ACCEPT_TOL * np.maximum(1.0, np.abs(history[1:])))
+        assert r.objective >= best_baseline(problem).objective - RATE_TOL
+
+
 def test_robust_worst_case_holds_in_every_error_ball(multi):
     problem, _, results = multi
     r = results["synergy-robust"]
