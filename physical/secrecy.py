@@ -1,90 +1,51 @@
-"""SINRs and secrecy rates of the three-transmitter SAGIN downlink (Yin et al., eq. 8–16).
+"""SINRs and secrecy rates of a multi-transmitter downlink with eavesdroppers (Yin et al., eq. 8–16).
 
 Conventions. All channel vectors are complex, 1-D, and already divided by the square root of the
 receiver noise power, so every receiver's noise power is 1 (shared/DESIGN.md "noise
 normalisation"). A transmitter with precoder ``x`` produces received amplitude ``h^H x`` at a
-receiver whose channel is ``h`` (``np.vdot(h, x)``). The satellite serves SU with ``w``, the UAV
-serves AU with ``f`` and the base station serves GU with ``v``; each user sees the other two
-transmitters as interference, and so does the eavesdropper Eve for each message.
+receiver whose channel is ``h`` (``np.vdot(h, x)``).
+
+General form (issue 13): user k's message leaves its serving transmitter t(k) with precoder x_k;
+its power at receiver r is P_{k,r} = |H[t(k), r]^H x_k|². User k's SINR is
+γ_k = P_{k,k} / (Σ_{j≠k} P_{j,k} + 1), Eve e's SINR for message k is
+γ_{k,e} = P_{k,e} / (Σ_{j≠k} P_{j,e} + 1), and the secrecy rate is taken against the strongest
+Eve: R_k = [log2(1+γ_k) − log2(1+max_e γ_{k,e})]⁺. Yin et al.'s system (satellite w → SU, UAV f →
+AU, base station v → GU, one Eve) is the case :meth:`Topology.paper`; :func:`secrecy_rates` is
+its named-argument form.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
 
-#: receivers in the order used throughout: satellite, aerial and ground users, then Eve
-RECEIVERS: tuple[str, ...] = ("su", "au", "gu", "e")
-#: transmitter channel-name prefixes: h = satellite, a = UAV, g = base station
-TRANSMITTER_PREFIX: dict[str, str] = {"satellite": "h", "uav": "a", "bs": "g"}
-#: the user each transmitter serves
-SERVED_USER: dict[str, str] = {"satellite": "su", "uav": "au", "bs": "gu"}
-USERS: tuple[str, ...] = ("su", "au", "gu")
-CHANNEL_NAMES: tuple[str, ...] = tuple(p + "_" + r for p in "hag" for r in RECEIVERS)
-
-
-@dataclass(frozen=True)
-class ChannelSet:
-    """The 12 noise-normalised channel vectors transmitter→receiver (dimensionless, shape (N_tx,)).
-
-    ``h_*`` from the satellite (N_S antennas), ``a_*`` from the UAV (N_U), ``g_*`` from the base
-    station (N_B), to SU, AU, GU and Eve (``*_e``).
-    """
-
-    h_su: np.ndarray
-    h_au: np.ndarray
-    h_gu: np.ndarray
-    h_e: np.ndarray
-    a_su: np.ndarray
-    a_au: np.ndarray
-    a_gu: np.ndarray
-    a_e: np.ndarray
-    g_su: np.ndarray
-    g_au: np.ndarray
-    g_gu: np.ndarray
-    g_e: np.ndarray
-
-    def __post_init__(self) -> None:
-        for prefix in "hag":
-            sizes = {getattr(self, f"{prefix}_{r}").shape for r in RECEIVERS}
-            if len(sizes) != 1 or len(next(iter(sizes))) != 1:
-                raise ValueError(f"channels {prefix}_*: expected four 1-D vectors of one length, got shapes {sorted(sizes)}")
-
-    @classmethod
-    def from_mapping(cls, arrays: Mapping[str, np.ndarray]) -> "ChannelSet":
-        """Build from a mapping with the 12 keys ``h_su`` … ``g_e`` (extra keys are ignored)."""
-        missing = [n for n in CHANNEL_NAMES if n not in arrays]
-        if missing:
-            raise KeyError(f"missing channel arrays: {', '.join(missing)}")
-        return cls(**{n: np.asarray(arrays[n], dtype=complex).ravel() for n in CHANNEL_NAMES})
-
-    def as_dict(self) -> dict[str, np.ndarray]:
-        """The 12 vectors keyed by name."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    def with_eve(self, h_e: np.ndarray, a_e: np.ndarray, g_e: np.ndarray) -> "ChannelSet":
-        """A copy with Eve's three channels replaced (e.g. by their estimates)."""
-        return replace(self, h_e=np.asarray(h_e, complex), a_e=np.asarray(a_e, complex), g_e=np.asarray(g_e, complex))
-
-    def antenna_counts(self) -> tuple[int, int, int]:
-        """(N_S, N_U, N_B)."""
-        return self.h_su.size, self.a_su.size, self.g_su.size
+from physical.channel_matrix import (  # noqa: F401  (the paper's names are re-exported from here)
+    CHANNEL_NAMES,
+    RECEIVERS,
+    SERVED_USER,
+    TRANSMITTER_PREFIX,
+    USERS,
+    ChannelMatrix,
+    ChannelSet,
+)
 
 
 @dataclass(frozen=True)
 class SecrecyRates:
-    """Per-user SINRs (linear), Eve's SINR for each message, and secrecy rates (bit/s/Hz).
+    """Per-user SINRs (linear), the worst Eve's SINR for each message, and secrecy rates (bit/s/Hz).
 
     ``served`` names the users that can be served (their transmitter reaches them); the max-min
     objective runs over those only, so a user out of coverage does not switch everybody off.
+    ``worst_eve`` names, per user, the Eve with the highest SINR for its message.
     """
 
     sinr: dict[str, float]
     eve_sinr: dict[str, float]
     rates: dict[str, float]
     served: tuple[str, ...] = USERS
+    worst_eve: dict[str, str] = field(default_factory=dict)
 
     @property
     def min_rate(self) -> float:
@@ -93,39 +54,53 @@ class SecrecyRates:
         return min(served) if served else float("nan")
 
 
-def received_powers(ch: ChannelSet, w: np.ndarray, f: np.ndarray, v: np.ndarray) -> dict[str, np.ndarray]:
-    """|x^H p|² for each receiver from each transmitter: {receiver: [sat, uav, bs]} (noise units)."""
-    out = {}
-    for r in RECEIVERS:
-        out[r] = np.array(
-            [
-                abs(np.vdot(getattr(ch, f"h_{r}"), w)) ** 2,
-                abs(np.vdot(getattr(ch, f"a_{r}"), f)) ** 2,
-                abs(np.vdot(getattr(ch, f"g_{r}"), v)) ** 2,
-            ]
-        )
-    return out
+def received_powers(channels: ChannelMatrix, precoders: Mapping[str, np.ndarray]) -> np.ndarray:
+    """P[r, k] = |H[t(k), r]^H x_k|², message k's power at receiver r (noise units, shape (R, K)).
+
+    Receivers are the topology's users, then its Eves; messages are in user order.
+    """
+    top = channels.topology
+    return np.array([[abs(np.vdot(channels[top.serving[u], r], precoders[u])) ** 2 for u in top.users]
+                     for r in top.receivers])
 
 
-def servable_users(ch: ChannelSet) -> tuple[str, ...]:
-    """Users whose serving transmitter reaches them (a non-zero channel), in :data:`USERS` order."""
-    return tuple(u for tx, u in SERVED_USER.items() if np.any(getattr(ch, f"{TRANSMITTER_PREFIX[tx]}_{u}") != 0))
+def servable_users(channels: ChannelMatrix) -> tuple[str, ...]:
+    """Users whose serving transmitter reaches them (a non-zero channel), in user order."""
+    top = channels.topology
+    return tuple(u for u in top.users if np.any(channels[top.serving[u], u] != 0))
+
+
+def secrecy_rates_of(channels: ChannelMatrix, precoders: Mapping[str, np.ndarray],
+                     served: tuple[str, ...] | None = None) -> SecrecyRates:
+    """SINRs (Yin et al. eq. 8–13) and secrecy rates against the strongest Eve (eq. 14–16, issue 13).
+
+    Args:
+        channels: noise-normalised channels (dimensionless).
+        precoders: user → precoder x_k of its serving transmitter (sqrt(W)/sqrt(noise) units: squared
+            norms are transmit powers in W since noise is folded into ``channels``).
+        served: the users the min rate runs over (default: :func:`servable_users` of ``channels``).
+    """
+    top = channels.topology
+    p = received_powers(channels, precoders)
+    eves = p[len(top.users):]
+    sinr, eve, worst, rates = {}, {}, {}, {}
+    for idx, user in enumerate(top.users):
+        sinr[user] = float(p[idx][idx] / (p[idx].sum() - p[idx][idx] + 1.0))
+        at_eves = [float(row[idx] / (row.sum() - row[idx] + 1.0)) for row in eves]
+        strongest = int(np.argmax(at_eves))
+        eve[user], worst[user] = at_eves[strongest], top.eves[strongest]
+        rates[user] = max(0.0, float(np.log2(1.0 + sinr[user]) - np.log2(1.0 + eve[user])))
+    return SecrecyRates(sinr=sinr, eve_sinr=eve, rates=rates, served=servable_users(channels) if served is None else served,
+                        worst_eve=worst)
 
 
 def secrecy_rates(ch: ChannelSet, w: np.ndarray, f: np.ndarray, v: np.ndarray,
                   served: tuple[str, ...] | None = None) -> SecrecyRates:
-    """SINRs (Yin et al. eq. 8–13) and secrecy rates R_k = [log2(1+γ_k) − log2(1+γ_ke)]⁺ (eq. 14–16).
+    """:func:`secrecy_rates_of` for the paper's system: satellite ``w`` → SU, UAV ``f`` → AU, base station ``v`` → GU.
 
     Args:
-        ch: noise-normalised channels (dimensionless).
-        w, f, v: satellite, UAV and base-station precoders (sqrt(W)/sqrt(noise) units: their squared
-            norms are the transmit powers in W since noise is folded into ``ch``).
-        served: the users the min rate runs over (default: :func:`servable_users` of ``ch``).
+        ch: the 12 noise-normalised channels (dimensionless).
+        w, f, v: satellite, UAV and base-station precoders (sqrt(W)/sqrt(noise) units).
+        served: the users the min rate runs over (default: those their transmitter reaches).
     """
-    p = received_powers(ch, w, f, v)
-    sinr, eve, rates = {}, {}, {}
-    for idx, user in enumerate(USERS):
-        sinr[user] = float(p[user][idx] / (p[user].sum() - p[user][idx] + 1.0))
-        eve[user] = float(p["e"][idx] / (p["e"].sum() - p["e"][idx] + 1.0))
-        rates[user] = max(0.0, float(np.log2(1.0 + sinr[user]) - np.log2(1.0 + eve[user])))
-    return SecrecyRates(sinr=sinr, eve_sinr=eve, rates=rates, served=servable_users(ch) if served is None else served)
+    return secrecy_rates_of(ChannelMatrix.from_channel_set(ch), dict(zip(USERS, (w, f, v))), served)

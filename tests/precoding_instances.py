@@ -26,6 +26,7 @@ from typing import Final
 
 import numpy as np
 
+from physical.channel_matrix import ChannelMatrix, Topology
 from physical.secrecy import RECEIVERS, ChannelSet
 from twin.precoding.base import PrecodingProblem
 
@@ -100,3 +101,62 @@ def write_npz(path: Path, truth: ChannelSet, powers_w: tuple[float, float, float
     arrays.update(extra)
     np.savez(path, **arrays)
     return Path(path)
+
+
+#: the multi-node instance: one satellite, two UAVs, two base stations; three users per tier; two Eves
+MULTI_TRANSMITTERS: Final = ("satellite", "uav1", "uav2", "bs1", "bs2")
+MULTI_SERVING: Final = {"su1": "satellite", "su2": "satellite", "su3": "satellite",
+                        "au1": "uav1", "au2": "uav1", "au3": "uav2",
+                        "gu1": "bs1", "gu2": "bs1", "gu3": "bs2"}
+MULTI_EVES: Final = ("e1", "e2")
+#: each transmitter's tier: the channel-name prefix whose ``LINK_SNR_DB`` row and power it uses
+_TIER: Final = {"satellite": "h", "uav1": "a", "uav2": "a", "bs1": "g", "bs2": "g"}
+_PAPER_POWER: Final = dict(zip("hag", PAPER_POWERS_W))
+
+
+def _receiver_tier(receiver: str) -> str:
+    """``su``, ``au``, ``gu`` or ``e``: the paper receiver whose link budget a receiver shares."""
+    return "e" if receiver.startswith("e") else receiver[:2]
+
+
+def multi_node_topology(antennas: int | dict[str, int] = 4) -> Topology:
+    """5 transmitters (satellite, 2 UAVs, 2 BSs), 9 users (3 per tier), 2 Eves; N antennas each (or per transmitter)."""
+    counts = dict(antennas) if isinstance(antennas, dict) else {tx: antennas for tx in MULTI_TRANSMITTERS}
+    return Topology(MULTI_TRANSMITTERS, tuple(MULTI_SERVING), MULTI_EVES, MULTI_SERVING, counts)
+
+
+def multi_node_problem(seed: int, antennas: int | dict[str, int] = 4,
+                       delta: float = 0.0) -> tuple[PrecodingProblem, ChannelMatrix]:
+    """(design problem with Eve estimates at error Δ, true channels) of the multi-node instance.
+
+    Each link draws its per-element gain from the paper's table for the transmitter's tier and the
+    receiver's tier (``LINK_SNR_DB``, ±1 dB uniform jitter per link so that users of one tier
+    differ), with the paper's small-scale models: equal magnitudes and random phases from the
+    satellite, Rician K = 10 dB from a UAV, Nakagami-m from a BS. Powers are the paper's per tier.
+    """
+    rng = np.random.default_rng([seed, 13])
+    top = multi_node_topology(antennas)
+    truth = {}
+    for tx in top.transmitters:
+        tier, n = _TIER[tx], top.antennas[tx]
+        for rx in top.receivers:
+            gain_db = LINK_SNR_DB[tier][_receiver_tier(rx)] + rng.uniform(-1.0, 1.0)
+            gain = 10 ** (gain_db / 10) / (_PAPER_POWER[tier] * REFERENCE_ANTENNAS)
+            if tier == "h":
+                small = np.exp(1j * rng.uniform(0, 2 * np.pi, n))
+            elif tier == "a":
+                los = np.exp(-1j * np.pi * np.arange(n) * rng.uniform(-1.0, 1.0)) * np.exp(1j * rng.uniform(0, 2 * np.pi))
+                ray = (rng.standard_normal(n) + 1j * rng.standard_normal(n)) / np.sqrt(2)
+                small = np.sqrt(RICIAN_K / (RICIAN_K + 1)) * los + np.sqrt(1 / (RICIAN_K + 1)) * ray
+            else:
+                small = np.sqrt(rng.gamma(NAKAGAMI_M, 1.0 / NAKAGAMI_M, n)) * np.exp(1j * rng.uniform(0, 2 * np.pi, n))
+            truth[(tx, rx)] = np.sqrt(gain) * small
+    design = dict(truth)
+    for tx in top.transmitters:
+        for eve in top.eves:
+            true = truth[(tx, eve)]
+            err = rng.standard_normal(true.size) + 1j * rng.standard_normal(true.size)
+            design[(tx, eve)] = true - err * delta * np.linalg.norm(true) / np.linalg.norm(err)
+    limits = {tx: _PAPER_POWER[_TIER[tx]] for tx in top.transmitters}
+    problem = PrecodingProblem(ChannelMatrix.from_vectors(top, design), limits, eve_error_bound=delta)
+    return problem, ChannelMatrix.from_vectors(top, truth)

@@ -83,7 +83,7 @@ def test_power_optimisation_beats_full_power_and_dense_grid():
     # independent check: a dense 3-D grid in log-power never beats the optimiser by more than 1e-3
     from twin.precoding.baselines import baseline_directions
 
-    gains = beam_gains(problem.channels, baseline_directions("mrt", problem.channels))
+    gains = beam_gains(problem.matrix, baseline_directions("mrt", problem.matrix))
     rel = np.concatenate([[0.0], np.logspace(-6, 0, 61)])
     grid = np.stack(np.meshgrid(rel, rel, rel, indexing="ij"), -1).reshape(-1, 3) * np.array(PAPER_POWERS_W)
     best_grid = secrecy_rates_from_powers(gains, grid).min(axis=-1).max()
@@ -101,8 +101,8 @@ def test_secrecy_rates_from_powers_matches_secrecy_rates():
     problem, _ = paper_problem(5)
     from twin.precoding.baselines import baseline_directions
 
-    dirs = baseline_directions("zf", problem.channels)
-    gains = beam_gains(problem.channels, dirs)
+    dirs = baseline_directions("zf", problem.matrix)
+    gains = beam_gains(problem.matrix, dirs)
     powers = np.array([3.0, 0.01, 20.0])
     got = secrecy_rates_from_powers(gains, powers)
     ref = secrecy_rates(problem.channels, *(np.sqrt(p) * u for p, u in zip(powers, dirs)))

@@ -1,17 +1,21 @@
 """The seam every precoding policy plugs into: a problem in, a decision plus a solve record out.
 
 Solvers here are pure (no SimPy): inputs are arrays and dataclasses, outputs are precoders and the
-record the core-cloud twin logs (method, status, objective, iterations, timings).
+record the core-cloud twin logs (method, status, objective, iterations, timings). Problems and
+results are general (T transmitters, K users, E Eves; issue 13); the paper's named forms
+(a :class:`ChannelSet`, limits ``p_s_w, p_u_w, p_b_w``, precoders ``w, f, v``) are thin adapters.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Mapping, Protocol
 
 import numpy as np
 
-from physical.secrecy import CHANNEL_NAMES, SERVED_USER, TRANSMITTER_PREFIX, ChannelSet, SecrecyRates, secrecy_rates
+from physical.channel_matrix import CHANNEL_PAIRS, PAPER_TRANSMITTERS, USERS, ChannelMatrix, ChannelSet, Topology
+from physical.secrecy import SecrecyRates, secrecy_rates_of
 
 #: solve finished and its decision can be used
 STATUS_OK = "ok"
@@ -21,66 +25,132 @@ STATUS_INACCURATE = "inaccurate"
 STATUS_FAILED = "failed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class PrecodingProblem:
-    """Inputs of one precoding decision (Yin et al. problem P1, eq. 20).
+    """Inputs of one precoding decision (Yin et al. problem P1, eq. 20, for any topology).
+
+    General form ``PrecodingProblem(matrix, {transmitter: P_t}, eve_error_bound=…, second_moments=…,
+    warm_start=…)``; the paper's form ``PrecodingProblem(channel_set, p_s_w, p_u_w, p_b_w, …)`` (also
+    with ``p_s_w=`` … keywords), with second moments keyed by channel name (``h_su`` … ``g_e``) and
+    a warm start ``(w, f, v)``, is converted to it.
 
     Args:
-        channels: noise-normalised channels on which the decision is designed; Eve's entries are
-            the transmitters' estimates ĥ_e, â_e, ĝ_e (with a predicting twin: the predicted means).
-        p_s_w, p_u_w, p_b_w: satellite, UAV and base-station power limits (W).
-        eve_error_bound: Δ, the relative norm bound ‖Δh_e‖ ≤ Δ·‖ĥ_e‖ robust designs may use (–).
-        second_moments: channel name (``h_su`` … ``g_e``) → E[h·hᴴ] = m·mᴴ + C over the time the
-            decision will be in force (noise units); statistical designs use these, the others
-            ignore them. None: the channels are taken as exact (R = h·hᴴ).
-        warm_start: precoders (w, f, v) to consider as a starting point (e.g. the decision in force);
+        matrix: noise-normalised channels the decision is designed on; Eve's entries are the
+            transmitters' estimates (with a predicting twin: the predicted means).
+        power_limits_w: transmitter → power limit P_t (W); its users share it.
+        eve_error_bound: Δ, the relative norm bound ‖Δh_e‖ ≤ Δ·‖ĥ_e‖ robust designs may use (–),
+            per (transmitter, Eve).
+        second_moments: (transmitter, receiver) → E[h·hᴴ] = m·mᴴ + C over the time the decision
+            will be in force (noise units); statistical designs use these, the others ignore them.
+            None: the channels are taken as exact (R = h·hᴴ).
+        warm_start: user → precoder to consider as a starting point (e.g. the decision in force);
             iterative designs add it to their starts, the closed forms ignore it.
     """
 
-    channels: ChannelSet
-    p_s_w: float
-    p_u_w: float
-    p_b_w: float
+    matrix: ChannelMatrix
+    power_limits_w: Mapping[str, float]
     eve_error_bound: float = 0.0
-    second_moments: Mapping[str, np.ndarray] | None = None
-    warm_start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    second_moments: Mapping[tuple[str, str], np.ndarray] | None = None
+    warm_start: Mapping[str, np.ndarray] | None = None
 
-    def __post_init__(self) -> None:
-        for name in ("p_s_w", "p_u_w", "p_b_w"):
-            value = getattr(self, name)
+    def __init__(self, channels: ChannelMatrix | ChannelSet, *power_limits_w: Mapping[str, float] | float,
+                 eve_error_bound: float = 0.0, second_moments: Mapping | None = None,
+                 warm_start: Mapping[str, np.ndarray] | tuple[np.ndarray, ...] | None = None,
+                 **paper_limits_w: float) -> None:
+        if isinstance(channels, ChannelSet):
+            channels, limits, second_moments, warm_start = _from_paper_form(
+                channels, power_limits_w, paper_limits_w, second_moments, warm_start)
+        elif len(power_limits_w) == 1 and not paper_limits_w:
+            limits = dict(power_limits_w[0])
+        else:
+            raise TypeError("PrecodingProblem(matrix, {transmitter: limit_w}, ...) or the paper form "
+                            "PrecodingProblem(channel_set, p_s_w, p_u_w, p_b_w, ...)")
+        top = channels.topology
+        if set(limits) != set(top.transmitters):
+            raise ValueError(f"power limits must be given for exactly {top.transmitters}, got {sorted(limits)}")
+        for tx, value in limits.items():
             if not np.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite power >= 0 W, got {value}")
-        if not 0.0 <= self.eve_error_bound < 1.0:
-            raise ValueError(f"eve_error_bound must be in [0, 1), got {self.eve_error_bound}")
-        if self.second_moments is not None:
-            missing = [n for n in CHANNEL_NAMES if n not in self.second_moments]
+                raise ValueError(f"power limit of {tx} must be a finite power >= 0 W, got {value}")
+        if not 0.0 <= eve_error_bound < 1.0:
+            raise ValueError(f"eve_error_bound must be in [0, 1), got {eve_error_bound}")
+        if second_moments is not None:
+            missing = [(tx, rx) for tx in top.transmitters for rx in top.receivers if (tx, rx) not in second_moments]
             if missing:
-                raise ValueError(f"second_moments lacks {', '.join(missing)}")
+                raise ValueError(f"second_moments lacks {missing}")
+        for name, value in (("matrix", channels), ("power_limits_w", limits), ("eve_error_bound", eve_error_bound),
+                            ("second_moments", second_moments),
+                            ("warm_start", None if warm_start is None else dict(warm_start))):
+            object.__setattr__(self, name, value)
+
+    @property
+    def topology(self) -> Topology:
+        """Who transmits to whom."""
+        return self.matrix.topology
 
     @property
     def limits_w(self) -> np.ndarray:
-        """Power limits (P_S, P_U, P_B) (W)."""
-        return np.array([self.p_s_w, self.p_u_w, self.p_b_w])
+        """Power limits P_t in transmitter order (W)."""
+        return np.array([self.power_limits_w[tx] for tx in self.topology.transmitters])
 
-    def moment(self, name: str) -> np.ndarray:
-        """E[h·hᴴ] of channel ``name`` (the outer product of the design channel without second moments)."""
+    def moment(self, transmitter: str, receiver: str) -> np.ndarray:
+        """E[h·hᴴ] of one channel (the outer product of the design channel without second moments)."""
         if self.second_moments is not None:
-            return np.asarray(self.second_moments[name], dtype=complex)
-        h = getattr(self.channels, name)
+            return np.asarray(self.second_moments[(transmitter, receiver)], dtype=complex)
+        h = self.matrix[transmitter, receiver]
         return np.outer(h, h.conj())
 
     @property
     def served(self) -> tuple[str, ...]:
         """Users that can be served: their transmitter has power and reaches them (mean or spread)."""
         out = []
-        for (tx, user), limit in zip(SERVED_USER.items(), self.limits_w):
-            name = f"{TRANSMITTER_PREFIX[tx]}_{user}"
-            reach = np.any(getattr(self.channels, name) != 0)
+        for user in self.topology.users:
+            tx = self.topology.serving[user]
+            reach = np.any(self.matrix[tx, user] != 0)
             if self.second_moments is not None:
-                reach = reach or float(np.trace(self.second_moments[name]).real) > 0
-            if limit > 0 and reach:
+                reach = reach or float(np.trace(self.second_moments[(tx, user)]).real) > 0
+            if self.power_limits_w[tx] > 0 and reach:
                 out.append(user)
         return tuple(out)
+
+    # -- the paper's named form (adapters) ------------------------------------------------------
+
+    @property
+    def channels(self) -> ChannelSet:
+        """The design channels as the paper's 12 named vectors (paper topology only)."""
+        return self.matrix.to_channel_set()
+
+    @property
+    def p_s_w(self) -> float:
+        """Satellite power limit P_S (W; paper topology)."""
+        return self.power_limits_w["satellite"]
+
+    @property
+    def p_u_w(self) -> float:
+        """UAV power limit P_U (W; paper topology)."""
+        return self.power_limits_w["uav"]
+
+    @property
+    def p_b_w(self) -> float:
+        """Base-station power limit P_B (W; paper topology)."""
+        return self.power_limits_w["bs"]
+
+
+def _from_paper_form(channels: ChannelSet, limits: tuple, named_limits: dict, second_moments: Mapping | None,
+                     warm_start: tuple | None) -> tuple:
+    """(matrix, limits by transmitter, moments by pair, warm start by user) from the paper's named arguments."""
+    if named_limits:
+        if limits or set(named_limits) != {"p_s_w", "p_u_w", "p_b_w"}:
+            raise TypeError(f"the paper form takes p_s_w, p_u_w, p_b_w; got {sorted(named_limits)}")
+        limits = (named_limits["p_s_w"], named_limits["p_u_w"], named_limits["p_b_w"])
+    if len(limits) != 3:
+        raise TypeError(f"the paper form takes three power limits (p_s_w, p_u_w, p_b_w), got {len(limits)}")
+    if second_moments is not None:
+        missing = [n for n in CHANNEL_PAIRS if n not in second_moments]
+        if missing:
+            raise ValueError(f"second_moments lacks {', '.join(missing)}")
+        second_moments = {pair: second_moments[name] for name, pair in CHANNEL_PAIRS.items()}
+    warm = None if warm_start is None else dict(zip(USERS, warm_start))
+    return ChannelMatrix.from_channel_set(channels), dict(zip(PAPER_TRANSMITTERS, limits)), second_moments, warm
 
 
 @dataclass(frozen=True)
@@ -90,11 +160,12 @@ class PrecodingResult:
     Args:
         method: policy name (``mrt``, ``zf``, ``synergy`` …).
         status: ``ok``, ``inaccurate`` or ``failed`` (module constants).
-        w, f, v: satellite, UAV and base-station precoders (sqrt(W); ‖w‖² ≤ P_S etc.).
+        precoders: user → precoder x_k of its serving transmitter (sqrt(W); Σ_{k∈t} ‖x_k‖² ≤ P_t).
         planned: secrecy rates the decision achieves on the design channels (bit/s/Hz).
         iterations: solver iterations (SCA outer iterations; 0 for closed forms).
         objective_history: φ per iteration (bit/s/Hz).
-        eigen_ratios: λ1/λ2 of the lifted matrices (rank-one check; inf for closed forms).
+        eigen_ratios: λ1/λ2 of each user's lifted matrix, in user order (rank-one check; inf for
+            closed forms, filled in when not given).
         solve_s: time spent inside numerical solvers (s, wall clock).
         wall_s: total wall time of the decision (s).
         message: free text explaining a non-ok status.
@@ -102,22 +173,41 @@ class PrecodingResult:
 
     method: str
     status: str
-    w: np.ndarray
-    f: np.ndarray
-    v: np.ndarray
+    precoders: Mapping[str, np.ndarray]
     planned: SecrecyRates
     iterations: int = 0
     objective_history: tuple[float, ...] = ()
-    eigen_ratios: tuple[float, float, float] = (float("inf"),) * 3
+    eigen_ratios: tuple[float, ...] = ()
     solve_s: float = 0.0
     wall_s: float = 0.0
     message: str = ""
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not self.eigen_ratios:
+            object.__setattr__(self, "eigen_ratios", (math.inf,) * len(self.precoders))
+
     @property
     def objective(self) -> float:
         """Planned minimum secrecy rate (bit/s/Hz) on the design channels."""
         return self.planned.min_rate
+
+    # -- the paper's named precoders (adapters) -------------------------------------------------
+
+    @property
+    def w(self) -> np.ndarray:
+        """Satellite precoder (to SU; paper topology)."""
+        return self.precoders["su"]
+
+    @property
+    def f(self) -> np.ndarray:
+        """UAV precoder (to AU; paper topology)."""
+        return self.precoders["au"]
+
+    @property
+    def v(self) -> np.ndarray:
+        """Base-station precoder (to GU; paper topology)."""
+        return self.precoders["gu"]
 
 
 class Precoder(Protocol):
@@ -128,6 +218,11 @@ class Precoder(Protocol):
     def solve(self, problem: PrecodingProblem) -> PrecodingResult: ...
 
 
-def evaluate(problem: PrecodingProblem, w: np.ndarray, f: np.ndarray, v: np.ndarray) -> SecrecyRates:
-    """Secrecy rates of precoders (w, f, v) on the problem's design channels (bit/s/Hz), min over served users."""
-    return secrecy_rates(problem.channels, w, f, v, served=problem.served)
+def evaluate(problem: PrecodingProblem, precoders: Mapping[str, np.ndarray]) -> SecrecyRates:
+    """Secrecy rates of ``precoders`` (user → vector) on the problem's design channels (bit/s/Hz), min over served users."""
+    return secrecy_rates_of(problem.matrix, precoders, served=problem.served)
+
+
+def zero_precoders(topology: Topology) -> dict[str, np.ndarray]:
+    """Every transmitter off: a zero vector of N_{t(k)} entries per user."""
+    return {u: np.zeros(topology.antennas[topology.serving[u]], complex) for u in topology.users}

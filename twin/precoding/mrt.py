@@ -1,4 +1,4 @@
-"""Maximum-ratio transmission (MRT): each transmitter beams along its own user's channel."""
+"""Maximum-ratio transmission (MRT): each transmitter beams each of its users along that user's channel."""
 
 from __future__ import annotations
 
@@ -16,19 +16,23 @@ def mrt_direction(channel: np.ndarray) -> np.ndarray:
 
 
 class MrtFullPower:
-    """MRT at full power: w = sqrt(P_S)·h_su/‖h_su‖, f = sqrt(P_U)·a_au/‖a_au‖, v = sqrt(P_B)·g_gu/‖g_gu‖."""
+    """MRT at full power: x_k = sqrt(P_t / K_t)·h_{t,k}/‖h_{t,k}‖, transmitter t's power split equally over its K_t users.
+
+    In the paper's system: w = sqrt(P_S)·h_su/‖h_su‖, f = sqrt(P_U)·a_au/‖a_au‖, v = sqrt(P_B)·g_gu/‖g_gu‖.
+    """
 
     name = "mrt-full"
 
     def solve(self, problem: PrecodingProblem) -> PrecodingResult:
         """Closed-form MRT decision; planned rates are evaluated on the design channels."""
         start = time.perf_counter()
-        ch = problem.channels
-        w = np.sqrt(problem.p_s_w) * mrt_direction(ch.h_su)
-        f = np.sqrt(problem.p_u_w) * mrt_direction(ch.a_au)
-        v = np.sqrt(problem.p_b_w) * mrt_direction(ch.g_gu)
-        planned = evaluate(problem, w, f, v)
+        top = problem.topology
+        precoders = {}
+        for user in top.users:
+            tx = top.serving[user]
+            share_w = problem.power_limits_w[tx] / len(top.users_of(tx))
+            precoders[user] = np.sqrt(share_w) * mrt_direction(problem.matrix[tx, user])
         return PrecodingResult(
-            method=self.name, status=STATUS_OK, w=w, f=f, v=v, planned=planned,
+            method=self.name, status=STATUS_OK, precoders=precoders, planned=evaluate(problem, precoders),
             wall_s=time.perf_counter() - start,
         )

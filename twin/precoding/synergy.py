@@ -1,30 +1,36 @@
 """SCA synergy precoding of Yin et al. Algorithm 1 (eq. 21–45), nominal and robust to Eve-CSI error.
 
-Lifting w, f, v to Hermitian PSD W, F, V (trace ≤ power), each secrecy rate in nats splits as
+General topology (issue 13): T transmitters, K users (user k served by transmitter t(k)), E Eves;
+the paper's case is T = K = 3, E = 1. Lifting each user's precoder x_k to a Hermitian PSD
+W_k = x_k x_kᴴ (N_{t(k)} × N_{t(k)}; Σ_{k∈t} tr W_k ≤ P_t), each secrecy rate against Eve e
+splits in nats as
 
-    R_k·ln2 = ln T_k − ln I_k − ln T_e + ln J_k,
+    R_ke·ln2 = ln T_k − ln I_k − ln T_e + ln J_ke,
 
 with T_k the total received power plus noise at user k, I_k its interference plus noise, T_e the
-total at Eve and J_k Eve's interference plus noise for message k — all affine in (W, F, V). The
-concave parts get hypographs e^{x_k} ≤ T_k, e^{z_k} ≤ J_k (exponential cones); the convex parts
-get epigraphs e^{y_k} ≥ I_k, e^t ≥ T_e whose left sides are replaced by their tangents at the
-current point (ỹ, t̃) — a restriction, so the convex subproblem's φ never exceeds the true relaxed
-objective (eq. 29–45). Each subproblem is: maximise φ s.t. φ·ln2 ≤ x_k − y_k − t + z_k.
+total at Eve e and J_ke Eve e's interference plus noise for message k — all affine in the W_k.
+The concave parts get hypographs e^{x_k} ≤ T_k, e^{z_ke} ≤ J_ke (exponential cones); the convex
+parts get epigraphs e^{y_k} ≥ I_k, e^{t_e} ≥ T_e whose left sides are replaced by their tangents
+at the current point (ỹ, t̃) — a restriction, so the convex subproblem's φ never exceeds the true
+relaxed objective (eq. 29–45). Each subproblem is: maximise φ s.t. φ·ln2 ≤ x_k − y_k − t_e + z_ke
+for every user k and Eve e (R_k is the rate against the strongest Eve).
 
 Numerics (shared/DESIGN.md section 7): the auxiliaries are shifted around the current point
 (x_k = ln T̃_k + dx_k …) and each cone row is divided by its current value; each lifted matrix is
 preconditioned as W = T·Y·T with T = M^{-1/2}, M = I/P + Σ_r h_r h_r^H / s̃_r, where s̃_r is the
 current total at the intended user and the current interference plus noise at every unintended
-receiver, so no row has a coefficient above one in Y. The convex program is compiled once per antenna configuration with
-cvxpy Parameters (DPP) and only ``.value`` changes between iterations. An iterate is accepted only
-if φ did not fall and the projected iterate's exact relaxed objective is at least φ; the best
-iterate wins; rank-one precoders come from principal eigenvectors.
+receiver, so no row has a coefficient above one in Y. The convex program is compiled once per
+problem shape (lifted-matrix sizes, E, T) with cvxpy Parameters (DPP) and only ``.value`` changes
+between iterations. An iterate is accepted only if φ did not fall and the projected iterate's
+exact relaxed objective is at least φ; the best iterate wins; rank-one precoders come from
+principal eigenvectors.
 
-Robust variant: Eve's true channel from transmitter t is ĥ + δ with ‖δ‖ ≤ ε_t = Δ·‖ĥ‖. With
-a = ‖W^½ĥ‖ and ‖W^½δ‖² ≤ ε²·tr W, the inequality (a ± b)² ⋚ (1 ± θ)a² + (1 ± 1/θ)b² gives bounds
-on Eve's received power that are *linear* in W for a fixed θ > 0:
+Robust variant: Eve e's true channel from transmitter t is ĥ + δ with ‖δ‖ ≤ ε_te = Δ·‖ĥ‖ (one
+error ball per (transmitter, Eve)). With a = ‖W^½ĥ‖ and ‖W^½δ‖² ≤ ε²·tr W, the inequality
+(a ± b)² ⋚ (1 ± θ)a² + (1 ± 1/θ)b² gives bounds on Eve's received power that are *linear* in W
+for a fixed θ > 0:
 U_t = (1+θ)·ĥ^H W ĥ + (1+1/θ)·ε²·tr W ≥ max_δ, L_t = (1−θ)·ĥ^H W ĥ − (1/θ−1)·ε²·tr W ≤ min_δ.
-T_e uses the upper and J_k the lower bounds, so every R_k is bounded from below over the whole
+T_e uses the upper and J_ke the lower bounds, so every R_k is bounded from below over the whole
 error ball. θ = b/a at the current point makes both bounds exact ((a ± b)²) for a rank-one W̃, so
 the robust subproblem is the nominal one with different coefficients (no extra cones). This replaces
 an S-procedure LMI formulation, which was numerically unusable on these channels (Clarabel
@@ -43,7 +49,6 @@ import cvxpy as cp
 import numpy as np
 from scipy import optimize
 
-from physical.secrecy import RECEIVERS, USERS, ChannelSet
 from twin.precoding.base import (
     STATUS_FAILED,
     STATUS_INACCURATE,
@@ -51,8 +56,9 @@ from twin.precoding.base import (
     PrecodingProblem,
     PrecodingResult,
     evaluate,
+    zero_precoders,
 )
-from twin.precoding.baselines import BASELINE_KINDS, ZF_ALL_MIN_ANTENNAS, PowerOptimisedBaseline
+from twin.precoding.baselines import BASELINE_KINDS, PowerOptimisedBaseline
 from twin.precoding.slnr import StatisticalSlnr
 
 LN2: Final = float(np.log(2.0))  #: nats per bit
@@ -69,7 +75,6 @@ EIGEN_FLOOR: Final = 1e-12  #: eigenvalues below this fraction of the largest co
 THETA_MIN: Final = 1e-3  #: smallest θ in the robust bounds (b ≈ 0: transmitter nearly off)
 THETA_MAX: Final = 1e3  #: largest θ in the robust bounds (a ≈ 0: beam nulls Eve's estimate)
 SOLVE_OK: Final = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)  #: cvxpy statuses that return a point
-_PREFIXES: Final = ("h", "a", "g")  #: channel prefixes of satellite, UAV and BS
 
 
 def project_psd(matrix: np.ndarray, power_w: float) -> np.ndarray:
@@ -138,6 +143,44 @@ def worst_case_power(matrix: np.ndarray, estimate: np.ndarray, radius: float) ->
     return lowest, highest
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Rows of the coefficient matrix for K users, E Eves and T transmitters.
+
+    x_k (K rows) and z_{k,e} (K·E, Eve-major) enter exponential cones, y_k (K) and t_e (E) tangent
+    bounds, and the power rows (T) trace bounds; for the paper's K = 3, E = 1, T = 3 the rows are
+    0–2, 3–5, 6–8, 9 and 10–12.
+    """
+
+    users: int
+    eves: int
+    transmitters: int
+
+    @property
+    def x(self) -> int:
+        return 0
+
+    @property
+    def z(self) -> int:
+        return self.users
+
+    @property
+    def y(self) -> int:
+        return self.users * (1 + self.eves)
+
+    @property
+    def t(self) -> int:
+        return self.y + self.users
+
+    @property
+    def p(self) -> int:
+        return self.t + self.eves
+
+    @property
+    def rows(self) -> int:
+        return self.p + self.transmitters
+
+
 @dataclass
 class _Program:
     """A compiled SCA subproblem and the handles whose ``.value`` each iteration updates."""
@@ -147,34 +190,38 @@ class _Program:
     phi: cp.Variable
     coeff: cp.Parameter
     offset: cp.Parameter
-    kappa: cp.Parameter
+    kappas: tuple[cp.Parameter, ...]  # one (K,) vector per Eve
+    layout: _Layout
 
 
-# rows of the coefficient matrix: x_k, z_k (exponential cones), y_k, t (tangent bounds), power
-_ROW_X, _ROW_Z, _ROW_Y, _ROW_T, _ROW_P = 0, 3, 6, 9, 10
-_ROWS: Final = 13  #: coefficient rows
+def _build(sizes: Sequence[int], eves: int, transmitters: int) -> _Program:
+    """Compile the DPP program for lifted-matrix sizes N_{t(k)} per user, E Eves and T transmitters (eq. 29–45).
 
-
-def _build(sizes: Sequence[int]) -> _Program:
-    """Compile the DPP program for antenna counts ``sizes`` = (N_S, N_U, N_B) (eq. 29–45)."""
+    Variables and constraints are created in one fixed order (for the paper's shape: the order of
+    the original three-transmitter program, so its solves are bit-for-bit the same).
+    """
+    users = len(sizes)
+    lay = _Layout(users, eves, transmitters)
     ys = tuple(cp.Variable((n, n), hermitian=True) for n in sizes)
     vec = cp.hstack([part for y in ys for part in (cp.vec(cp.real(y), order="F"), cp.vec(cp.imag(y), order="F"))])
-    coeff = cp.Parameter((_ROWS, 2 * sum(n * n for n in sizes)))
-    offset = cp.Parameter(_ROWS)
-    kappa = cp.Parameter(3)
+    coeff = cp.Parameter((lay.rows, 2 * sum(n * n for n in sizes)))
+    offset = cp.Parameter(lay.rows)
+    kappas = tuple(cp.Parameter(users) for _ in range(eves))
     phi = cp.Variable()
-    dx, dy, dz, dt = cp.Variable(3), cp.Variable(3), cp.Variable(3), cp.Variable()
+    dx, dy = cp.Variable(users), cp.Variable(users)
+    dzs = tuple(cp.Variable(users) for _ in range(eves))
+    dts = tuple(cp.Variable() for _ in range(eves))
     value = coeff @ vec + offset
+    ones = np.ones(users)
     cons: list[cp.Constraint] = [y >> 0 for y in ys]
-    cons += [
-        phi * LN2 <= kappa + dx - dy - dt + dz,
-        cp.constraints.ExpCone(dx, np.ones(3), value[_ROW_X:_ROW_X + 3]),  # e^{dx_k} ≤ T_k / T̃_k
-        cp.constraints.ExpCone(dz, np.ones(3), value[_ROW_Z:_ROW_Z + 3]),  # e^{dz_k} ≤ J_k / J̃_k
-        value[_ROW_Y:_ROW_Y + 3] <= 1 + dy,  # I_k / Ĩ_k ≤ 1 + dy_k, tangent of e^{dy_k}
-        value[_ROW_T] <= 1 + dt,  # T_e / T̃_e ≤ 1 + dt
-        value[_ROW_P:_ROW_P + 3] <= 1,  # tr W ≤ P
-    ]
-    return _Program(cp.Problem(cp.Maximize(phi), cons), ys, phi, coeff, offset, kappa)
+    cons += [phi * LN2 <= kappas[e] + dx - dy - dts[e] + dzs[e] for e in range(eves)]
+    cons.append(cp.constraints.ExpCone(dx, ones, value[lay.x:lay.x + users]))  # e^{dx_k} ≤ T_k / T̃_k
+    cons += [cp.constraints.ExpCone(dzs[e], ones, value[lay.z + e * users:lay.z + (e + 1) * users])  # e^{dz_ke} ≤ J_ke / J̃_ke
+             for e in range(eves)]
+    cons.append(value[lay.y:lay.y + users] <= 1 + dy)  # I_k / Ĩ_k ≤ 1 + dy_k, tangent of e^{dy_k}
+    cons += [value[lay.t + e] <= 1 + dts[e] for e in range(eves)]  # T_e / T̃_e ≤ 1 + dt_e
+    cons.append(value[lay.p:lay.p + transmitters] <= 1)  # Σ_{k∈t} tr W_k ≤ P_t
+    return _Program(cp.Problem(cp.Maximize(phi), cons), ys, phi, coeff, offset, kappas, lay)
 
 
 def _block_matrix(c: np.ndarray) -> np.ndarray:
@@ -186,28 +233,19 @@ def _block_matrix(c: np.ndarray) -> np.ndarray:
 class _Point:
     """A lifted point and the quantities of the SCA split evaluated at it (noise units)."""
 
-    lifted: list[np.ndarray]
-    received: np.ndarray  # (3 tx, 3 users) received powers at the users
-    eve_hi: np.ndarray  # (3,) Eve's power from each transmitter, worst case from above
-    eve_lo: np.ndarray  # (3,) … worst case from below (both nominal when not robust)
+    lifted: list[np.ndarray]  # W_k per user
+    received: np.ndarray  # (K messages, K users) received powers at the users
+    eve_hi: np.ndarray  # (E, K) each Eve's power of each message, worst case from above
+    eve_lo: np.ndarray  # (E, K) … worst case from below (both nominal when not robust)
 
     def rates_bits(self) -> np.ndarray:
-        """Lifted secrecy rates (bit/s/Hz, unclipped): nominal, or the robust lower bound."""
+        """Lifted secrecy rates against the worst Eve (bit/s/Hz, unclipped): nominal, or the robust lower bound."""
         total = self.received.sum(axis=0) + 1.0
         interf = total - np.diag(self.received)
-        eve_total = self.eve_hi.sum() + 1.0
-        eve_interf = np.array([self.eve_lo.sum() - self.eve_lo[k] + 1.0 for k in range(3)])
-        return (np.log(total) - np.log(interf) - np.log(eve_total) + np.log(eve_interf)) / LN2
-
-
-def _channels(ch: ChannelSet) -> list[list[np.ndarray]]:
-    """chans[t][r]: transmitter t (sat, UAV, BS) to receiver r (SU, AU, GU, Eve)."""
-    return [[getattr(ch, f"{p}_{r}") for r in RECEIVERS] for p in _PREFIXES]
-
-
-def _moments(problem: PrecodingProblem) -> list[list[np.ndarray]]:
-    """moments[t][r] = E[h·hᴴ] of transmitter t to receiver r (h·hᴴ for an exact channel)."""
-    return [[problem.moment(f"{p}_{r}") for r in RECEIVERS] for p in _PREFIXES]
+        per_eve = [np.log(total) - np.log(interf) - np.log(hi.sum() + 1.0)
+                   + np.log(np.array([lo.sum() - lo[k] + 1.0 for k in range(lo.size)]))
+                   for hi, lo in zip(self.eve_hi, self.eve_lo)]
+        return np.min(per_eve, axis=0) / LN2
 
 
 def _power(moment: np.ndarray, lifted: np.ndarray) -> float:
@@ -217,21 +255,35 @@ def _power(moment: np.ndarray, lifted: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class _Design:
-    """What one SCA run works on: second moments, Eve's estimates (robust bound), radii and limits."""
+    """What one SCA run works on, per message k (user k's, from its transmitter t(k)).
+
+    moments[k][r] and chans[k][r]: E[h·hᴴ] and the channel (Eve: estimate) from t(k) to receiver r
+    (users, then Eves); radii[e, k]: Eve e's error radius ε from t(k); user_limits[k]: P_{t(k)},
+    or 0 for an unserved user; tx_limits[t]: P_t, or 0 for a transmitter without served users;
+    groups[t]: the indices of transmitter t's users.
+    """
 
     moments: list[list[np.ndarray]]
     chans: list[list[np.ndarray]]
     radii: np.ndarray
-    limits: np.ndarray
-    served: np.ndarray  # (3,) bool: user k counts in the max-min
+    user_limits: np.ndarray
+    tx_limits: np.ndarray
+    groups: tuple[tuple[int, ...], ...]
+    served: np.ndarray  # (K,) bool: user k counts in the max-min
     robust: bool
 
+    @property
+    def eves(self) -> int:
+        return self.radii.shape[0]
+
     def point(self, lifted: list[np.ndarray]) -> _Point:
-        received = np.array([[_power(self.moments[t][k], lifted[t]) for k in range(3)] for t in range(3)])
+        users = len(lifted)
+        received = np.array([[_power(self.moments[j][k], lifted[j]) for k in range(users)] for j in range(users)])
         if self.robust:
-            lo, hi = zip(*(worst_case_power(lifted[t], self.chans[t][3], self.radii[t]) for t in range(3)))
-            return _Point(lifted, received, np.array(hi), np.array(lo))
-        eve = np.array([_power(self.moments[t][3], lifted[t]) for t in range(3)])
+            bounds = [list(zip(*(worst_case_power(lifted[j], self.chans[j][users + e], self.radii[e, j])
+                                 for j in range(users)))) for e in range(self.eves)]
+            return _Point(lifted, received, np.array([hi for _, hi in bounds]), np.array([lo for lo, _ in bounds]))
+        eve = np.array([[_power(self.moments[j][users + e], lifted[j]) for j in range(users)] for e in range(self.eves)])
         return _Point(lifted, received, eve, eve.copy())
 
     def objective(self, lifted: list[np.ndarray]) -> tuple[float, _Point]:
@@ -239,16 +291,33 @@ class _Design:
         pt = self.point(lifted)
         return float(pt.rates_bits()[self.served].min()), pt
 
+    def project(self, matrices: list[np.ndarray]) -> list[np.ndarray]:
+        """Feasible lifted matrices: each PSD with trace ≤ P_{t(k)}, then each transmitter's sum scaled to ≤ P_t."""
+        out = [project_psd(m, limit) for m, limit in zip(matrices, self.user_limits)]
+        for group, limit in zip(self.groups, self.tx_limits):
+            total = sum(np.trace(out[j]).real for j in group)
+            if len(group) > 1 and total > limit:
+                for j in group:
+                    out[j] = out[j] * (limit / total)
+        return out
+
 
 def _warm_start(problem: PrecodingProblem, design: _Design) -> PrecodingResult:
     """The problem's warm start as a feasible starting point: within the limits, off for unserved users."""
-    precoders = []
-    for x, limit in zip(problem.warm_start, design.limits):
-        x = np.asarray(x, dtype=complex)
-        power = float(np.vdot(x, x).real)
-        precoders.append(x * np.sqrt(limit / power) if power > limit and power > 0 else x * (limit > 0))
-    w, f, v = precoders
-    return PrecodingResult(method="warm-start", status=STATUS_OK, w=w, f=f, v=v, planned=evaluate(problem, w, f, v))
+    users = problem.topology.users
+    precoders = {}
+    for group, limit in zip(design.groups, design.tx_limits):
+        xs = [np.asarray(problem.warm_start[users[j]], dtype=complex) * (design.user_limits[j] > 0) for j in group]
+        power = sum(float(np.vdot(x, x).real) for x in xs)
+        for j, x in zip(group, xs):
+            precoders[users[j]] = x * np.sqrt(limit / power) if power > limit and power > 0 else x * (limit > 0)
+    precoders = {u: precoders[u] for u in users}
+    return PrecodingResult(method="warm-start", status=STATUS_OK, precoders=precoders, planned=evaluate(problem, precoders))
+
+
+def _outer_products(result: PrecodingResult, users: Sequence[str]) -> list[np.ndarray]:
+    """x_k·x_kᴴ per user: the lifted point of a rank-one decision."""
+    return [np.outer(result.precoders[u], result.precoders[u].conj()) for u in users]
 
 
 @dataclass
@@ -281,8 +350,8 @@ class SynergyPrecoder:
         max_iterations: SCA outer-iteration cap.
         multi_start: run the SCA from every usable baseline (MRT, ZF, ZF-all) and keep the best,
             instead of from the best baseline only (about three times the work).
-        reuse_compiled: keep one compiled DPP program per antenna configuration (False rebuilds
-            the program every iteration; only the benchmark wants that).
+        reuse_compiled: keep one compiled DPP program per problem shape (False rebuilds the
+            program every iteration; only the benchmark wants that).
         starts: the baselines to start from, by policy name (default: MRT, ZF and ZF-all; for the
             statistical design ZF-all and the statistical SLNR beams, which win almost every time).
     """
@@ -304,77 +373,87 @@ class SynergyPrecoder:
         self.max_iterations = max_iterations
         self.multi_start = multi_start
         self.reuse_compiled = reuse_compiled
-        self._programs: dict[tuple[int, ...], _Program] = {}
+        self._programs: dict[tuple, _Program] = {}
 
-    def _program(self, sizes: tuple[int, int, int]) -> _Program:
+    def _program(self, sizes: tuple[int, ...], eves: int, transmitters: int) -> _Program:
+        key = (sizes, eves, transmitters)
         if not self.reuse_compiled:
-            return _build(sizes)
-        if sizes not in self._programs:
-            self._programs[sizes] = _build(sizes)
-        return self._programs[sizes]
+            return _build(*key)
+        if key not in self._programs:
+            self._programs[key] = _build(*key)
+        return self._programs[key]
 
     def _set_parameters(self, prog: _Program, pt: _Point, design: _Design) -> list[np.ndarray]:
-        """Linearise at ``pt``: preconditioners T_t, normalised rows, κ; returns the T_t."""
-        moments, limits, radii = design.moments, design.limits, design.radii
+        """Linearise at ``pt``: preconditioners T_k, normalised rows, κ; returns the T_k."""
+        moments, radii, lay = design.moments, design.radii, prog.layout
+        users, eves = lay.users, lay.eves
         total = pt.received.sum(axis=0) + 1.0  # T̃_k at the users
         interf = total - np.diag(pt.received)  # Ĩ_k
-        # Eve's power from each transmitter: nominal (θ = 0, no radius) or the robust bounds
-        #   U_t = (1+θ)·ĥ^H W ĥ + (1+1/θ)·ε²·tr W,  L_t = (1−θ)·ĥ^H W ĥ − (1/θ−1)·ε²·tr W,
+        # Eve e's power of message k: nominal (θ = 0, no radius) or the robust bounds
+        #   U = (1+θ)·ĥ^H W ĥ + (1+1/θ)·ε²·tr W,  L = (1−θ)·ĥ^H W ĥ − (1/θ−1)·ε²·tr W,
         # with θ = b/a, a² = ĥ^H W̃ ĥ, b² = ε²·tr W̃ — equal to (a ± b)², the exact extremes, at a
-        # rank-one W̃; L_t is dropped (0) when b ≥ a, where the ball reaches Eve's null.
-        nominal = np.array([_power(moments[t][3], pt.lifted[t]) for t in range(3)])
+        # rank-one W̃; L is dropped (0) when b ≥ a, where the ball reaches Eve's null.
+        nominal = np.array([[_power(moments[j][users + e], pt.lifted[j]) for j in range(users)] for e in range(eves)])
         if self.robust:
             a = np.sqrt(np.maximum(nominal, 0.0))
             b = radii * np.sqrt(np.maximum([np.trace(m).real for m in pt.lifted], 0.0))
-            theta_hi = np.clip(np.divide(b, a, out=np.full(3, THETA_MAX), where=a > 0), THETA_MIN, THETA_MAX)
+            theta_hi = np.clip(np.divide(b, a, out=np.full(a.shape, THETA_MAX), where=a > 0), THETA_MIN, THETA_MAX)
             lower_on = b < a
-            theta_lo = np.where(lower_on, np.clip(np.divide(b, a, out=np.ones(3), where=a > 0), THETA_MIN, 1.0), 1.0)
+            theta_lo = np.where(lower_on, np.clip(np.divide(b, a, out=np.ones(a.shape), where=a > 0), THETA_MIN, 1.0), 1.0)
             hi_q, hi_tr = 1 + theta_hi, (1 + 1 / theta_hi) * radii**2
             lo_q = np.where(lower_on, 1 - theta_lo, 0.0)
             lo_tr = np.where(lower_on, -(1 / theta_lo - 1) * radii**2, 0.0)
         else:
-            hi_q, hi_tr, lo_q, lo_tr = np.ones(3), np.zeros(3), np.ones(3), np.zeros(3)
+            hi_q, hi_tr, lo_q, lo_tr = np.ones(radii.shape), np.zeros(radii.shape), np.ones(radii.shape), np.zeros(radii.shape)
         traces = np.array([np.trace(m).real for m in pt.lifted])
         eve_hi = hi_q * nominal + hi_tr * traces
         eve_lo = lo_q * nominal + lo_tr * traces
-        eve_total = eve_hi.sum() + 1.0  # T̃_e
-        eve_interf = np.array([eve_lo.sum() - eve_lo[k] + 1.0 for k in range(3)])  # J̃_k
+        eve_total = np.array([row.sum() + 1.0 for row in eve_hi])  # T̃_e
+        eve_interf = np.array([[row.sum() - row[k] + 1.0 for k in range(users)] for row in eve_lo])  # J̃_ke
         precond = []
-        for t in range(3):
-            n = moments[t][0].shape[0]
-            # each receiver weighted by the current value of the smallest row it enters for transmitter t
-            scales = [total[r] if r == t else interf[r] for r in range(3)]
-            scales.append(min(eve_interf[k] for k in range(3) if k != t))
-            metric = sum(moments[t][r] / scales[r] for r in range(4))
-            metric = metric + (np.eye(n) / limits[t] if limits[t] > 0 else np.eye(n))
+        for j in range(users):
+            n, limit = moments[j][0].shape[0], design.user_limits[j]
+            # each receiver weighted by the current value of the smallest row message j enters
+            scales = [total[r] if r == j else interf[r] for r in range(users)]
+            scales += [min((eve_interf[e][k] for k in range(users) if k != j), default=eve_total[e]) for e in range(eves)]
+            metric = sum(moments[j][r] / scales[r] for r in range(users + eves))
+            metric = metric + (np.eye(n) / limit if limit > 0 else np.eye(n))
             vals, vecs = np.linalg.eigh((metric + metric.conj().T) / 2.0)
-            precond.append((vecs / np.sqrt(vals)) @ vecs.conj().T if limits[t] > 0 else np.zeros((n, n)))
+            precond.append((vecs / np.sqrt(vals)) @ vecs.conj().T if limit > 0 else np.zeros((n, n)))
         sizes = [2 * m[0].shape[0] ** 2 for m in moments]
         starts = np.concatenate([[0], np.cumsum(sizes)])
         coeff = np.zeros(prog.coeff.shape)
         offset = np.zeros(prog.offset.shape)
 
-        def add(row: int, t: int, entries: np.ndarray) -> None:
-            coeff[row, starts[t]:starts[t + 1]] += entries
+        def add(row: int, j: int, entries: np.ndarray) -> None:
+            coeff[row, starts[j]:starts[j + 1]] += entries
 
-        tc = [[_block_matrix(precond[t] @ moments[t][r] @ precond[t]) for r in range(4)] for t in range(3)]  # tr(R W) = tr(T R T Y)
-        gram = [_block_matrix(precond[t] @ precond[t]) for t in range(3)]  # tr W = tr(T² Y)
-        eve_hi_row = [hi_q[t] * tc[t][3] + hi_tr[t] * gram[t] for t in range(3)]
-        eve_lo_row = [lo_q[t] * tc[t][3] + lo_tr[t] * gram[t] for t in range(3)]
-        for k in range(3):
-            for t in range(3):
-                add(_ROW_X + k, t, tc[t][k] / total[k])
-                if t != k:
-                    add(_ROW_Y + k, t, tc[t][k] / interf[k])
-                    add(_ROW_Z + k, t, eve_lo_row[t] / eve_interf[k])
-            offset[_ROW_X + k], offset[_ROW_Y + k], offset[_ROW_Z + k] = 1 / total[k], 1 / interf[k], 1 / eve_interf[k]
-        for t in range(3):
-            add(_ROW_T, t, eve_hi_row[t] / eve_total)
-            add(_ROW_P + t, t, gram[t] / limits[t] if limits[t] > 0 else _block_matrix(np.eye(moments[t][0].shape[0])))
-        offset[_ROW_T] = 1.0 / eve_total
+        # tr(R W) = tr(T R T Y), tr W = tr(T² Y)
+        tc = [[_block_matrix(precond[j] @ moments[j][r] @ precond[j]) for r in range(users + eves)] for j in range(users)]
+        gram = [_block_matrix(precond[j] @ precond[j]) for j in range(users)]
+        eve_hi_row = [[hi_q[e, j] * tc[j][users + e] + hi_tr[e, j] * gram[j] for j in range(users)] for e in range(eves)]
+        eve_lo_row = [[lo_q[e, j] * tc[j][users + e] + lo_tr[e, j] * gram[j] for j in range(users)] for e in range(eves)]
+        for k in range(users):
+            for j in range(users):
+                add(lay.x + k, j, tc[j][k] / total[k])
+                if j != k:
+                    add(lay.y + k, j, tc[j][k] / interf[k])
+                    for e in range(eves):
+                        add(lay.z + e * users + k, j, eve_lo_row[e][j] / eve_interf[e][k])
+            offset[lay.x + k], offset[lay.y + k] = 1 / total[k], 1 / interf[k]
+            for e in range(eves):
+                offset[lay.z + e * users + k] = 1 / eve_interf[e][k]
+        for e in range(eves):
+            for j in range(users):
+                add(lay.t + e, j, eve_hi_row[e][j] / eve_total[e])
+            offset[lay.t + e] = 1.0 / eve_total[e]
+        for t, (group, limit) in enumerate(zip(design.groups, design.tx_limits)):
+            for j in group:
+                add(lay.p + t, j, gram[j] / limit if limit > 0 else _block_matrix(np.eye(moments[j][0].shape[0])))
         prog.coeff.value, prog.offset.value = coeff, offset
-        kappa = np.log(total) - np.log(interf) - np.log(eve_total) + np.log(eve_interf)
-        prog.kappa.value = np.where(design.served, kappa, kappa + UNSERVED_SLACK_NATS)  # an unserved user's row never binds
+        for e, kappa_e in enumerate(prog.kappas):
+            kappa = np.log(total) - np.log(interf) - np.log(eve_total[e]) + np.log(eve_interf[e])
+            kappa_e.value = np.where(design.served, kappa, kappa + UNSERVED_SLACK_NATS)  # an unserved user's row never binds
         return precond
 
     @staticmethod
@@ -399,29 +478,27 @@ class SynergyPrecoder:
     def _starts(self, problem: PrecodingProblem, design: _Design) -> tuple[list[PrecodingResult], float]:
         """Usable starting points, best first by the design objective; their solver time.
 
-        The power-optimised baselines on the design channels, plus (statistical design) the
-        statistical SLNR beams.
+        The power-optimised baselines on the design channels (those the antenna counts allow), plus
+        (statistical design) the statistical SLNR beams and the problem's warm start.
         """
         kinds = self.starts or (STATISTICAL_STARTS if self.statistical else BASELINE_KINDS)
-        if min(problem.channels.antenna_counts()) < ZF_ALL_MIN_ANTENNAS:
-            kinds = tuple(k for k in kinds if k != "zf-all")
         results = [StatisticalSlnr().solve(problem) if k == StatisticalSlnr.name else PowerOptimisedBaseline(k).solve(problem)
                    for k in kinds]
         if problem.warm_start is not None:
             results.append(_warm_start(problem, design))
         usable = [r for r in results if r.status == STATUS_OK]
-        usable.sort(key=lambda r: -design.objective([np.outer(x, x.conj()) for x in (r.w, r.f, r.v)])[0])
+        users = problem.topology.users
+        usable.sort(key=lambda r: -design.objective(_outer_products(r, users))[0])
         return usable, sum(r.solve_s for r in results)
 
-    def _sca(self, base: PrecodingResult, design: _Design) -> _Run:
+    def _sca(self, base: PrecodingResult, design: _Design, users: Sequence[str]) -> _Run:
         """Algorithm 1 from the baseline ``base``: iterate, accept only verified iterates, keep the best."""
         sizes = tuple(m[0].shape[0] for m in design.moments)
-        limits = design.limits
-        run = _Run(base=base, best_lifted=[np.outer(x, x.conj()) for x in (base.w, base.f, base.v)])
+        run = _Run(base=base, best_lifted=_outer_products(base, users))
         run.best_value, pt = design.objective(run.best_lifted)
         run.start_value = phi_prev = run.best_value
         for iteration in range(1, self.max_iterations + 1):
-            prog = self._program(sizes)
+            prog = self._program(sizes, design.eves, len(design.groups))
             precond = self._set_parameters(prog, pt, design)
             status, seconds, run.solver = self._run(prog)
             run.conic_s += seconds
@@ -432,7 +509,7 @@ class SynergyPrecoder:
             if not (np.isfinite(phi) and all(np.all(np.isfinite(y.value)) for y in prog.ys)):
                 run.message = f"iteration {iteration}: solver returned non-finite values"
                 return run
-            cand = [project_psd(precond[t] @ prog.ys[t].value @ precond[t], limits[t]) for t in range(3)]
+            cand = design.project([p @ y.value @ p for p, y in zip(precond, prog.ys)])
             value, cand_pt = design.objective(cand)
             tol = ACCEPT_TOL * max(1.0, abs(phi))
             if not (phi >= phi_prev - tol and value >= phi - tol):
@@ -450,47 +527,56 @@ class SynergyPrecoder:
         return run
 
     def _design(self, problem: PrecodingProblem) -> _Design:
-        chans = _channels(problem.channels)
-        radii = np.array([problem.eve_error_bound * np.linalg.norm(c[3]) for c in chans]) if self.robust else np.zeros(3)
-        moments = _moments(problem) if self.statistical else [[np.outer(h, h.conj()) for h in row] for row in chans]
-        served = np.array([u in problem.served for u in USERS])
-        limits = np.where(served, problem.limits_w, 0.0)  # the transmitter of an unserved user stays off
-        return _Design(moments, chans, radii, limits, served, self.robust)
+        top = problem.topology
+        users, eves = len(top.users), len(top.eves)
+        chans = [[problem.matrix[top.serving[u], r] for r in top.receivers] for u in top.users]
+        radii = (np.array([[problem.eve_error_bound * np.linalg.norm(chans[j][users + e]) for j in range(users)]
+                           for e in range(eves)]) if self.robust else np.zeros((eves, users)))
+        moments = ([[problem.moment(top.serving[u], r) for r in top.receivers] for u in top.users] if self.statistical
+                   else [[np.outer(h, h.conj()) for h in row] for row in chans])
+        served = np.array([u in problem.served for u in top.users])
+        owner = top.serving_index()
+        groups = tuple(tuple(int(j) for j in np.flatnonzero(owner == t)) for t in range(len(top.transmitters)))
+        # the transmitter of an unserved user gives it nothing; one without served users stays off
+        user_limits = np.where(served, problem.limits_w[owner], 0.0)
+        tx_limits = np.array([limit if served[list(g)].any() else 0.0 for g, limit in zip(groups, problem.limits_w)])
+        return _Design(moments, chans, radii, user_limits, tx_limits, groups, served, self.robust)
 
     def solve(self, problem: PrecodingProblem) -> PrecodingResult:
         """Run Algorithm 1 on ``problem``; never raises on solver trouble (see the status)."""
         start = time.perf_counter()
+        users = problem.topology.users
         design = self._design(problem)
         if not design.served.any():
-            zeros = [np.zeros(n, complex) for n in problem.channels.antenna_counts()]
-            return PrecodingResult(method=self.name, status=STATUS_OK, w=zeros[0], f=zeros[1], v=zeros[2],
-                                   planned=evaluate(problem, *zeros), wall_s=time.perf_counter() - start,
+            zeros = zero_precoders(problem.topology)
+            return PrecodingResult(method=self.name, status=STATUS_OK, precoders=zeros,
+                                   planned=evaluate(problem, zeros), wall_s=time.perf_counter() - start,
                                    message="no user can be served: every transmitter is off")
         starts, base_solve_s = self._starts(problem, design)
-        runs = [self._sca(base, design) for base in (starts if self.multi_start else starts[:1])]
+        runs = [self._sca(base, design, users) for base in (starts if self.multi_start else starts[:1])]
         for run in runs:
             extracted = [principal_precoder(m) for m in run.best_lifted]
             run.precoders = [x for x, _ in extracted]
             run.ratios = tuple(r for _, r in extracted)
             run.achieved = design.objective([np.outer(x, x.conj()) for x in run.precoders])[0]
         run = max(runs, key=lambda r: (bool(r.history), r.achieved))
-        w, f, v = run.precoders
+        precoders = dict(zip(users, run.precoders))
         status, message, base = STATUS_OK, run.message, run.base
         if not run.history:
             status = STATUS_FAILED
-            w, f, v = base.w, base.f, base.v
+            precoders = dict(base.precoders)
             message = f"no SCA iterate accepted ({message or 'no iteration ran'}); no decision"
         elif run.achieved < run.start_value or run.best_value - run.achieved > RANK_ONE_LOSS_TOL:
             status = STATUS_INACCURATE
             message = (message + "; " if message else "") + (
                 f"rank-one extraction reaches {run.achieved:.4g} of relaxed {run.best_value:.4g} bit/s/Hz")
             if run.achieved < run.start_value:
-                w, f, v = base.w, base.f, base.v
+                precoders = dict(base.precoders)
                 message += f"; using the {base.method} start ({run.start_value:.4g}) instead"
-        design_value = design.objective([np.outer(x, x.conj()) for x in (w, f, v)])[0]
+        design_value = design.objective([np.outer(precoders[u], precoders[u].conj()) for u in users])[0]
         conic_s = sum(r.conic_s for r in runs)
         return PrecodingResult(
-            method=self.name, status=status, w=w, f=f, v=v, planned=evaluate(problem, w, f, v),
+            method=self.name, status=status, precoders=precoders, planned=evaluate(problem, precoders),
             iterations=len(run.history), objective_history=tuple(run.history), eigen_ratios=run.ratios,
             solve_s=conic_s + base_solve_s, wall_s=time.perf_counter() - start, message=message,
             extra={"start_method": base.method, "start_min_rate": run.start_value, "relaxed_min_rate": run.best_value,
