@@ -336,3 +336,36 @@ def test_a_tle_catalogue_larger_than_the_single_tle_cap_runs(tmp_path):
     path.write_text(path.read_text().replace('tle = "shell.tle"', 'tle = "bad.tle"'))
     with pytest.raises(InputError, match=r"bad\.tle: line 2 \(line 1 of WALKER-00-00\): bad checksum"):
         load_scenario(path)
+
+
+# -- inspect and report ------------------------------------------------------------------------------------------------
+
+def test_inspect_and_report_show_the_handover_timeline(logged_run, capfd):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from eventlog.plots import REPORT_COLUMNS, plot_geometry
+    from eventlog.reader import load_by_kind
+
+    handovers = _rows(logged_run, "handover")
+    capfd.readouterr()
+    assert main(["inspect", str(logged_run)]) == 0
+    out = capfd.readouterr().out
+    assert f"{len(handovers)} handovers" in out and "rule highest_elevation" in out and "largest interference-to-noise" in out
+    for row in handovers:
+        assert f"t = {row['t_s']:g} s  handover  {row['old_satellite']} (" in out and f"→ {row['new_satellite']} (" in out
+    summary = json.loads((logged_run / "summary.json").read_text())
+    assert summary["constellation"]["handovers"] == len(handovers)
+    fig = plot_geometry(load_by_kind(logged_run, REPORT_COLUMNS))
+    try:
+        ax = fig.axes[0]
+        vertical = sorted(float(line.get_xdata()[0]) for line in ax.get_lines() if line.get_label().startswith("handover")
+                          or (line.get_linestyle() == "--" and list(line.get_xdata())[0] == list(line.get_xdata())[-1]))
+        assert vertical == [row["t_s"] for row in handovers]
+        assert "serving satellite's elevation" in [line.get_label() for line in ax.get_lines()]
+    finally:
+        plt.close(fig)
+    assert main(["report", str(logged_run)]) == 0
+    assert (logged_run / "report" / "geometry.png").read_bytes()[:4] == b"\x89PNG"
