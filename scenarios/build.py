@@ -140,8 +140,11 @@ class Prepared:
 def prepare(scenario: Scenario) -> Prepared:
     """Load the TLE, find the run window and precompute the satellite geometry for every tick.
 
-    The elements must be within ``MAX_TLE_AGE_DAYS`` of every instant they are propagated to: the
-    pass search's window, then the run's. An error about a field set on the command line names
+    With ``[constellation]``: load the catalogue or generate the Walker shell, propagate every
+    satellite once over the run (plus the serving rule's look-ahead), choose the serving satellite
+    per tick and build its geometry (``physical.serving``); the World and the twin use it as one
+    satellite's. The elements must be within ``MAX_TLE_AGE_DAYS`` of every instant they are
+    propagated to: the pass search's window, then the run's. An error about a field set on the command line names
     the override (``--set KEY``).
     """
     try:
