@@ -279,6 +279,29 @@ def test_the_logged_interference_is_the_largest_over_the_receivers(logged_run):
     assert worst < 0.0  # the 0.4° beams at nadir: the interference stays below the noise here (measured: README)
 
 
+def test_the_world_divides_each_receivers_channels_by_its_interference(prepared, tmp_path):
+    """Same seed, silent vs interfering satellites: every channel to r differs by exactly sqrt(1 + I_r/N0) (fading draws are shared)."""
+    interfering = prepare(load_scenario(SCENARIO, [parse_set("constellation.non_serving=interference")]).with_overrides(duration_s=DURATION_S))
+    reports = {}
+    for name, case in (("silent", prepared), ("interference", interfering)):
+        (tmp_path / name).mkdir()
+        sim = build(case, EventLog.open(tmp_path / name))
+        sim.env.run(until=3.5)
+        reports[name] = dict(sim.core.reports)
+        sim.log.close()
+    k = 3
+    s = interfering.scenario
+    motion = {r: LinearMotion(s.users["eve" if r == "e" else r].position_enu_m, s.users["eve" if r == "e" else r].velocity_mps) for r in RECEIVERS}
+    ratios = interference_to_noise(radio_parameters(s), 10 ** (s.satellite.power_dbw / 10), interfering.constellation.interferers_m(k),
+                                   interfering.constellation.geocentre_m, {r: motion[r].position_m(float(k)) for r in RECEIVERS}, 0.0)
+    assert all(0 < value < 1e-2 for value in ratios.values())
+    for tx in ("satellite", "uav", "bs"):
+        silent, scaled = reports["silent"][tx], reports["interference"][tx]
+        assert silent.measured_at_s == scaled.measured_at_s == float(k)
+        for user in ("su", "au", "gu"):
+            assert np.allclose(scaled.channels[user], silent.channels[user] / math.sqrt(1 + ratios[user]), rtol=1e-12, atol=0), (tx, user)
+
+
 # -- the loader -----------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("old, new, message", [
