@@ -28,6 +28,7 @@ MAX_BYTES: Final = {
     "sweep": 1 * MiB,
     "QKD network": 16 * MiB,
     "TLE": 64 * 1024,
+    "TLE catalogue": 16 * MiB,  # a constellation's satellites: ≈ 100,000 element sets in 3-line format
     "trace": 64 * MiB,
     "npz": 64 * MiB,
 }

@@ -26,7 +26,10 @@ HOURS_ABOVE_S = 3 * 3600.0
 
 #: the kinds and columns the report reads (everything else in the log is skipped while reading)
 REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "satellite_state": ("elevation_deg", "sun_elevation_deg", "serving", "weather"),
+    "satellite_state": ("elevation_deg", "sun_elevation_deg", "serving", "weather", "serving_satellite"),
+    "handover": ("old_satellite", "new_satellite", "old_elevation_deg", "new_elevation_deg"),
+    "service_acquired": ("satellite", "elevation_deg"),
+    "service_lost": ("satellite", "elevation_deg"),
     "pass_state": ("serving", "min_elevation_deg"),
     "pass_event": ("event", "elevation_deg"),
     "weather_state": ("state",),
@@ -166,7 +169,17 @@ def plot_geometry(frames: Frames):
         ax.axvspan(time(a), time(b), ymin=0.94, ymax=1.0, color="#e0a000", lw=0,
                    label="serving (above the minimum elevation)" if k == 0 else None)
     marker = "o" if len(sat) < 3 else None
-    ax.plot(time(sat["t_s"]), _column(sat, "elevation_deg"), color="#1f4e9c", marker=marker, label="satellite elevation")
+    constellation = "serving_satellite" in sat  # many satellites: the elevation is the serving one's
+    ax.plot(time(sat["t_s"]), _column(sat, "elevation_deg"), color="#1f4e9c", marker=marker,
+            label="serving satellite's elevation" if constellation else "satellite elevation")
+    handovers = _of(frames, "handover")
+    for k, t_s in enumerate(handovers["t_s"] if len(handovers) else ()):
+        ax.axvline(time(t_s), color="#7a3b9c", lw=0.8, ls="--", alpha=0.8, label=f"handover ({len(handovers)})" if k == 0 else None)
+    for kind, colour, label in (("service_acquired", "#2a8c3a", "service acquired"), ("service_lost", "#c0392b", "service lost")):
+        rows = _of(frames, kind)
+        for k, t_s in enumerate(rows["t_s"] if len(rows) else ()):
+            if t_s > 0:  # at t = 0 the acquisition is the initial state, not an event on the time axis
+                ax.axvline(time(t_s), color=colour, lw=0.9, ls="-.", label=label if k == 0 else None)
     ax.plot(time(sat["t_s"]), _column(sat, "sun_elevation_deg"), color="#d98b00", linestyle="--", marker=marker, label="Sun elevation")
     minimum = _min_elevation_deg(frames)
     if minimum is not None:
@@ -184,8 +197,12 @@ def plot_geometry(frames: Frames):
     _weather_legend(ax, spans)
     ax.set_xlabel(time.label)
     ax.set_ylabel("elevation (deg)")
-    ax.set_title("Satellite geometry, serving windows and weather" if windows
-                 else "Satellite geometry and weather: the satellite never serves in this log")
+    if constellation:
+        ax.set_title(f"Constellation: serving satellite, {len(handovers)} handovers, weather" if windows
+                     else "Constellation geometry and weather: no satellite serves in this log")
+    else:
+        ax.set_title("Satellite geometry, serving windows and weather" if windows
+                     else "Satellite geometry and weather: the satellite never serves in this log")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -193,6 +193,12 @@ class Summary:
         self.served_bits = Mean()
         self.unmet_by_reason: dict[str, Mean] = {}
         self.crossings: Counter = Counter()
+        # constellation (only logs that have one)
+        self.constellation: dict[str, Any] | None = None
+        self.service_changes: list[dict[str, Any]] = []
+        self.serving_satellites: set[str] = set()
+        self.unserved_ticks = 0
+        self.worst_interference_db: float | None = None
 
     # -- rows ---------------------------------------------------------------------------------------
     def observe(self, row: Mapping[str, Any], in_window: bool = True) -> None:
@@ -260,6 +266,25 @@ class Summary:
         elif kind == "key_pool_crossing":
             self.qkd_rows += 1
             self.crossings[str(row.get("to_state"))] += 1
+        elif kind == "constellation_loaded":
+            self.constellation = {k: row.get(k) for k in ("elements", "satellites", "rule", "non_serving")}
+        elif kind in ("handover", "service_acquired", "service_lost"):
+            self.service_changes.append({
+                "t_s": t_s, "change": kind,
+                "old": row.get("old_satellite") if kind == "handover" else (row.get("satellite") if kind == "service_lost" else None),
+                "new": row.get("new_satellite") if kind == "handover" else (row.get("satellite") if kind == "service_acquired" else None),
+                "old_elevation_deg": row.get("old_elevation_deg") if kind == "handover" else (row.get("elevation_deg") if kind == "service_lost" else None),
+                "new_elevation_deg": row.get("new_elevation_deg") if kind == "handover" else (row.get("elevation_deg") if kind == "service_acquired" else None),
+            })
+        elif kind == "satellite_state" and "serving_satellite" in row:
+            name = row.get("serving_satellite")
+            if name is None or (isinstance(name, float) and math.isnan(name)):
+                self.unserved_ticks += 1
+            else:
+                self.serving_satellites.add(str(name))
+            worst = _number(row.get("interference_to_noise_db"))
+            if worst is not None and (self.worst_interference_db is None or worst > self.worst_interference_db):
+                self.worst_interference_db = worst
 
     # -- result -------------------------------------------------------------------------------------
     def result(self) -> dict[str, Any]:
@@ -296,6 +321,17 @@ class Summary:
         if self.qkd_rows:
             out["qkd"] = self._qkd()
             wall["qkd_plan_wall_s"] = self.plan_wall.result()
+        if self.constellation is not None or self.service_changes:
+            out["constellation"] = {
+                **(self.constellation or {}),
+                "handovers": sum(c["change"] == "handover" for c in self.service_changes),
+                "acquisitions": sum(c["change"] == "service_acquired" for c in self.service_changes),
+                "losses": sum(c["change"] == "service_lost" for c in self.service_changes),
+                "satellites_served": len(self.serving_satellites),
+                "unserved_ticks": self.unserved_ticks,
+                "max_interference_to_noise_db": self.worst_interference_db,
+                "changes": self.service_changes,
+            }
         out[WALL_CLOCK] = wall
         return out
 
@@ -388,6 +424,36 @@ def _stats_line(stats: Mapping[str, float], unit: str) -> str:
     return f"mean {sig(stats['mean'])} {unit}, median {sig(stats['median'])} {unit}, max {sig(stats['max'])} {unit} (n = {stats['count']:,})"
 
 
+#: service changes listed one per line by ``inspect``; beyond this the first and last ones
+MAX_LISTED_CHANGES = 24
+
+
+def _constellation_lines(c: Mapping[str, Any]) -> list[str]:
+    """The constellation's handover timeline: counts, then one line per change of serving satellite."""
+    head = "constellation:"
+    if c.get("satellites") is not None:
+        head += f" {c['satellites']:,} satellites ({c.get('elements')}), rule {c.get('rule')}, others {c.get('non_serving')};"
+    head += (f" {plural(c['handovers'], 'handover')}, {c['satellites_served']:,} satellites served, "
+             f"{plural(c['unserved_ticks'], 'unserved tick')}")
+    if c.get("max_interference_to_noise_db") is not None:
+        head += f"; largest interference-to-noise {sig(c['max_interference_to_noise_db'], 3)} dB"
+    lines = [head]
+    changes = list(c.get("changes", ()))
+    shown = changes if len(changes) <= MAX_LISTED_CHANGES else changes[:MAX_LISTED_CHANGES // 2] + [None] + changes[-MAX_LISTED_CHANGES // 2:]
+
+    def end(name, elevation):
+        return "none" if name is None else f"{name} ({sig(elevation, 3)}°)"
+
+    for change in shown:
+        if change is None:
+            lines.append(f"  … {len(changes) - MAX_LISTED_CHANGES:,} more …")
+            continue
+        what = {"handover": "handover", "service_acquired": "acquired", "service_lost": "lost"}[change["change"]]
+        lines.append(f"  t = {sig(change['t_s'])} s  {what:<9} {end(change['old'], change['old_elevation_deg'])} → "
+                     f"{end(change['new'], change['new_elevation_deg'])}")
+    return lines
+
+
 def format_summary(summary: Mapping[str, Any]) -> str:
     """Human-readable text of a summary."""
     lines = []
@@ -425,6 +491,9 @@ def format_summary(summary: Mapping[str, Any]) -> str:
     lines.append("twin information age:")
     for label, s in summary["information_age"].items():
         lines.append(f"  {label:<22} {_stats_line(s, 's')}")
+    c = summary.get("constellation")
+    if c:
+        lines.extend(_constellation_lines(c))
     q = summary.get("qkd")
     if q:
         text = f"QKD: {plural(q['plans'], 'plan')}"

@@ -26,7 +26,7 @@ from typing import Final
 import numpy as np
 from scipy import special, stats
 
-from physical.secrecy import RECEIVERS, ChannelSet
+from physical.secrecy import CHANNEL_NAMES, RECEIVERS, ChannelSet
 from physical.units import db_to_linear, noise_power_w, wavelength_m
 
 COHERENCE_MODELS: Final = ("configured", "jakes")  #: where the small-scale coherence times come from
@@ -127,6 +127,10 @@ class PhaseRandomWalk:
     def value(self) -> np.ndarray:
         """Current phasors e^{jθ} (–)."""
         return np.exp(1j * self.phase)
+
+    def restart(self) -> None:
+        """Forget the phases: draw new uniform ones, independent of the old (a different satellite's channel)."""
+        self.phase = np.angle(self._rng.standard_normal(self.phase.size) + 1j * self._rng.standard_normal(self.phase.size))
 
     def step(self, rho: float) -> np.ndarray:
         """Advance by one step of correlation ``rho`` in (0, 1] and return the new phasors."""
@@ -311,6 +315,51 @@ def large_scale(params: RadioParameters, geo: LinkGeometry) -> LargeScale:
     return LargeScale(sat, uav, los, bs)
 
 
+def interference_to_noise(params: RadioParameters, power_w: float, satellites_m: np.ndarray, geocentre_m: np.ndarray,
+                          receivers_m: dict[str, np.ndarray], rain_fade_db: float) -> dict[str, float]:
+    """I_r/N0 at each receiver from satellites that each radiate ``power_w`` (W) with a spot beam at their own nadir.
+
+    Args:
+        params: the radio model (carrier, noise, G_max, α_3dB).
+        power_w: each interferer's transmit power (W).
+        satellites_m: interferers' ENU positions (m), shape (n, 3).
+        geocentre_m: the Earth's centre in the same ENU frame (m): each beam's boresight points at it.
+        receivers_m: receiver name → ENU position (m).
+        rain_fade_db: rain attenuation β on every satellite path (dB).
+
+    I_r = P·Σ_s C_L(r_s)·b(α_s)·β (Yin et al. eq. 1–2, the same gain formulas as the serving
+    satellite): the mean power of a satellite's signal whatever its precoder, since the element
+    phases are independent and uniform. α_s is the angle at satellite s between its nadir and the receiver.
+    """
+    satellites_m = np.asarray(satellites_m, dtype=float).reshape(-1, 3)
+    if satellites_m.shape[0] == 0:
+        return {r: 0.0 for r in receivers_m}
+    wavelength = wavelength_m(params.carrier_freq_hz)
+    nadir = np.asarray(geocentre_m, dtype=float) - satellites_m
+    nadir /= np.linalg.norm(nadir, axis=1, keepdims=True)
+    rain_factor = float(db_to_linear(-rain_fade_db))
+    out = {}
+    for r, rx in receivers_m.items():
+        to_rx = np.asarray(rx, dtype=float) - satellites_m
+        distance = np.linalg.norm(to_rx, axis=1)
+        off_axis = np.arccos(np.clip(np.einsum("ij,ij->i", nadir, to_rx) / distance, -1.0, 1.0))
+        gain = free_space_gain(wavelength, distance) * spot_beam_gain(off_axis, params.sat_beam_3db_rad, params.sat_max_gain)
+        out[r] = float(power_w * rain_factor * np.sum(gain) / params.noise_w)
+    return out
+
+
+def with_interference(channels: ChannelSet, interference_to_noise: dict[str, float]) -> ChannelSet:
+    """The channels with each receiver's noise raised by its interference: every vector to r divided by sqrt(1 + I_r/N0).
+
+    The channels are noise-normalised, so this keeps the secrecy maths (unit noise) unchanged.
+    """
+    arrays = {}
+    for name in CHANNEL_NAMES:
+        receiver = name.split("_", 1)[1]
+        arrays[name] = getattr(channels, name) / math.sqrt(1.0 + interference_to_noise.get(receiver, 0.0))
+    return ChannelSet.from_mapping(arrays)
+
+
 class ChannelModel:
     """The 12 transmitter→receiver channels with geometry-driven gains and evolving fading.
 
@@ -329,6 +378,11 @@ class ChannelModel:
             for r in RECEIVERS
         }
         self._last_t_s: float | None = None
+
+    def restart_satellite_fading(self) -> None:
+        """Another satellite now serves: its small-scale fading is independent of the previous one's (new phases)."""
+        for process in self._sat.values():
+            process.restart()
 
     def step(self, t_s: float, geo: LinkGeometry) -> ChannelSet:
         """Advance the fading to ``t_s`` (s) and return the noise-normalised channels for ``geo``."""

@@ -178,6 +178,13 @@ def enu_rotation(latitude_rad: float, longitude_rad: float) -> np.ndarray:
     ])
 
 
+def geocentre_enu_m(site: GroundSite) -> np.ndarray:
+    """The Earth's centre in the site's east-north-up frame (m): where a satellite's nadir points from anywhere."""
+    topos = site_position(site)
+    to_enu = enu_rotation(topos.latitude.radians, topos.longitude.radians)
+    return -(to_enu @ np.asarray(topos.itrs_xyz.m, dtype=float))
+
+
 def teme_to_itrs(times) -> np.ndarray:
     """Rotation matrices TEME → ITRS at skyfield ``times``, shape (n, 3, 3): R_ITRS←GCRS·R_TEME←GCRSᵀ from skyfield's frames."""
     r_itrs = np.asarray(itrs.rotation_at(times)).reshape(3, 3, -1)
@@ -207,8 +214,12 @@ class Constellation:
 
     @classmethod
     def from_tle(cls, path: Path | str) -> "Constellation":
-        """Load a TLE file with one or many satellites (see :func:`parse_tle_catalogue`)."""
-        return cls.from_tle_text(read_text(path, "TLE"), str(path))
+        """Load a TLE file with one or many satellites (see :func:`parse_tle_catalogue`).
+
+        Read as the ``TLE catalogue`` kind of :mod:`common.input_files` (16 MiB: ≈ 100,000 element
+        sets in 3-line format), not the single-satellite ``TLE`` kind (64 KiB).
+        """
+        return cls.from_tle_text(read_text(path, "TLE catalogue"), str(path))
 
     @classmethod
     def from_tle_text(cls, text: str, source: str) -> "Constellation":

@@ -27,6 +27,8 @@ class TransmitterReport:
         receivers_m: the receivers' positions as reported with the CSI (``su``, ``au``, ``gu``, and
             Eve's estimated position ``e``) (ENU, m).
         receivers_velocity_mps: the receivers' reported velocities (ENU, m/s).
+        serving_satellite: with a constellation, the name of the satellite that measured the CSI
+            (the one serving at ``measured_at_s``; None when none serves, or with one satellite).
     """
 
     transmitter: str
@@ -38,6 +40,7 @@ class TransmitterReport:
     scalars: dict[str, float] = field(default_factory=dict)
     receivers_m: dict[str, np.ndarray] = field(default_factory=dict)
     receivers_velocity_mps: dict[str, np.ndarray] = field(default_factory=dict)
+    serving_satellite: str | None = None
 
 
 @dataclass(frozen=True)

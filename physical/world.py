@@ -17,9 +17,10 @@ import numpy as np
 import simpy
 
 from common.event_logger import EventLogger
-from physical.channels import ChannelModel, LinkGeometry, estimate_with_error
+from physical.channels import ChannelModel, LinkGeometry, estimate_with_error, interference_to_noise, with_interference
 from physical.mobility import LinearMotion, WaypointTrajectory
 from physical.orbit import PassEvent, SiteGeometry
+from physical.serving import ServingSatellites
 from physical.reports import PrecoderCommand, TransmitterReport, WeatherReport
 from physical.urgent import urgent_timeout
 from physical.secrecy import RECEIVERS, SERVED_USER, TRANSMITTER_PREFIX, USERS, ChannelSet, secrecy_rates
@@ -46,6 +47,8 @@ class Layout:
         bs_m: the base-station antenna position (m).
         receivers: motion of ``su``, ``au``, ``gu`` and ``e``.
         passes: the satellite's rise/culmination/set events inside the run (logged when they happen).
+        constellation: with many satellites, the serving satellite per tick and the others
+            (``geometry`` is then the serving satellite's); None for one satellite.
     """
 
     geometry: SiteGeometry
@@ -54,6 +57,7 @@ class Layout:
     bs_m: np.ndarray
     receivers: Mapping[str, LinearMotion]
     passes: tuple[PassEvent, ...] = ()
+    constellation: ServingSatellites | None = None
 
 
 class World:
@@ -71,6 +75,9 @@ class World:
         outboxes: ``satellite``, ``uav``, ``bs`` and ``weather`` report destinations.
         inboxes: ``satellite``, ``uav``, ``bs`` SimPy stores delivering :class:`PrecoderCommand`.
         log: the event logger.
+        interference: with a constellation, every non-serving satellite above the horizon transmits
+            at the satellite's power limit with its beam at its own nadir; each receiver's channels
+            are divided by sqrt(1 + I_r/N0) (its noise raised by the interference).
     """
 
     def __init__(
@@ -88,8 +95,13 @@ class World:
         outboxes: Mapping[str, Outbox],
         inboxes: Mapping[str, simpy.Store],
         log: EventLogger,
+        interference: bool = False,
     ) -> None:
         self.env = env
+        self.interference = interference
+        if interference and layout.constellation is None:
+            raise ValueError("interference needs a constellation in the layout")
+        self._faded_satellite: str | None = None  # the satellite whose small-scale fading the channel model holds
         self.layout = layout
         self.channels = channels
         self.weather = weather
@@ -167,21 +179,36 @@ class World:
         elevation = float(geo.elevation_rad[k])
         if k == 0:
             self._log_initial_state(t, sample, elevation)
+        constellation = self.layout.constellation
+        extra: dict[str, object] = {}
+        serving_name = None
+        if constellation is not None:
+            serving_name = constellation.serving_name(k)
+            self._serving_changes(t, k, constellation)
+            extra["serving_satellite"] = serving_name
+        receivers_m = {r: self.layout.receivers[r].position_m(t) for r in RECEIVERS}
+        interference = None
+        if self.interference:
+            interference = interference_to_noise(self.channels.params, self.power_limits_w["satellite"], constellation.interferers_m(k),
+                                                 constellation.geocentre_m, receivers_m, sample.rain_fade_db)
+            worst = max(interference.values())
+            extra["interference_to_noise_db"] = 10.0 * math.log10(worst) if worst > 0 else None
         self.log.log(
             t, "satellite", "satellite_state",
             elevation_deg=math.degrees(elevation), azimuth_deg=math.degrees(geo.azimuth_rad[k]),
             range_m=float(geo.range_m[k]), sunlit=bool(geo.sat_sunlit[k]),
             sun_elevation_deg=math.degrees(geo.sun_elevation_rad[k]),
             serving=elevation >= self.channels.params.sat_min_elevation_rad,
-            weather=sample.state, rain_fade_db=sample.rain_fade_db, cloud_cover=sample.cloud_cover,
+            weather=sample.state, rain_fade_db=sample.rain_fade_db, cloud_cover=sample.cloud_cover, **extra,
         )
         uav_m = self.layout.uav.position_m(t)
         self.log.log(t, "uav", "uav_state", x_m=uav_m[0], y_m=uav_m[1], z_m=uav_m[2])
-        receivers_m = {r: self.layout.receivers[r].position_m(t) for r in RECEIVERS}
         velocities = {r: np.asarray(self.layout.receivers[r].velocity_mps, dtype=float) for r in RECEIVERS}
         link_geo = LinkGeometry(sat_m, elevation, self.layout.beam_centre_m, uav_m, self.layout.bs_m, receivers_m, sample.rain_fade_db,
                                 uav_velocity_mps=self.layout.uav.velocity_mps(t), receivers_velocity_mps=velocities)
         truth = self.channels.step(t, link_geo)
+        if interference is not None:
+            truth = with_interference(truth, interference)
         self._log_secrecy(t, truth)
         positions = {"satellite": sat_m, "uav": uav_m, "bs": self.layout.bs_m}
         scalars = {"elevation_deg": math.degrees(elevation), "range_m": float(geo.range_m[k])}
@@ -198,9 +225,31 @@ class World:
                     scalars=scalars if tx == "satellite" else {},
                     receivers_m=receivers_m,
                     receivers_velocity_mps=velocities,
+                    serving_satellite=serving_name if tx == "satellite" else None,
                 )
             )
         self.outboxes["weather"].put(WeatherReport(t, sample.state, sample.rain_fade_db, sample.cloud_cover))
+
+    def _serving_changes(self, t: float, k: int, constellation: ServingSatellites) -> None:
+        """Log the changes of serving satellite at tick ``k`` and restart the fading when another satellite serves.
+
+        A satellite that serves again after a gap in service keeps its fading process (it is the same
+        channel); any other satellite's channel is independent of the previous one's.
+        """
+        for change in constellation.changes_at(k):
+            old_deg, new_deg = math.degrees(change.old_elevation_rad), math.degrees(change.new_elevation_rad)
+            if change.kind == "handover":
+                self.log.log(t, "satellite", "handover", old_satellite=change.old, new_satellite=change.new,
+                             old_elevation_deg=old_deg, new_elevation_deg=new_deg, rule=constellation.rule)
+            elif change.kind == "acquired":
+                self.log.log(t, "satellite", "service_acquired", satellite=change.new, elevation_deg=new_deg, rule=constellation.rule)
+            else:
+                self.log.log(t, "satellite", "service_lost", satellite=change.old, elevation_deg=old_deg, rule=constellation.rule)
+        name = constellation.serving_name(k)
+        if name is not None and name != self._faded_satellite:
+            if self._faded_satellite is not None:
+                self.channels.restart_satellite_fading()
+            self._faded_satellite = name
 
     def _log_initial_state(self, t: float, sample, elevation_rad: float) -> None:
         """At the first tick: the weather and the satellite's pass state, stated even if they never change.

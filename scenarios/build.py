@@ -23,7 +23,11 @@ from physical.orbit import GroundSite, LeoOrbit, PassEvent, SiteGeometry
 from physical.randomness import component_rng
 from physical.units import db_to_linear, dbw_to_watts
 from physical.weather import Weather, WeatherModel, WeatherTrace
+from physical.constellation import Constellation
+from physical.handover import ServingRule
 from physical.qkd_network import QkdNetwork
+from physical.serving import ServingSatellites, serving_satellites
+from physical.walker import WalkerShell
 from physical.world import Layout, World
 from common.errors import InputError
 from scenarios.config import LinkConfig, Scenario, blame
@@ -125,18 +129,23 @@ class Prepared:
     """Everything derived from the scenario that can fail on bad input, computed before any output exists."""
 
     scenario: Scenario
-    orbit: LeoOrbit
+    orbit: LeoOrbit | None
     site: GroundSite
     start: datetime
     geometry: SiteGeometry
     passes: tuple[PassEvent, ...]
+    constellation: ServingSatellites | None = None
+    constellation_source: str = ""
 
 
 def prepare(scenario: Scenario) -> Prepared:
     """Load the TLE, find the run window and precompute the satellite geometry for every tick.
 
-    The elements must be within ``MAX_TLE_AGE_DAYS`` of every instant they are propagated to: the
-    pass search's window, then the run's. An error about a field set on the command line names
+    With ``[constellation]``: load the catalogue or generate the Walker shell, propagate every
+    satellite once over the run (plus the serving rule's look-ahead), choose the serving satellite
+    per tick and build its geometry (``physical.serving``); the World and the twin use it as one
+    satellite's. The elements must be within ``MAX_TLE_AGE_DAYS`` of every instant they are
+    propagated to: the pass search's window, then the run's. An error about a field set on the command line names
     the override (``--set KEY``).
     """
     try:
@@ -145,8 +154,42 @@ def prepare(scenario: Scenario) -> Prepared:
         raise blame(exc, scenario, str(scenario.path)) from None
 
 
+def load_constellation(scenario: Scenario, start: datetime) -> Constellation:
+    """The scenario's constellation: its TLE catalogue, or its Walker shell with the epoch given (else ``start``)."""
+    config = scenario.constellation
+    if config.tle:
+        return Constellation.from_tle(scenario.constellation_tle_path)
+    walker = config.walker
+    try:
+        shell = WalkerShell(inclination_deg=walker.inclination_deg, total=walker.total, planes=walker.planes, phasing=walker.phasing,
+                            altitude_m=walker.altitude_m, epoch_utc=walker.epoch_datetime or start,
+                            raan_offset_deg=walker.raan_offset_deg, mean_anomaly_offset_deg=walker.mean_anomaly_offset_deg,
+                            name=walker.name)
+    except InputError as exc:
+        raise InputError(exc.message, source=str(scenario.path), field=f"constellation.walker.{exc.field}" if exc.field else "constellation.walker") from None
+    return Constellation.from_walker(shell)
+
+
+def _prepare_constellation(scenario: Scenario, site: GroundSite) -> Prepared:
+    """Propagate the whole constellation once, choose the serving satellite per tick and build its geometry."""
+    run = scenario.run
+    config = scenario.constellation
+    source = str(scenario.path)
+    start = run.start_datetime
+    constellation = load_constellation(scenario, start)
+    end = start + timedelta(seconds=run.duration_s + config.lookahead_s)
+    constellation.check_epochs_near(start, end, source, "constellation.walker.epoch_utc" if config.walker else "constellation.tle")
+    rule = ServingRule(config.rule, math.radians(scenario.satellite.min_elevation_deg), math.radians(config.hysteresis_deg), config.hysteresis_s)
+    t_s = np.arange(run.n_ticks) * run.tick_s
+    serving = serving_satellites(constellation, site, start, t_s, rule, lookahead_s=config.lookahead_s,
+                                 keep_others=config.non_serving == "interference")
+    return Prepared(scenario, None, site, start, serving.geometry, (), serving, constellation.source)
+
+
 def _prepare(scenario: Scenario) -> Prepared:
     site = GroundSite(scenario.site.name, scenario.site.latitude_deg, scenario.site.longitude_deg, scenario.site.altitude_m)
+    if scenario.constellation is not None:
+        return _prepare_constellation(scenario, site)
     orbit = LeoOrbit.from_tle(scenario.tle_path)
     run = scenario.run
     source = str(scenario.path)
@@ -170,16 +213,25 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
     n_ticks = scenario.run.n_ticks
     tick_s = scenario.run.tick_s
 
-    perigee_m, apogee_m = orbit.perigee_apogee_altitude_m()
     log.log(
         0.0, "run", "run_started", scenario=str(scenario.path), seed=seed, start_utc=start.isoformat(),
         duration_s=scenario.run.duration_s, tick_s=tick_s, n_ticks=n_ticks, precoding=scenario.twin.precoding,
     )
-    log.log(
-        0.0, "satellite", "tle_loaded", name=orbit.name, tle=str(scenario.satellite.tle), epoch_utc=orbit.epoch_utc.isoformat(),
-        epoch_age_days=(start - orbit.epoch_utc).total_seconds() / 86_400.0,
-        perigee_altitude_m=perigee_m, apogee_altitude_m=apogee_m,
-    )
+    serving = prepared.constellation
+    if serving is None:
+        perigee_m, apogee_m = orbit.perigee_apogee_altitude_m()
+        log.log(
+            0.0, "satellite", "tle_loaded", name=orbit.name, tle=str(scenario.satellite.tle), epoch_utc=orbit.epoch_utc.isoformat(),
+            epoch_age_days=(start - orbit.epoch_utc).total_seconds() / 86_400.0,
+            perigee_altitude_m=perigee_m, apogee_altitude_m=apogee_m,
+        )
+    else:
+        config = scenario.constellation
+        log.log(
+            0.0, "satellite", "constellation_loaded", elements=prepared.constellation_source, satellites=len(serving.names),
+            rule=serving.rule, hysteresis_deg=config.hysteresis_deg, hysteresis_s=config.hysteresis_s,
+            non_serving=config.non_serving, handovers=sum(c.kind == "handover" for c in serving.changes),
+        )
 
     # stores: each twin's inbox and each transmitter's command inbox
     edge_inbox = {tx: simpy.Store(env) for tx in TRANSMITTERS}
@@ -207,9 +259,10 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
     bs_m = np.asarray(scenario.base_station.position_enu_m, dtype=float)
     radio = radio_parameters(scenario)
     # the twin's own models: the ephemeris it propagates from the same public TLE, the UAV's flight plan
+    # with a constellation, the serving satellite the twin predicts from the public elements and the declared rule
     knowledge = TwinKnowledge(
         radio=radio,
-        satellite=SatelliteTrack.from_geometry(geometry),
+        satellite=SatelliteTrack.from_geometry(geometry, serving.serving_names() if serving is not None else None),
         beam_centre_m=beam_centre_m,
         uav_plan=WaypointTrajectory(np.asarray(scenario.uav.waypoints_enu_m), scenario.uav.speed_mps, scenario.uav.loop),
         bs_m=bs_m,
@@ -246,6 +299,7 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
             "e": LinearMotion(users["eve"].position_enu_m, users["eve"].velocity_mps),
         },
         passes=prepared.passes,
+        constellation=serving,
     )
     w = scenario.weather
     if w.model == "trace":
@@ -258,6 +312,7 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
         layout=layout,
         channels=ChannelModel(radio, rng_for),
         weather=weather,
+        interference=serving is not None and scenario.constellation.non_serving == "interference",
         power_limits_w={
             "satellite": float(dbw_to_watts(scenario.satellite.power_dbw)),
             "uav": float(dbw_to_watts(scenario.uav.power_dbw)),

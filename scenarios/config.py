@@ -21,10 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from physical.mobility import LinearMotion, WaypointTrajectory
-from physical.orbit import ephemeris_span_utc
+from physical.constellation import parse_tle_catalogue
+from physical.handover import RULES as SERVING_RULES
+from physical.orbit import MAX_LEO_APOGEE_ALTITUDE_M, MIN_PERIGEE_ALTITUDE_M, ephemeris_span_utc
+from physical.walker import MAX_SHELL_SATELLITES
 from physical.weather import WEATHER_STATES, WeatherRecord
 from common.errors import InputError
-from common.input_files import TomlNestingError, parse_toml, read_toml
+from common.input_files import TomlNestingError, parse_toml, read_text, read_toml
 from scenarios.schema import Vec3, field_path_error, load_table, spec
 from scenarios.traces import DemandRecord, load_demand_trace, load_weather_trace
 from twin.precoding import PRECODERS
@@ -40,6 +43,7 @@ MAX_NODE_SPEED_MPS = 100.0  #: largest velocity component of a user or Eve (m/s)
 MIN_TX_DISTANCE_M = 1.0  #: a receiver closer than this to the UAV or the base station is refused (the path-loss models diverge at 0 m)
 PRECODING_METHODS = tuple(sorted(PRECODERS))
 USER_NAMES = ("su", "au", "gu", "eve")
+NON_SERVING_MODES = ("silent", "interference")  #: what the constellation's other satellites do on the band
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +86,7 @@ class SiteConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class SatelliteConfig:
-    tle: str = spec(doc="TLE file: a path relative to the scenario's folder, else a name in the shipped library (tle/micius-like.tle, tle/leo-53deg.tle)")
+    tle: str = spec("", doc="TLE file: a path relative to the scenario's folder, else a name in the shipped library (tle/micius-like.tle, tle/leo-53deg.tle); required unless [constellation] is given (then leave it out: the other [satellite] fields describe every satellite of the constellation)")
     antennas: int = spec(4, min=1, max=64, doc="N_S")
     power_dbw: float = spec(10.0, min=-30.0, max=40.0, unit="dBW", doc="P_S")
     max_gain_db: float = spec(46.0, min=0.0, max=70.0, unit="dB", doc="spot-beam peak gain G_max")
@@ -251,6 +255,63 @@ class QkdConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WalkerConfig:
+    total: int = spec(min=1, max=MAX_SHELL_SATELLITES, doc="T, the number of satellites of the Walker-delta shell i:T/P/F (a multiple of planes)")
+    planes: int = spec(min=1, max=MAX_SHELL_SATELLITES, doc="P, equally spaced orbital planes (must divide total)")
+    phasing: int = spec(min=0, max=MAX_SHELL_SATELLITES - 1, doc="F, relative phasing between adjacent planes: plane p+1 leads plane p by F·360°/T (0 ≤ F < P)")
+    altitude_m: float = spec(min=MIN_PERIGEE_ALTITUDE_M, max=MAX_LEO_APOGEE_ALTITUDE_M, unit="m", doc="circular orbit altitude above the WGS72 equatorial radius")
+    inclination_deg: float = spec(min=0.0, max=180.0, unit="deg", doc="orbital inclination i")
+    epoch_utc: str = spec("", doc="ISO 8601 UTC epoch of the synthetic elements (e.g. 2026-11-16T12:00:00Z); empty: the run's start")
+    raan_offset_deg: float = spec(0.0, min=0.0, max=360.0, unit="deg", doc="right ascension of the first plane's ascending node")
+    mean_anomaly_offset_deg: float = spec(0.0, min=0.0, max=360.0, unit="deg", doc="mean anomaly of the first satellite of the first plane")
+    name: str = spec("WALKER", doc="prefix of the satellite names <name>-<plane>-<slot>")
+
+    def __post_init__(self) -> None:
+        if self.planes > self.total or self.total % self.planes:
+            raise ValueError(f"planes: {self.planes} planes must divide the {self.total} satellites (T/P satellites per plane)")
+        if self.phasing >= self.planes:
+            raise ValueError(f"phasing: {self.phasing} is out of range; allowed [0, {self.planes - 1}] (0 ≤ F < planes)")
+        if self.epoch_utc:
+            try:
+                parsed = datetime.fromisoformat(self.epoch_utc.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(f"epoch_utc: {self.epoch_utc!r} is not an ISO 8601 time such as 2026-11-16T12:00:00Z") from None
+            if parsed.tzinfo is None:
+                raise ValueError(f"epoch_utc: {self.epoch_utc!r} needs a time zone; append Z for UTC")
+        if not self.name or not self.name.isprintable() or len(self.name) > 20:
+            raise ValueError(f"name: {self.name!r} must be 1-20 printable characters")
+
+    @property
+    def epoch_datetime(self) -> datetime | None:
+        """The epoch as a UTC datetime (None: the run's start)."""
+        return datetime.fromisoformat(self.epoch_utc.replace("Z", "+00:00")).astimezone(timezone.utc) if self.epoch_utc else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConstellationConfig:
+    tle: str = spec("", doc="TLE catalogue with many satellites (CelesTrak 2-/3-line or Space-Track 3LE, at most 16 MiB): relative to the scenario's folder, else in the shipped library; give this or [constellation.walker]")
+    walker: WalkerConfig | None = spec(None, doc="a synthetic Walker-delta shell instead of a catalogue")
+    rule: str = spec("highest_elevation", choices=SERVING_RULES, doc="serving satellite per tick among those above satellite.min_elevation_deg: 'highest_elevation' or 'longest_visibility' (latest set time)")
+    hysteresis_deg: float = spec(0.0, min=0.0, max=90.0, unit="deg", doc="rule = 'highest_elevation': keep the serving satellite unless another is higher by more than this")
+    hysteresis_s: float = spec(0.0, min=0.0, max=86_400.0, unit="s", doc="rule = 'longest_visibility': keep the serving satellite unless another sets later by more than this")
+    visibility_lookahead_s: float = spec(900.0, min=0.0, max=86_400.0, unit="s", doc="rule = 'longest_visibility': the geometry is propagated this far beyond the run's end so set times near the end are not cut off (about one pass)")
+    non_serving: str = spec("silent", choices=NON_SERVING_MODES, doc="the other satellites: 'silent' (do not transmit on this band) or 'interference' (every other satellite above the horizon transmits at satellite.power_dbw with its spot beam at its own nadir; its power at each receiver adds to that receiver's noise)")
+
+    def __post_init__(self) -> None:
+        if bool(self.tle) == (self.walker is not None):
+            raise ValueError("give exactly one of tle (a catalogue file) and [constellation.walker] (a synthetic shell)")
+        if self.rule == "highest_elevation" and self.hysteresis_s:
+            raise ValueError("hysteresis_s: applies to rule = 'longest_visibility' only (use hysteresis_deg)")
+        if self.rule == "longest_visibility" and self.hysteresis_deg:
+            raise ValueError("hysteresis_deg: applies to rule = 'highest_elevation' only (use hysteresis_s)")
+
+    @property
+    def lookahead_s(self) -> float:
+        """How far (s) beyond the run the geometry is propagated for the serving rule."""
+        return self.visibility_lookahead_s if self.rule == "longest_visibility" else 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class Scenario:
     """A whole scenario. ``path`` is the file it came from (not a TOML key)."""
 
@@ -265,6 +326,7 @@ class Scenario:
     links: LinksConfig = spec(LinksConfig())
     twin: TwinConfig = spec(TwinConfig())
     qkd: QkdConfig | None = spec(None, doc="QKD layer (absent: no QKD)")
+    constellation: ConstellationConfig | None = spec(None, doc="many satellites instead of the one of satellite.tle (absent: one satellite)")
     path: Path = dataclasses.field(default=Path("<memory>"), init=False, compare=False)
     #: every file the scenario names: field → {"name": as written, "origin": "scenario folder" | "library", "path": resolved}
     input_files: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict, init=False, compare=False)
@@ -273,6 +335,14 @@ class Scenario:
     weather_records: tuple[WeatherRecord, ...] = dataclasses.field(default=(), init=False, compare=False)
     qkd_network: QkdInstance | None = dataclasses.field(default=None, init=False, compare=False)
     demand_records: tuple[DemandRecord, ...] = dataclasses.field(default=(), init=False, compare=False)
+    #: with [constellation]: how many satellites it has (0 without)
+    constellation_satellites: int = dataclasses.field(default=0, init=False, compare=False)
+
+    @property
+    def constellation_tle_path(self) -> Path | None:
+        """The constellation's TLE catalogue in use (None for a Walker shell or no constellation)."""
+        entry = self.input_files.get("constellation.tle")
+        return Path(entry["path"]) if entry else None
 
     @property
     def tle_path(self) -> Path:
@@ -452,7 +522,10 @@ def scenario_from_table(table: dict, path: Path, source: str | None = None, *, a
         files[field] = {"name": relative, "origin": origin, "path": str(resolved)}
         return resolved
 
-    named("satellite.tle", scenario.satellite.tle, "TLE file")
+    if scenario.constellation is None:
+        named("satellite.tle", scenario.satellite.tle, "TLE file")
+    else:
+        _check_constellation(scenario, named, source)
     if scenario.weather.model == "trace":
         object.__setattr__(scenario, "weather_records", load_weather_trace(named("weather.trace", scenario.weather.trace, "weather trace")))
     if scenario.qkd is not None:
@@ -461,6 +534,26 @@ def scenario_from_table(table: dict, path: Path, source: str | None = None, *, a
     check_workload(scenario, source, allow_large)
     _check_distances(scenario, source)
     return scenario
+
+
+def _check_constellation(scenario: Scenario, named, source: str) -> None:
+    """What a ``[constellation]`` excludes (one satellite's TLE, culmination alignment, QKD) and its catalogue's validity."""
+    constellation = scenario.constellation
+    if scenario.satellite.tle:
+        raise InputError("not used with [constellation]: name the catalogue in constellation.tle (or give [constellation.walker]) "
+                         "and leave satellite.tle out", source=source, field="satellite.tle")
+    if scenario.run.align != "start":
+        raise InputError("'culmination' centres the run on one satellite's pass; with [constellation] use align = 'start'",
+                         source=source, field="run.align")
+    if scenario.qkd is not None:
+        raise InputError("the QKD layer is not supported with [constellation] yet (its satellite links follow one satellite's passes); "
+                         "remove [qkd] or [constellation]", source=source, field="qkd")
+    if constellation.tle:
+        path = named("constellation.tle", constellation.tle, "TLE catalogue")
+        count = len(parse_tle_catalogue(read_text(path, "TLE catalogue"), str(path)))
+    else:
+        count = constellation.walker.total
+    object.__setattr__(scenario, "constellation_satellites", count)
 
 
 def _check_time_span(run: RunConfig, source: str) -> None:

@@ -17,7 +17,7 @@ commented starter). Every key below is checked on load: an unknown key, a wrong 
 outside the allowed range is an error naming the file and the field (exit status 2, nothing
 written). Units are in the key names; powers in dBW, angles in degrees, times in seconds.
 
-**Files a scenario names** (`satellite.tle`, `weather.trace`, `qkd.network`, `qkd.demand.trace`)
+**Files a scenario names** (`satellite.tle`, `constellation.tle`, `weather.trace`, `qkd.network`, `qkd.demand.trace`)
 are relative paths: first next to the scenario (they may not leave its folder: no absolute paths,
 no `..` or links out of it), else a name in the shipped library, the repository's `scenarios/`
 folder: `tle/micius-like.tle`, `tle/leo-53deg.tle`, `traces/storm-afternoon-weather.csv`,
@@ -38,6 +38,12 @@ error names `--set KEY`. `--seed N` and `--duration S` are short for `--set run.
 - the run (with `align = "culmination"`: the pass search window too, widened by half the run) lies
   within 1899-07-30 … 2053-10-08, the span of the shipped JPL DE421 ephemeris less a day;
 - the TLE's epoch is within 30 days of every instant it is propagated to (the pass search, the run);
+  with `[constellation]`, every satellite's (a Walker shell's `epoch_utc`, or the run's start);
+- `[constellation]` gives exactly one of `tle` and `[constellation.walker]` (whose `planes` divide
+  `total` and `phasing` < `planes`), replaces `satellite.tle` (leave it out), needs
+  `run.align = "start"` and excludes `[qkd]` (not supported with a constellation yet); its
+  geometry (satellites × ticks, plus `visibility_lookahead_s` for `longest_visibility`) is at most
+  30,000,000 samples unless `run --allow-large`;
 - no user or Eve comes within 1 m of the UAV or the base station at any tick;
 - the job is at most 5,000,000 simulation steps (world ticks + trigger checks + the QKD layer's
   pool steps, reports, planner checks, pool log rows and demand changes + weather-trace rows), unless
@@ -48,7 +54,10 @@ ASCII only (no tabs, no non-breaking spaces, no non-ASCII digits), 69 characters
 at the standard columns, each field's layout (digits, decimal point, signs), epoch day in
 [1, 366) (367 in a leap year), inclination in [0, 180] deg, the other angles in [0, 360) deg,
 mean motion > 0, both checksums; then the orbit must be a LEO (perigee ≥ 150 km, apogee ≤ 2,000 km).
-An error names the line, the columns and the field.
+An error names the line, the columns and the field. A **TLE catalogue** (`constellation.tle`)
+holds many such sets: CelesTrak 2-line or 3-line, or Space-Track 3LE (name lines `0 NAME`), mixed
+freely; each set gets the same checks and an error names the file line and the satellite; names
+and catalogue numbers must be unique (a set without a name line is `SAT-<catalogue number>`).
 
 **Traces** are CSV files with a header; numbers are plain ASCII decimals (`240`, `2.4e2`; not
 `2_40`), a field may not hold a line break, at most 1,000,000 rows:
@@ -60,7 +69,7 @@ An error names the line, the columns and the field.
   (time, src, dst).
 
 **Every input file** must be a regular file (not a folder, FIFO or device) of at most: scenario
-1 MiB, TLE 64 KiB, trace 64 MiB, QKD network 16 MiB; TOML may nest at most 32 levels.
+1 MiB, TLE 64 KiB, TLE catalogue 16 MiB (≈ 100,000 satellites in 3-line format), trace 64 MiB, QKD network 16 MiB; TOML may nest at most 32 levels.
 
 This page is generated from `scenarios/config.py` by `python -m scenarios.docs`; a test keeps the
 two in sync.

@@ -43,6 +43,15 @@ def _jsonable(value):
     raise TypeError(type(value).__name__)
 
 
+def scenario_record(scenario) -> dict:
+    """The scenario as ``run.json`` records it; the constellation's entries only when it has one (older logs stay the same)."""
+    record = dataclasses.asdict(scenario)
+    if scenario.constellation is None:
+        record.pop("constellation", None)
+        record.pop("constellation_satellites", None)
+    return record
+
+
 def _write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a partial file, so a full disk never leaves half a file."""
     partial = path.with_name(path.name + ".partial")
@@ -70,7 +79,7 @@ def execute(prepared: Prepared, out: Path, *, progress: Callable[[float], None] 
     scenario = prepared.scenario
     started = time.perf_counter()
     _write_atomically(out / RUN_FILE, json.dumps(
-        {"version": __version__, "scenario_file": str(scenario.path), "scenario": dataclasses.asdict(scenario)},
+        {"version": __version__, "scenario_file": str(scenario.path), "scenario": scenario_record(scenario)},
         indent=2, default=_jsonable) + "\n")
     _write_json(out / PROVENANCE_FILE, provenance())
     log = EventLog.open(out)

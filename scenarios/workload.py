@@ -20,6 +20,7 @@ from common.errors import InputError
 
 MAX_SIMULATION_STEPS: Final = 5_000_000  #: largest scenario run accepted without --allow-large (simulation steps)
 MAX_FIGURE_SOLVES: Final = 100_000  #: largest figure accepted without --allow-large (solves)
+MAX_CONSTELLATION_SAMPLES: Final = 30_000_000  #: largest constellation geometry (satellites × ticks, ≈ 29 bytes each) without --allow-large
 MAX_SWEEP_RUNS: Final = 100_000  #: largest sweep accepted without --allow-large (runs or solves)
 OVERRIDE: Final = "--allow-large"  #: the option that lifts the limits
 
@@ -64,6 +65,16 @@ def check_workload(scenario, source: str, allow_large: bool) -> None:
     """Refuse a scenario whose run would exceed ``MAX_SIMULATION_STEPS`` (unless ``allow_large``); the error names the biggest process."""
     work = scenario_work(scenario)
     total = sum(w.count for w in work)
+    constellation = getattr(scenario, "constellation", None)
+    if constellation is not None and not allow_large:
+        ticks = scenario.run.n_ticks + constellation.lookahead_s / scenario.run.tick_s
+        samples = scenario.constellation_satellites * ticks
+        if samples > MAX_CONSTELLATION_SAMPLES:
+            raise InputError(
+                f"the constellation's geometry would hold {scenario.constellation_satellites:,} satellites × {ticks:,.0f} ticks = "
+                f"{samples:.3g} samples (≈ {samples * 29 / 2**30:.1f} GiB); the limit is {MAX_CONSTELLATION_SAMPLES:,}: use fewer "
+                f"satellites, a shorter run or a longer run.tick_s, or pass {OVERRIDE} to run it anyway",
+                source=source, field="constellation")
     if allow_large or total <= MAX_SIMULATION_STEPS:
         return
     big = max(work, key=lambda w: w.count)

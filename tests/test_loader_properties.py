@@ -28,6 +28,8 @@ from tests.toml_writer import _value as toml_value
 from tests.toml_writer import dumps
 
 BASE = tomllib.loads(DEFAULT_SCENARIO.read_text())
+#: fields of [constellation] are drawn against the shipped constellation scenario (the default has none)
+CONSTELLATION_BASE = tomllib.loads((DEFAULT_SCENARIO.parent / "constellation-handover.toml").read_text())
 NUMERIC = [
     r for r in describe_fields(Scenario)
     if r["type"] in ("float", "int") and r["allowed"] and "{" not in r["field"] and r["field"].count(".") <= 2
@@ -75,7 +77,8 @@ def _in_range(row, draw):
 def test_valid_values_round_trip_through_toml(tmp_path, data):
     row = data.draw(st.sampled_from(NUMERIC))
     value = _in_range(row, data.draw)
-    table = copy.deepcopy(BASE)
+    constellation = row["field"].startswith("constellation.")
+    table = copy.deepcopy(CONSTELLATION_BASE if constellation else BASE)
     _set(table, tuple(row["field"].split(".")), value)
     path = copy_scenario(tmp_path)
     path.write_text(dumps(table))
@@ -86,6 +89,10 @@ def test_valid_values_round_trip_through_toml(tmp_path, data):
         if "simulation steps" in str(exc):  # the job-size limit: only a field that sets a period or the duration can cause it
             assert row["field"] in str(exc) and "--allow-large" in str(exc), str(exc)
             assert row["field"].endswith("_s"), str(exc)
+            return
+        if constellation:  # the shell's cross-field rules, the rule's own hysteresis, the geometry's size limit
+            shell_rules = ("must divide", "(0 ≤ F < planes)", "applies to rule", "samples")
+            assert "constellation" in str(exc) and any(text in str(exc) for text in shell_rules), str(exc)
             return
         assert "must not exceed" in str(exc) or "> 0" in str(exc), str(exc)
         return

@@ -52,6 +52,8 @@ class EdgeTwin:
             for user, h in report.channels.items():
                 fields[f"gain_{user}_db"] = linear_to_db(float(np.vdot(h, h).real))
             fields["gain_e_est_db"] = linear_to_db(float(np.vdot(report.eve_estimate, report.eve_estimate).real))
+            if report.serving_satellite is not None:  # a constellation: the satellite that measured (handovers reach the twin here)
+                fields["serving_satellite"] = report.serving_satellite
         elif isinstance(report, KeyPoolReport):
             states = list(report.states.values())
             fields["empty_pools"] = states.count("EMPTY")

@@ -49,22 +49,41 @@ class SatelliteTrack:
 
     Built from the geometry the twin propagated from the public TLE at the run's ticks; positions
     between ticks are interpolated linearly (a LEO moves ≈ 7 km in a second on a nearly straight line).
+    With a constellation the track is the serving satellite's, and ``serving`` names it per tick (the
+    twin predicts it from the public elements and the declared rule); between two ticks served by
+    different satellites the earlier tick's satellite holds (no interpolation across a handover).
     """
 
-    def __init__(self, times_s: np.ndarray, enu_m: np.ndarray, elevation_rad: np.ndarray) -> None:
+    def __init__(self, times_s: np.ndarray, enu_m: np.ndarray, elevation_rad: np.ndarray,
+                 serving: Sequence[str | None] | None = None) -> None:
         self.times_s = np.asarray(times_s, float)
         self.enu_m = np.asarray(enu_m, float).reshape(-1, 3)
         self.elevation_rad = np.asarray(elevation_rad, float)
+        self.serving = tuple(serving) if serving is not None else None
+        if self.serving is not None and len(self.serving) != self.times_s.size:
+            raise ValueError(f"serving names {len(self.serving)} ticks, the track {self.times_s.size}")
 
     @classmethod
-    def from_geometry(cls, geometry) -> "SatelliteTrack":
-        """From a :class:`physical.orbit.SiteGeometry` (per-tick arrays)."""
+    def from_geometry(cls, geometry, serving: Sequence[str | None] | None = None) -> "SatelliteTrack":
+        """From a :class:`physical.orbit.SiteGeometry` (per-tick arrays) and, with a constellation, the serving satellite per tick."""
         n = len(geometry.t_s)
-        return cls(geometry.t_s, np.array([geometry.satellite_enu_m(k) for k in range(n)]), geometry.elevation_rad)
+        return cls(geometry.t_s, np.array([geometry.satellite_enu_m(k) for k in range(n)]), geometry.elevation_rad, serving)
+
+    def _tick(self, t_s: float) -> int:
+        """Index of the last tick at or before ``t_s`` (clamped to the track)."""
+        return int(np.clip(np.searchsorted(self.times_s, t_s + 1e-9, side="right") - 1, 0, self.times_s.size - 1))
+
+    def serving_at(self, t_s: float) -> str | None:
+        """The satellite serving at ``t_s`` (s) by the twin's prediction (None with one satellite, or when none serves)."""
+        return None if self.serving is None else self.serving[self._tick(t_s)]
 
     def at(self, t_s: float) -> tuple[np.ndarray, float]:
         """(ENU position (m), elevation (rad)) at ``t_s`` (s), clamped to the tracked span."""
         t = float(np.clip(t_s, self.times_s[0], self.times_s[-1]))
+        if self.serving is not None:
+            k = self._tick(t)
+            if k + 1 < self.times_s.size and self.serving[k] != self.serving[k + 1] and t > self.times_s[k]:
+                return self.enu_m[k].copy(), float(self.elevation_rad[k])
         pos = np.array([np.interp(t, self.times_s, self.enu_m[:, i]) for i in range(3)])
         return pos, float(np.interp(t, self.times_s, self.elevation_rad))
 
@@ -283,7 +302,7 @@ class ChannelPredictor:
             "bs": LagCorrelation(radio.coherence_s("bs", 0.0), prior_power=radio.bs_nakagami_omega),
         }
         self.calibration = {tx: Calibration() for tx in TRANSMITTER_PREFIX}
-        self._previous: dict[str, tuple[float, dict[str, np.ndarray]]] = {}  # tx → (t, normalised user fading)
+        self._previous: dict[str, tuple[float, dict[str, np.ndarray], str | None]] = {}  # tx → (t, normalised user fading, satellite)
         self._pending: dict[tuple[str, float], dict[str, tuple[np.ndarray, np.ndarray]]] = {}
 
     # -- learning -------------------------------------------------------------------------------
@@ -316,15 +335,27 @@ class ChannelPredictor:
         self._pending = {k: v for k, v in self._pending.items() if k[1] > report.measured_at_s or k[0] != tx}
         current = self._normalised(report, rain_fade_db)
         previous = self._previous.get(tx)
+        if previous is not None and previous[2] != report.serving_satellite:
+            previous = None  # a handover between the two reports: another satellite's fading, no correlation to learn
         if previous is not None:
-            t0, before = previous
+            t0, before, _ = previous
             pairs = [(before[u], current[u]) for u in USERS if u in before and u in current]
             if pairs:
                 self.fading[tx].observe(np.concatenate([b for b, _ in pairs]), np.concatenate([a for _, a in pairs]),
                                         report.measured_at_s - t0)
-        self._previous[tx] = (report.measured_at_s, current)
+        self._previous[tx] = (report.measured_at_s, current, report.serving_satellite)
 
     # -- forecasting ----------------------------------------------------------------------------
+    def handover_between(self, report: TransmitterReport, t1_s: float) -> bool:
+        """Whether another satellite than the one that measured ``report`` serves at ``t1_s`` (s), by the twin's prediction.
+
+        Its fading is then independent of the report's: the forecast is the large-scale amplitude
+        with no mean (no correlation carried across the handover).
+        """
+        measured_by = report.serving_satellite
+        serving = self.knowledge.satellite.serving_at(t1_s)
+        return measured_by is not None and serving is not None and serving != measured_by
+
     def _predict(self, report: TransmitterReport, receiver: str, channel: np.ndarray, t1_s: float,
                  rain_fade_db: float, is_estimate: bool) -> tuple[np.ndarray, np.ndarray]:
         """(mean, error covariance) of one link of ``report`` at ``t1_s`` (s)."""
@@ -344,7 +375,7 @@ class ChannelPredictor:
             if a1 == 0.0:
                 return np.zeros(n, complex), np.zeros((n, n), complex)
             measured = float(np.sqrt(np.mean(np.abs(channel) ** 2)))
-            if a0 == 0.0 or measured == 0.0:
+            if a0 == 0.0 or measured == 0.0 or self.handover_between(report, t1_s):
                 return np.zeros(n, complex), a1**2 * fading.power * np.eye(n)
             ratio = a1 / a0
             gain = c * ratio
