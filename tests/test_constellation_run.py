@@ -112,7 +112,7 @@ def test_the_twin_learns_the_serving_satellite_from_its_reports(logged_run, tmp_
     handover = next(c for c in prepared.constellation.changes if c.kind == "handover")
     for t in (handover.t_s - 1.0, handover.t_s):
         sim.env.run(until=t + 0.5)
-        report = sim.core.reports["satellite"]
+        report = sim.core.planners["precoding"].reports["satellite"]
         assert report.measured_at_s == t and report.serving_satellite == prepared.constellation.serving_name(int(t))
     sim.log.close()
 
@@ -287,7 +287,7 @@ def test_the_world_divides_each_receivers_channels_by_its_interference(prepared,
         (tmp_path / name).mkdir()
         sim = build(case, EventLog.open(tmp_path / name))
         sim.env.run(until=3.5)
-        reports[name] = dict(sim.core.reports)
+        reports[name] = dict(sim.core.planners["precoding"].reports)
         sim.log.close()
     k = 3
     s = interfering.scenario
