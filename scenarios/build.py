@@ -32,10 +32,10 @@ from physical.world import Layout, World
 from common.errors import InputError
 from scenarios.config import LinkConfig, Scenario, blame
 from scenarios.qkd_build import build_qkd
-from twin.core import PrecodingPlanner, TriggerPolicy
+from twin.precoding_planner import PrecodingPlanner, TriggerPolicy
 from twin.edge import EdgeTwin
 from twin.link import FanOut, Link, LinkModel
-from twin.planning import CoreCloudTwin
+from twin.core import CoreCloudTwin
 from twin.precoding import PRECODERS
 from twin.precoding.faults import FaultInjector
 from twin.prediction import ChannelPredictor, SatelliteTrack, TwinKnowledge

@@ -33,7 +33,7 @@ from scenarios.traces import DemandRecord, load_demand_trace, load_weather_trace
 from twin.precoding import PRECODERS
 from twin.qkd.instance import QkdInstance
 from twin.precoding.faults import FAULT_MODES
-from twin.core import PREDICTION_MODES
+from twin.precoding_planner import PREDICTION_MODES
 from physical.channels import COHERENCE_MODELS
 from scenarios.workload import check_workload
 

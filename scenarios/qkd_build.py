@@ -30,8 +30,8 @@ from twin.edge import EdgeTwin
 from twin.qkd.forecast import clear_probability_markov, clear_probability_persistence, markov_generator
 from twin.qkd.plan import PlanOptions
 from twin.qkd.pricing import segments
-from twin.planning import CoreCloudTwin
-from twin.qkd_core import QkdForecaster, QkdPlanner, QkdPlanningPolicy
+from twin.core import CoreCloudTwin
+from twin.qkd_planner import QkdForecaster, QkdPlanner, QkdPlanningPolicy
 
 
 def satellite_rate_series(geometry: SiteGeometry, tick_s: float, min_elevation_rad: float) -> RateSeries:

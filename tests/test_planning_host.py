@@ -11,7 +11,7 @@ from common.periodic import periodic
 from tests.recording import ListLog, Sink
 from physical.reports import WeatherReport
 from twin.messages import EdgeView
-from twin.planning import KEEP_PREVIOUS, NO_FALLBACK, STATUS_FAILED, STATUS_TIMEOUT, Attempt, CoreCloudTwin, Outgoing
+from twin.core import KEEP_PREVIOUS, NO_FALLBACK, STATUS_FAILED, STATUS_TIMEOUT, Attempt, CoreCloudTwin, Outgoing
 
 
 # -- the periodic idiom ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import simpy
 
-import twin.qkd_core as qkd_core
+import twin.qkd_planner as qkd_planner
 from eventlog.reader import load_events
 from physical.reports import KeyPoolReport, WeatherReport
 from tests.conftest import ROOT
@@ -18,8 +18,8 @@ from twin.messages import EdgeView
 from twin.qkd.forecast import markov_generator, mean_occupancy, planning_instance, planning_scenarios
 from twin.qkd.instance import QkdInstance
 from twin.qkd.plan import PlanOptions
-from twin.planning import CoreCloudTwin
-from twin.qkd_core import QkdForecaster, QkdPlanner, QkdPlanningPolicy
+from twin.core import CoreCloudTwin
+from twin.qkd_planner import QkdForecaster, QkdPlanner, QkdPlanningPolicy
 
 NETWORK = QkdInstance.from_toml(ROOT / "scenarios" / "qkd" / "xinglong.toml")
 
@@ -94,7 +94,7 @@ def test_solver_failure_before_any_plan_sends_shortest_paths_then_keeps_it(monke
     def broken(*args, **kwargs):
         raise RuntimeError("HiGHS exploded")
 
-    monkeypatch.setattr(qkd_core, "plan_with_diagnosis", broken)
+    monkeypatch.setattr(qkd_planner, "plan_with_diagnosis", broken)
     env, log, sink = simpy.Environment(), ListLog(), Sink()
     planner(env, log, sink, period_s=100.0)
     env.run(until=250.0)

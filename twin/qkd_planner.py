@@ -27,7 +27,7 @@ import numpy as np
 from physical.reports import KeyPoolReport, QkdPlanCommand, WeatherReport
 from physical.weather import DEFAULT_CLOUD_BLOCK_FRACTION, sky_pattern
 from twin.messages import EdgeView
-from twin.planning import Attempt, Outgoing, WeatherView
+from twin.core import Attempt, Outgoing, WeatherView
 from twin.qkd.diagnosis import plan_with_diagnosis
 from twin.qkd.forecast import planning_instance, planning_scenarios
 from twin.qkd.instance import DOWN_MEDIA, WEATHERS, QkdInstance
@@ -67,12 +67,12 @@ SHORTEST_PATH = "shortest_path"
 
 
 class QkdPlanner:
-    """The QKD planner of the core-cloud twin (module docstring; hosted by :class:`twin.planning.CoreCloudTwin`).
+    """The QKD planner of the core-cloud twin (module docstring; hosted by :class:`twin.core.CoreCloudTwin`).
 
     Args:
         network: the QKD network (its scenarios are replaced by the forecast's).
         policy: triggers and solver options. forecaster: the twin's forecast models.
-        weather: the core-cloud twin's weather view (:attr:`twin.planning.CoreCloudTwin.weather`).
+        weather: the core-cloud twin's weather view (:attr:`twin.core.CoreCloudTwin.weather`).
         rng: the forecast's seeded generator. log: the event logger.
     """
 
