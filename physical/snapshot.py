@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from physical.channel_matrix import ChannelMatrix
 from physical.channels import ChannelModel, LinkGeometry, RadioParameters, estimate_with_error
 from physical.secrecy import ChannelSet, TRANSMITTER_PREFIX
 from physical.units import db_to_linear
@@ -68,8 +69,9 @@ class Snapshot:
 
         truth = ChannelModel(self.radio, rng_for).step(0.0, self.geometry())
         rng = rng_for("estimation")
-        estimates = {p: estimate_with_error(getattr(truth, f"{p}_e"), eve_error, rng) for p in TRANSMITTER_PREFIX.values()}
-        return truth, truth.with_eve(estimates["h"], estimates["a"], estimates["g"])
+        matrix = ChannelMatrix.from_channel_set(truth)
+        estimates = [estimate_with_error(matrix[tx, "e"], eve_error, rng) for tx in TRANSMITTER_PREFIX]
+        return truth, truth.with_eve(*estimates)
 
 
 def paper_radio(antennas: int = 4) -> RadioParameters:

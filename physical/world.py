@@ -17,6 +17,8 @@ import numpy as np
 import simpy
 
 from common.event_logger import EventLogger
+from common.periodic import periodic
+from physical.channel_matrix import ChannelMatrix
 from physical.channels import ChannelModel, LinkGeometry, estimate_with_error, interference_to_noise, with_interference
 from physical.mobility import LinearMotion, WaypointTrajectory
 from physical.orbit import PassEvent, SiteGeometry
@@ -114,7 +116,7 @@ class World:
         self.log = log
         self.in_force: dict[str, PrecoderCommand | None] = {tx: None for tx in TRANSMITTER_PREFIX}
         self.ticks_done = 0
-        self.process = env.process(self._ticks())
+        self.process = env.process(periodic(env, tick_s, self._tick, count=n_ticks))
         env.process(self._pass_events())
         if isinstance(weather, WeatherTrace):
             env.process(self._replay_weather(weather))
@@ -162,12 +164,6 @@ class World:
             previous = record.state
 
     # -- the tick ---------------------------------------------------------------------------------
-    def _ticks(self):
-        for k in range(self.n_ticks):
-            yield self.env.timeout(k * self.tick_s - self.env.now)
-            self._tick(k)
-            self.ticks_done = k + 1
-
     def _tick(self, k: int) -> None:
         t = self.env.now
         geo = self.layout.geometry
@@ -212,13 +208,14 @@ class World:
         self._log_secrecy(t, truth)
         positions = {"satellite": sat_m, "uav": uav_m, "bs": self.layout.bs_m}
         scalars = {"elevation_deg": math.degrees(elevation), "range_m": float(geo.range_m[k])}
-        for tx, prefix in TRANSMITTER_PREFIX.items():
-            eve_true = getattr(truth, f"{prefix}_e")
+        matrix = ChannelMatrix.from_channel_set(truth)
+        for tx in TRANSMITTER_PREFIX:
+            eve_true = matrix[tx, "e"]
             self.outboxes[tx].put(
                 TransmitterReport(
                     transmitter=tx,
                     measured_at_s=t,
-                    channels={u: getattr(truth, f"{prefix}_{u}") for u in USERS},
+                    channels={u: matrix[tx, u] for u in USERS},
                     eve_estimate=estimate_with_error(eve_true, self.eve_csi_error, self._estimation_rng[tx]),
                     power_limit_w=self.power_limits_w[tx],
                     position_m=np.asarray(positions[tx], dtype=float),
@@ -229,6 +226,7 @@ class World:
                 )
             )
         self.outboxes["weather"].put(WeatherReport(t, sample.state, sample.rain_fade_db, sample.cloud_cover))
+        self.ticks_done = k + 1
 
     def _serving_changes(self, t: float, k: int, constellation: ServingSatellites) -> None:
         """Log the changes of serving satellite at tick ``k`` and restart the fading when another satellite serves.

@@ -22,6 +22,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from physical.channel_matrix import ChannelMatrix
 from physical.channels import ChannelModel, estimate_with_error
 from physical.mobility import LinearMotion, WaypointTrajectory
 from physical.reports import TransmitterReport
@@ -97,10 +98,11 @@ def _reports(world: _World, t_s: float, channels, estimates: dict[str, np.ndarra
     positions = {r: world.receivers[r].position_m(t_s) for r in RECEIVERS}
     velocities = {r: np.asarray(world.receivers[r].velocity_mps, dtype=float) for r in RECEIVERS}
     out = {}
-    for (tx, prefix), limit in zip(TRANSMITTER_PREFIX.items(), powers_w):
+    matrix = ChannelMatrix.from_channel_set(channels)
+    for tx, limit in zip(TRANSMITTER_PREFIX, powers_w):
         out[tx] = TransmitterReport(
-            transmitter=tx, measured_at_s=t_s, channels={u: getattr(channels, f"{prefix}_{u}") for u in USERS},
-            eve_estimate=estimates[prefix], power_limit_w=limit, position_m=np.zeros(3),
+            transmitter=tx, measured_at_s=t_s, channels={u: matrix[tx, u] for u in USERS},
+            eve_estimate=estimates[tx], power_limit_w=limit, position_m=np.zeros(3),
             receivers_m=positions, receivers_velocity_mps=velocities,
         )
     return out
@@ -122,8 +124,8 @@ def run_task(task: Task) -> dict:
 
     report_channels = model.step(t0, geometry(t0))
     estimation = rng_for("estimation")
-    estimates = {p: estimate_with_error(getattr(report_channels, f"{p}_e"), know.eve_error_bound, estimation)
-                 for p in TRANSMITTER_PREFIX.values()}
+    report_matrix = ChannelMatrix.from_channel_set(report_channels)
+    estimates = {tx: estimate_with_error(report_matrix[tx, "e"], know.eve_error_bound, estimation) for tx in TRANSMITTER_PREFIX}
     truth = model.step(t0 + task.age_s, geometry(t0 + task.age_s)) if task.age_s > 0 else report_channels
     reports = _reports(world, t0, report_channels, estimates, world.powers_w)
     if task.view == "forecast":
@@ -131,7 +133,7 @@ def run_task(task: Task) -> dict:
         problem = PrecodingProblem(forecast.design_channels(), *world.powers_w, eve_error_bound=know.eve_error_bound,
                                    second_moments=forecast.second_moments() if task.method in STATISTICAL else None)
     else:
-        problem = PrecodingProblem(report_channels.with_eve(estimates["h"], estimates["a"], estimates["g"]),
+        problem = PrecodingProblem(report_channels.with_eve(*estimates.values()),
                                    *world.powers_w, eve_error_bound=know.eve_error_bound)
     result = PRECODERS[task.method]().solve(problem)
     achieved = secrecy_rates(truth, result.w, result.f, result.v)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from physical.channel_matrix import ChannelMatrix
 from physical.reports import PrecoderCommand, TransmitterReport, WeatherReport
 from physical.secrecy import SERVED_USER, TRANSMITTER_PREFIX, USERS, ChannelSet
 from twin.messages import EdgeView
@@ -92,9 +93,10 @@ class TriggerPolicy:
 def csi_drift(now: ChannelSet, solved: ChannelSet) -> float:
     """Largest relative change of the nine transmitter→user channels (–); inf if one appeared from zero."""
     worst = 0.0
-    for prefix in TRANSMITTER_PREFIX.values():
+    now_h, solved_h = ChannelMatrix.from_channel_set(now), ChannelMatrix.from_channel_set(solved)
+    for tx in TRANSMITTER_PREFIX:
         for user in USERS:
-            new, old = getattr(now, f"{prefix}_{user}"), getattr(solved, f"{prefix}_{user}")
+            new, old = now_h[tx, user], solved_h[tx, user]
             old_norm = np.linalg.norm(old)
             change = np.linalg.norm(new - old)
             if old_norm > 0:
