@@ -71,7 +71,8 @@ def test_force_replaces_every_output_file(two_runs, capfd):
 def test_license_is_mit_as_pyproject_says():
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("MIT License") and "Copyright (c) 2026 sagin-twin contributors" in text
-    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == {"text": "MIT"}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]  # SPDX form (PEP 639)
 
 
 def test_citation_cites_the_project_and_the_source_papers():
