@@ -46,6 +46,17 @@ USER_NAMES = ("su", "au", "gu", "eve")
 NON_SERVING_MODES = ("silent", "interference")  #: what the constellation's other satellites do on the band
 
 
+
+def parse_utc(text: str, label: str) -> datetime:
+    """An ISO 8601 time with a time zone (``Z`` for UTC) as a UTC datetime; ``label`` starts the error message."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{label} {text!r} is not an ISO 8601 time such as 2026-11-16T12:00:00Z") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"{label} {text!r} needs a time zone; append Z for UTC")
+    return parsed.astimezone(timezone.utc)
+
 @dataclass(frozen=True, kw_only=True)
 class RunConfig:
     seed: int = spec(1, min=0, max=2**63 - 1, doc="root of every random stream (numpy SeedSequence)")
@@ -57,18 +68,13 @@ class RunConfig:
     search_window_s: float = spec(86_400.0, min=60.0, max=14 * 86_400.0, unit="s", doc="pass search: how far after start_utc to look")
 
     def __post_init__(self) -> None:
-        try:
-            parsed = datetime.fromisoformat(self.start_utc.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"start_utc {self.start_utc!r} is not an ISO 8601 time such as 2026-11-16T12:00:00Z") from None
-        if parsed.tzinfo is None:
-            raise ValueError(f"start_utc {self.start_utc!r} needs a time zone; append Z for UTC")
+        parse_utc(self.start_utc, "start_utc")
         if self.tick_s > self.duration_s:
             raise ValueError(f"tick_s ({self.tick_s:g} s) must not exceed duration_s ({self.duration_s:g} s)")
 
     @property
     def start_datetime(self) -> datetime:
-        return datetime.fromisoformat(self.start_utc.replace("Z", "+00:00")).astimezone(timezone.utc)
+        return parse_utc(self.start_utc, "start_utc")
 
     @property
     def n_ticks(self) -> int:
@@ -272,19 +278,14 @@ class WalkerConfig:
         if self.phasing >= self.planes:
             raise ValueError(f"phasing: {self.phasing} is out of range; allowed [0, {self.planes - 1}] (0 ≤ F < planes)")
         if self.epoch_utc:
-            try:
-                parsed = datetime.fromisoformat(self.epoch_utc.replace("Z", "+00:00"))
-            except ValueError:
-                raise ValueError(f"epoch_utc: {self.epoch_utc!r} is not an ISO 8601 time such as 2026-11-16T12:00:00Z") from None
-            if parsed.tzinfo is None:
-                raise ValueError(f"epoch_utc: {self.epoch_utc!r} needs a time zone; append Z for UTC")
+            parse_utc(self.epoch_utc, "epoch_utc:")
         if not self.name or not self.name.isprintable() or len(self.name) > 20:
             raise ValueError(f"name: {self.name!r} must be 1-20 printable characters")
 
     @property
     def epoch_datetime(self) -> datetime | None:
         """The epoch as a UTC datetime (None: the run's start)."""
-        return datetime.fromisoformat(self.epoch_utc.replace("Z", "+00:00")).astimezone(timezone.utc) if self.epoch_utc else None
+        return parse_utc(self.epoch_utc, "epoch_utc:") if self.epoch_utc else None
 
 
 @dataclass(frozen=True, kw_only=True)
