@@ -146,7 +146,7 @@ def load_problem(path: Path, robust: bool) -> tuple[PrecodingProblem, ChannelSet
         raise InputError(f"must be in [0, 1), got {delta}", source=source, field="delta")
     truth = ChannelSet.from_mapping(arrays)
     design = truth.with_eve(*(arrays.get(f"{p}_e_est", arrays[f"{p}_e"]) for p in "hag"))
-    problem = PrecodingProblem(design, scalars["p_s_w"], scalars["p_u_w"], scalars["p_b_w"], eve_error_bound=delta)
+    problem = PrecodingProblem.paper(design, scalars["p_s_w"], scalars["p_u_w"], scalars["p_b_w"], eve_error_bound=delta)
     return problem, truth
 
 

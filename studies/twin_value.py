@@ -130,11 +130,11 @@ def run_task(task: Task) -> dict:
     reports = _reports(world, t0, report_channels, estimates, world.powers_w)
     if task.view == "forecast":
         forecast = ChannelPredictor(know).forecast(reports, 0.0, (t0 + task.age_s,), t0)
-        problem = PrecodingProblem(forecast.design_channels(), *world.powers_w, eve_error_bound=know.eve_error_bound,
-                                   second_moments=forecast.second_moments() if task.method in STATISTICAL else None)
+        problem = PrecodingProblem.paper(forecast.design_channels(), *world.powers_w, eve_error_bound=know.eve_error_bound,
+                                         second_moments=forecast.second_moments() if task.method in STATISTICAL else None)
     else:
-        problem = PrecodingProblem(report_channels.with_eve(*estimates.values()),
-                                   *world.powers_w, eve_error_bound=know.eve_error_bound)
+        problem = PrecodingProblem.paper(report_channels.with_eve(*estimates.values()),
+                                         *world.powers_w, eve_error_bound=know.eve_error_bound)
     result = PRECODERS[task.method]().solve(problem)
     achieved = secrecy_rates(truth, result.w, result.f, result.v)
     return {

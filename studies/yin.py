@@ -99,7 +99,7 @@ def run_task(task: Task) -> dict:
         snapshot = snapshot.with_uav_altitude(task.value)
     snapshot = snapshot if task.parameter == "uav_altitude_m" else snapshot.with_uav_altitude(PAPER_UAV_ALTITUDE_M)
     truth, design = snapshot.draw(task.seed, task.draw, task.delta)
-    problem = PrecodingProblem(
+    problem = PrecodingProblem.paper(
         design, float(dbw_to_watts(powers["p_s_dbw"])), float(dbw_to_watts(powers["p_u_dbw"])),
         float(dbw_to_watts(powers["p_b_dbw"])), eve_error_bound=task.delta,
     )

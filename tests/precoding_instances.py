@@ -88,7 +88,7 @@ def paper_problem(seed: int, antennas: tuple[int, int, int] = (4, 4, 4), delta: 
         design = truth.with_eve(*eve_estimates(truth, delta, np.random.default_rng([seed, 1])))
     else:
         design = truth
-    return PrecodingProblem(design, *powers_w, eve_error_bound=delta), truth
+    return PrecodingProblem.paper(design, *powers_w, eve_error_bound=delta), truth
 
 
 def write_npz(path: Path, truth: ChannelSet, powers_w: tuple[float, float, float] = PAPER_POWERS_W,

@@ -88,7 +88,7 @@ class ScriptedPlanner:
         return "fallback-decision", "policy:safe"
 
     def record(self, now_s, trigger, attempt, status, fallback, decision):
-        return {"status": status, "fallback": fallback, "message": attempt.message, "decision": decision}, {"wall_s": 0.0}
+        return {"status": status, "fallback": fallback, "message": attempt.message, "decision": decision}, {"solve_s": 0.0}
 
     def adopt(self, now_s, attempt, decision):
         if decision is None:
@@ -124,6 +124,7 @@ def test_commands_leave_after_the_compute_delay_with_a_sent_row():
     log, sink = _run(ScriptedPlanner(["ok"]))
     (resolve,), (sent,) = log.of("resolve"), log.of("decision_sent")
     assert resolve["t_s"] == 0.5 and sent["t_s"] == 0.75
+    assert resolve["wall_s"] >= 0.0 and resolve["solve_s"] == 0.0  # the host times every decision
     assert sink.items == ["decision@0.5"]
 
 

@@ -134,6 +134,6 @@ def test_project_psd_is_feasible_and_idempotent(data, power):
 
 def test_problem_with_zero_power_limit():
     problem, _ = paper_problem(6)
-    zero_uav = PrecodingProblem(problem.channels, problem.p_s_w, 0.0, problem.p_b_w)
+    zero_uav = PrecodingProblem.paper(problem.channels, problem.p_s_w, 0.0, problem.p_b_w)
     r = PowerOptimisedBaseline("zf").solve(zero_uav)
     assert r.status == STATUS_OK and np.linalg.norm(r.f) == 0.0

@@ -137,8 +137,8 @@ def test_predictor_scores_its_forecasts_near_one_when_its_model_is_right():
 
 
 def _problem(forecast: Forecast, moments: bool) -> PrecodingProblem:
-    return PrecodingProblem(forecast.design_channels(), 10.0, 3.16, 31.6, eve_error_bound=DELTA,
-                            second_moments=forecast.second_moments() if moments else None)
+    return PrecodingProblem.paper(forecast.design_channels(), 10.0, 3.16, 31.6, eve_error_bound=DELTA,
+                                  second_moments=forecast.second_moments() if moments else None)
 
 
 def test_statistical_design_is_the_nominal_design_when_the_covariance_is_zero(trials):

@@ -55,7 +55,6 @@ class Attempt:
         wall_s: the wall time the planner itself measured (s); the budget compares the larger of it and
             the host's measurement.
         inputs: what :meth:`Planner.inputs` gave for this decision (set by the host).
-        started_wall: ``time.perf_counter()`` when ``decide`` was called (set by the host).
     """
 
     status: str
@@ -63,7 +62,6 @@ class Attempt:
     result: Any = None
     wall_s: float = 0.0
     inputs: Any = None
-    started_wall: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -119,7 +117,7 @@ class Planner(Protocol):
 
     def record(self, now_s: float, trigger: str, attempt: Attempt, status: str, fallback: str,
                decision: object | None) -> tuple[dict[str, object], dict[str, float]]:
-        """The decision row's fields and its wall times (``timings.jsonl``)."""
+        """The decision row's fields and its solver times for ``timings.jsonl`` (the host adds ``wall_s``)."""
 
     def adopt(self, now_s: float, attempt: Attempt, decision: object | None) -> list[Outgoing]:
         """Update the planner's state after the row is logged; the commands to send (may be empty)."""
@@ -200,7 +198,7 @@ class CoreCloudTwin:
         except Exception as exc:  # a planner crash must never lose the run; it is logged below
             attempt = Attempt(STATUS_FAILED, f"{type(exc).__name__}: {exc}")
         elapsed_s = time.perf_counter() - started
-        attempt.inputs, attempt.started_wall = inputs, started
+        attempt.inputs = inputs
         status = attempt.status
         budget = planner.budget_s
         if attempt.result is not None and budget > 0 and max(elapsed_s, attempt.wall_s) > budget:
@@ -214,7 +212,7 @@ class CoreCloudTwin:
             decision, fallback = planner.fallback(attempt)
         fields, timings = planner.record(now, trigger, attempt, status, fallback, decision)
         seq = self.log.log(now, "core", planner.row_kind, **fields)
-        self.log.timing(seq, **timings)
+        self.log.timing(seq, wall_s=time.perf_counter() - started, **timings)
         outgoing = planner.adopt(now, attempt, decision)
         if not outgoing:
             return

@@ -24,7 +24,6 @@ accuracy, e.g. a rank-one extraction loss) is used and flagged.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -230,11 +229,11 @@ class PrecodingPlanner:
         self.solves += 1
         judged = self.policy.judged_times(now_s)
         forecast = self.forecast(judged)
-        problem = PrecodingProblem(
-            channels=forecast.design_channels() if self.predictor is not None else channels,
-            p_s_w=self.reports["satellite"].power_limit_w,
-            p_u_w=self.reports["uav"].power_limit_w,
-            p_b_w=self.reports["bs"].power_limit_w,
+        problem = PrecodingProblem.paper(
+            forecast.design_channels() if self.predictor is not None else channels,
+            self.reports["satellite"].power_limit_w,
+            self.reports["uav"].power_limit_w,
+            self.reports["bs"].power_limit_w,
             eve_error_bound=self.eve_error_bound,
             second_moments=forecast.second_moments() if self.predictor is not None else None,
             warm_start=(self._in_force.w, self._in_force.f, self._in_force.v)
@@ -285,7 +284,6 @@ class PrecodingPlanner:
         else:
             planned, planned_min = {}, math.nan
         self._planned = (planned, planned_min)
-        wall_s = time.perf_counter() - attempt.started_wall
         fields: dict[str, object] = {
             "solve_id": inputs["solve_id"],
             "trigger": trigger,
@@ -310,7 +308,7 @@ class PrecodingPlanner:
         }
         for user in USERS:
             fields[f"planned_{user}_bps_hz"] = planned.get(user, math.nan)
-        return fields, {"wall_s": wall_s, "solve_s": result.solve_s if result is not None else 0.0}
+        return fields, {"solve_s": result.solve_s if result is not None else 0.0}
 
     def adopt(self, now_s: float, attempt: Attempt, decision: PrecodingResult | None) -> list[Outgoing]:
         """Put ``decision`` in force: one precoder command per transmitter."""

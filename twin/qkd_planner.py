@@ -18,7 +18,6 @@ reservation (everything on demand); the ``qkd_plan`` row says which. Wall times 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -182,9 +181,8 @@ class QkdPlanner:
         """The ``qkd_plan`` row: the forecast, the solve, its costs and reservations."""
         inputs, result = attempt.inputs, attempt.result
         instance = inputs["instance"]
-        ok = result is not None and result.has_plan
+        ok = self.usable(attempt, status)
         satellite_rates = [instance.key_rate_bps(l) for l in instance.links if l.medium == "satellite"]
-        wall_s = time.perf_counter() - attempt.started_wall
         fields = {
             "plan_id": inputs["plan_id"], "trigger": trigger, "status": status, "fallback": fallback,
             "weather": inputs["pattern"], "p_clear": inputs["p_clear"], "scenarios": len(instance.scenarios),
@@ -199,7 +197,7 @@ class QkdPlanner:
             "reserved_km": sum(r["km"] for r in result.reserved.values()) if ok else 0,
             "message": attempt.message,
         }
-        return fields, {"wall_s": wall_s, "solve_s": result.solve_s if result is not None else 0.0,
+        return fields, {"solve_s": result.solve_s if result is not None else 0.0,
                         "build_s": result.build_s if result is not None else 0.0}
 
     def adopt(self, now_s: float, attempt: Attempt, decision: object | None) -> list[Outgoing]:

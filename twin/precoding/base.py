@@ -25,14 +25,12 @@ STATUS_INACCURATE = "inaccurate"
 STATUS_FAILED = "failed"
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class PrecodingProblem:
     """Inputs of one precoding decision (Yin et al. problem P1, eq. 20, for any topology).
 
-    General form ``PrecodingProblem(matrix, {transmitter: P_t}, eve_error_bound=…, second_moments=…,
-    warm_start=…)``; the paper's form ``PrecodingProblem(channel_set, p_s_w, p_u_w, p_b_w, …)`` (also
-    with ``p_s_w=`` … keywords), with second moments keyed by channel name (``h_su`` … ``g_e``) and
-    a warm start ``(w, f, v)``, is converted to it.
+    The paper's form (a :class:`ChannelSet`, ``p_s_w, p_u_w, p_b_w``, second moments keyed by channel
+    name ``h_su`` … ``g_e`` and a warm start ``(w, f, v)``) is :meth:`paper`.
 
     Args:
         matrix: noise-normalised channels the decision is designed on; Eve's entries are the
@@ -53,34 +51,37 @@ class PrecodingProblem:
     second_moments: Mapping[tuple[str, str], np.ndarray] | None = None
     warm_start: Mapping[str, np.ndarray] | None = None
 
-    def __init__(self, channels: ChannelMatrix | ChannelSet, *power_limits_w: Mapping[str, float] | float,
-                 eve_error_bound: float = 0.0, second_moments: Mapping | None = None,
-                 warm_start: Mapping[str, np.ndarray] | tuple[np.ndarray, ...] | None = None,
-                 **paper_limits_w: float) -> None:
-        if isinstance(channels, ChannelSet):
-            channels, limits, second_moments, warm_start = _from_paper_form(
-                channels, power_limits_w, paper_limits_w, second_moments, warm_start)
-        elif len(power_limits_w) == 1 and not paper_limits_w:
-            limits = dict(power_limits_w[0])
-        else:
-            raise TypeError("PrecodingProblem(matrix, {transmitter: limit_w}, ...) or the paper form "
-                            "PrecodingProblem(channel_set, p_s_w, p_u_w, p_b_w, ...)")
-        top = channels.topology
+    def __post_init__(self) -> None:
+        limits = dict(self.power_limits_w)
+        object.__setattr__(self, "power_limits_w", limits)
+        if self.warm_start is not None:
+            object.__setattr__(self, "warm_start", dict(self.warm_start))
+        top = self.matrix.topology
         if set(limits) != set(top.transmitters):
             raise ValueError(f"power limits must be given for exactly {top.transmitters}, got {sorted(limits)}")
         for tx, value in limits.items():
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"power limit of {tx} must be a finite power >= 0 W, got {value}")
-        if not 0.0 <= eve_error_bound < 1.0:
-            raise ValueError(f"eve_error_bound must be in [0, 1), got {eve_error_bound}")
-        if second_moments is not None:
-            missing = [(tx, rx) for tx in top.transmitters for rx in top.receivers if (tx, rx) not in second_moments]
+        if not 0.0 <= self.eve_error_bound < 1.0:
+            raise ValueError(f"eve_error_bound must be in [0, 1), got {self.eve_error_bound}")
+        if self.second_moments is not None:
+            missing = [(tx, rx) for tx in top.transmitters for rx in top.receivers if (tx, rx) not in self.second_moments]
             if missing:
                 raise ValueError(f"second_moments lacks {missing}")
-        for name, value in (("matrix", channels), ("power_limits_w", limits), ("eve_error_bound", eve_error_bound),
-                            ("second_moments", second_moments),
-                            ("warm_start", None if warm_start is None else dict(warm_start))):
-            object.__setattr__(self, name, value)
+
+    @classmethod
+    def paper(cls, channels: ChannelSet, p_s_w: float, p_u_w: float, p_b_w: float, *, eve_error_bound: float = 0.0,
+              second_moments: Mapping[str, np.ndarray] | None = None,
+              warm_start: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> "PrecodingProblem":
+        """The problem in the paper's named form: satellite, UAV and base-station limits (W), second
+        moments by channel name (``h_su`` … ``g_e``), a warm start (w, f, v)."""
+        if second_moments is not None:
+            missing = [n for n in CHANNEL_PAIRS if n not in second_moments]
+            if missing:
+                raise ValueError(f"second_moments lacks {', '.join(missing)}")
+            second_moments = {pair: second_moments[name] for name, pair in CHANNEL_PAIRS.items()}
+        return cls(ChannelMatrix.from_channel_set(channels), dict(zip(PAPER_TRANSMITTERS, (p_s_w, p_u_w, p_b_w))),
+                   eve_error_bound, second_moments, None if warm_start is None else dict(zip(USERS, warm_start)))
 
     @property
     def topology(self) -> Topology:
@@ -133,24 +134,6 @@ class PrecodingProblem:
     def p_b_w(self) -> float:
         """Base-station power limit P_B (W; paper topology)."""
         return self.power_limits_w["bs"]
-
-
-def _from_paper_form(channels: ChannelSet, limits: tuple, named_limits: dict, second_moments: Mapping | None,
-                     warm_start: tuple | None) -> tuple:
-    """(matrix, limits by transmitter, moments by pair, warm start by user) from the paper's named arguments."""
-    if named_limits:
-        if limits or set(named_limits) != {"p_s_w", "p_u_w", "p_b_w"}:
-            raise TypeError(f"the paper form takes p_s_w, p_u_w, p_b_w; got {sorted(named_limits)}")
-        limits = (named_limits["p_s_w"], named_limits["p_u_w"], named_limits["p_b_w"])
-    if len(limits) != 3:
-        raise TypeError(f"the paper form takes three power limits (p_s_w, p_u_w, p_b_w), got {len(limits)}")
-    if second_moments is not None:
-        missing = [n for n in CHANNEL_PAIRS if n not in second_moments]
-        if missing:
-            raise ValueError(f"second_moments lacks {', '.join(missing)}")
-        second_moments = {pair: second_moments[name] for name, pair in CHANNEL_PAIRS.items()}
-    warm = None if warm_start is None else dict(zip(USERS, warm_start))
-    return ChannelMatrix.from_channel_set(channels), dict(zip(PAPER_TRANSMITTERS, limits)), second_moments, warm
 
 
 @dataclass(frozen=True)
