@@ -54,6 +54,13 @@ def default_run(tmp_path_factory) -> Path:
     return out
 
 
+def edit_file(path: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in the file by ``new``; a case whose ``old`` is absent fails loudly (it would test nothing)."""
+    text = path.read_text()
+    assert old in text, f"test case does not apply: {old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
 def copy_scenario(folder: Path, source: Path = DEFAULT_SCENARIO, name: str = "s.toml") -> Path:
     """Copy a shipped scenario and the data folders it names (tle/, traces/, qkd/) into ``folder``."""
     for sub in ("tle", "traces", "qkd"):

@@ -11,7 +11,7 @@ from common.errors import InputError
 from scenarios.config import LIBRARY, Override, load_scenario, parse_set
 from scenarios.schema import field_path_error
 from scenarios.workload import scenario_work
-from tests.conftest import DEFAULT_SCENARIO, ROOT, copy_scenario
+from tests.conftest import DEFAULT_SCENARIO, ROOT, copy_scenario, edit_file
 
 
 def test_default_scenario_loads_with_paper_values():
@@ -27,12 +27,6 @@ def test_default_scenario_loads_with_paper_values():
 def scenario_dir(tmp_path):
     copy_scenario(tmp_path)
     return tmp_path
-
-
-def _edit(path, old, new):
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 @pytest.mark.parametrize("old, new, pattern", [
@@ -56,7 +50,7 @@ def _edit(path, old, new):
 ])
 def test_bad_scenarios_name_file_field_and_range(scenario_dir, old, new, pattern):
     path = scenario_dir / "s.toml"
-    _edit(path, old, new)
+    edit_file(path, old, new)
     with pytest.raises(InputError, match=pattern):
         load_scenario(path)
 

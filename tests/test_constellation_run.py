@@ -26,7 +26,7 @@ from physical.walker import WalkerShell
 from sagin_twin.cli import main
 from scenarios.build import build, prepare, radio_parameters
 from scenarios.config import load_scenario, parse_set
-from tests.conftest import ROOT, copy_scenario
+from tests.conftest import ROOT, copy_scenario, edit_file
 from twin.prediction import ChannelPredictor, SatelliteTrack, TwinKnowledge
 
 SCENARIO = ROOT / "scenarios" / "constellation-handover.toml"
@@ -321,9 +321,7 @@ def test_the_world_divides_each_receivers_channels_by_its_interference(prepared,
 ])
 def test_bad_constellation_fields_are_refused_naming_the_field(tmp_path, old, new, message):
     path = copy_scenario(tmp_path, SCENARIO)
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
+    edit_file(path, old, new)
     with pytest.raises(InputError, match=message):
         prepare(load_scenario(path))
 

@@ -16,7 +16,7 @@ import pytest
 
 from precoding_instances import paper_channels, write_npz
 from sagin_twin.cli import main
-from tests.conftest import ROOT, copy_scenario
+from tests.conftest import ROOT, copy_scenario, edit_file
 
 DEFAULT = ROOT / "scenarios" / "default.toml"
 STORM = ROOT / "scenarios" / "stormy-afternoon.toml"
@@ -196,10 +196,7 @@ def test_at_least_sixty_cases():
 def test_malformed_input_is_a_one_line_error_and_writes_nothing(tmp_path, capsys, case):
     _, source, edited, old, new, expected = case
     scenario = copy_scenario(tmp_path, source)
-    target = scenario if edited is None else tmp_path / edited
-    text = target.read_text()
-    assert old in text, f"test case does not apply: {old!r} not in {target.name}"
-    target.write_text(text.replace(old, new, 1))
+    edit_file(scenario if edited is None else tmp_path / edited, old, new)
     out = tmp_path / "out"
     assert main(["run", str(scenario), "--out", str(out)]) == 2
     captured = capsys.readouterr()
