@@ -7,7 +7,9 @@ A row is ``t_s`` (simulated time, s), ``seq`` (global counter), ``source`` (who 
 
 from __future__ import annotations
 
-from typing import Final
+import functools
+import re
+from typing import Final, Iterable
 
 KINDS: Final[dict[str, str]] = {
     # run lifecycle
@@ -46,7 +48,8 @@ KINDS: Final[dict[str, str]] = {
 }
 
 
-#: the columns each kind may carry after ``t_s, seq, source, kind`` (units from :func:`unit_of`)
+#: the columns each kind may carry after ``t_s, seq, source, kind`` (units from :func:`unit_of`); a name with
+#: a placeholder (:data:`PLACEHOLDERS`, e.g. ``achieved_<user>_bps_hz``) is a template: one column per entity
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "run_started": ("scenario", "seed", "start_utc", "duration_s", "tick_s", "n_ticks", "precoding"),
     "run_finished": ("status", "ticks"),
@@ -64,19 +67,16 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "weather_change": ("from_state", "to_state", "rain_fade_db", "cloud_cover"),
     "decision_applied": ("solve_id", "method", "power_w", "scaled_to_limit", "decision_age_s", "input_age_s",
                          "planned_rate_bps_hz", "precoder_array_id"),
-    "secrecy": ("achieved_su_bps_hz", "achieved_au_bps_hz", "achieved_gu_bps_hz", "achieved_min_bps_hz",
-                "planned_su_bps_hz", "planned_au_bps_hz", "planned_gu_bps_hz", "planned_min_bps_hz",
-                "solve_id_satellite", "solve_id_uav", "solve_id_bs", "unserved"),
-    "report_received": ("report", "measured_at_s", "age_s", "stale", "gain_su_db", "gain_au_db", "gain_gu_db",
-                        "gain_e_est_db", "empty_pools", "warning_pools", "unmet_bits", "weather", "rain_fade_db",
+    "secrecy": ("achieved_<user>_bps_hz", "achieved_min_bps_hz", "planned_<user>_bps_hz", "planned_min_bps_hz",
+                "solve_id_<transmitter>", "unserved"),
+    "report_received": ("report", "measured_at_s", "age_s", "stale", "gain_<user>_db", "gain_<eve>_est_db", "empty_pools", "warning_pools", "unmet_bits", "weather", "rain_fade_db",
                         "serving_satellite"),
     "view_received": ("edge", "report", "measured_at_s", "age_s"),
     "message_lost": ("message_type",),
     "resolve": ("solve_id", "trigger", "method", "status", "fallback", "oldest_input_age_s", "first_judged_s",
                 "judged_ticks", "csi_drift", "weather", "iterations", "objective_bps_hz", "eigen_ratio_min",
-                "rank_one", "phi_array_id", "message", "planned_su_bps_hz", "planned_au_bps_hz", "planned_gu_bps_hz",
-                "planned_min_bps_hz", "calibration_satellite", "calibration_uav", "calibration_bs",
-                "coherence_satellite_s", "coherence_uav_s", "coherence_bs_s"),
+                "rank_one", "phi_array_id", "message", "planned_<user>_bps_hz", "planned_min_bps_hz",
+                "calibration_<transmitter>", "coherence_<transmitter>_s"),
     "decision_sent": ("solve_id", "transmitter", "method"),
     "key_demand_change": ("request", "from_bps", "to_bps"),
     "key_demand_unmet": ("request", "reason", "weather", "from_s", "requested_bits", "served_bits", "unmet_bits"),
@@ -107,21 +107,63 @@ _SUFFIX_UNITS: Final = (("_array_id", "id of a row in arrays.jsonl"), ("_bps_hz"
                         ("_days", "day"), ("_s", "s"), ("_m", "m"), ("_w", "W"))
 #: columns whose unit their suffix does not give
 _NAMED_UNITS: Final = {"cloud_cover": "fraction of sky", "p_clear": "probability", "eigen_ratio_min": "ratio",
-                       "calibration_satellite": "ratio", "calibration_uav": "ratio", "calibration_bs": "ratio",
-                       "solve_id_satellite": "solve id", "solve_id_uav": "solve id", "solve_id_bs": "solve id"}
+                       "calibration_<transmitter>": "ratio", "solve_id_<transmitter>": "solve id"}
+
+
+#: placeholders a column template may hold; each stands for one entity name of the run's topology
+PLACEHOLDERS: Final[dict[str, str]] = {"<user>": "a user's name", "<eve>": "an eavesdropper's name",
+                                       "<transmitter>": "a transmitter's name"}
+#: what an entity name may look like (scenarios.config enforces it): so ``gain_<user>_db`` parses one way
+ENTITY_NAME: Final = "[a-z][a-z0-9]*"
+
+
+@functools.lru_cache(maxsize=None)
+def column_pattern(template: str) -> re.Pattern[str] | None:
+    """The regular expression of a column template (None for a plain column name)."""
+    if "<" not in template:
+        return None
+    pattern = re.escape(template)
+    for placeholder in PLACEHOLDERS:
+        pattern = pattern.replace(re.escape(placeholder), ENTITY_NAME)
+    return re.compile(pattern)
+
+
+def template_of(kind: str, column: str) -> str | None:
+    """The declared column (a plain name or a template such as ``achieved_<user>_bps_hz``) ``column`` of ``kind`` matches, or None.
+
+    A plain declaration wins over a template (``achieved_min_bps_hz`` is its own column).
+    """
+    declared = COLUMNS[kind]
+    if column in declared:
+        return column
+    return next((t for t in declared if (p := column_pattern(t)) is not None and p.fullmatch(column)), None)
 
 
 def unit_of(column: str) -> str:
-    """The unit of ``column`` ("" for counts, flags, names and costs in the instance's price units)."""
+    """The unit of ``column`` or of a column template ("" for counts, flags, names and costs in the instance's price units)."""
     if column in _NAMED_UNITS:
         return _NAMED_UNITS[column]
+    named = next((_NAMED_UNITS[t] for t in _NAMED_UNITS if (p := column_pattern(t)) is not None and p.fullmatch(column)), None)
+    if named is not None:
+        return named
     return next((unit for suffix, unit in _SUFFIX_UNITS if column.endswith(suffix)), "")
 
 
 def check_columns(kind: str, columns) -> None:
-    """Raise ``KeyError`` when a row of ``kind`` carries a column its declaration does not list."""
+    """Raise ``KeyError`` when a row of ``kind`` carries a column its declaration does not list (nor a template matches)."""
     check_kind(kind)
-    undeclared = set(columns) - set(COLUMNS[kind])
+    undeclared = {c for c in columns if template_of(kind, c) is None}
     if undeclared:
         raise KeyError(f"event kind {kind!r} has undeclared columns {sorted(undeclared)}; declare them in eventlog/kinds.py")
 
+
+def entity_names(columns: Iterable[str], prefix: str, suffix: str, exclude: tuple[str, ...] = ()) -> list[str]:
+    """The entity names in per-entity columns ``<prefix><name><suffix>`` (e.g. the users of a secrecy row's
+    ``achieved_<user>_bps_hz``), in column order, without ``exclude``."""
+    names = []
+    for column in columns:
+        if column.startswith(prefix) and column.endswith(suffix) and len(column) > len(prefix) + len(suffix):
+            name = column[len(prefix):len(column) - len(suffix)]
+            if name not in exclude and re.fullmatch(ENTITY_NAME, name):
+                names.append(name)
+    return names

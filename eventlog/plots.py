@@ -16,10 +16,11 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from eventlog.kinds import entity_names
+
 Frames = Mapping[str, pd.DataFrame]
 
 WEATHER_COLOURS = {"clear": "#ffffff", "cloudy": "#d0d4da", "rain": "#9db8d9"}
-USERS = ("su", "au", "gu")
 _EMPTY = pd.DataFrame()
 #: above this run length, time axes are in hours
 HOURS_ABOVE_S = 3 * 3600.0
@@ -34,7 +35,7 @@ REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "pass_event": ("event", "elevation_deg"),
     "weather_state": ("state",),
     "weather_change": ("from_state", "to_state"),
-    "secrecy": tuple(f"{what}_{user}_bps_hz" for user in USERS + ("min",) for what in ("achieved", "planned")),
+    "secrecy": ("achieved_<user>_bps_hz", "planned_<user>_bps_hz"),
     "report_received": ("age_s",),
     "view_received": ("age_s",),
     "resolve": ("trigger", "method", "status", "fallback", "oldest_input_age_s", "wall_s"),
@@ -216,11 +217,17 @@ def plot_secrecy(frames: Frames):
         return None
     plt = _plt()
     time = _Time(frames)
-    fig, axes = plt.subplots(4, 1, figsize=(8, 8), dpi=110, sharex=True)
+    users = entity_names(sec.columns, "achieved_", "_bps_hz", exclude=("min",)) + ["min"]
+    columns = 1 if len(users) <= 5 else 2 if len(users) <= 12 else 3
+    per_column = math.ceil(len(users) / columns)
+    fig, grid = plt.subplots(per_column, columns, figsize=(8 * columns ** 0.5, 2 * per_column), dpi=110, sharex=True, squeeze=False)
+    axes = list(grid.T.ravel())
+    for ax in axes[len(users):]:
+        ax.set_visible(False)
     spans = _weather_spans(frames)
     t = time(sec["t_s"])
     marker = "o" if len(sec) < 3 else None
-    for ax, user in zip(axes, USERS + ("min",)):
+    for ax, user in zip(axes, users):
         _shade_weather(ax, spans, time)
         ax.step(t, _column(sec, f"planned_{user}_bps_hz"), where="post", color="#d98b00", lw=1, marker=marker, label="planned (twin's view)")
         ax.step(t, _column(sec, f"achieved_{user}_bps_hz"), where="post", color="#1f4e9c", lw=1, marker=marker, label="achieved (true channel)")
@@ -228,7 +235,8 @@ def plot_secrecy(frames: Frames):
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="upper right")
     axes[0].set_title("Secrecy rate: achieved on the true channel vs planned by the twin")
-    axes[-1].set_xlabel(time.label)
+    for ax in grid[-1]:
+        ax.set_xlabel(time.label)
     fig.tight_layout()
     return fig
 

@@ -21,6 +21,8 @@ from typing import Any, Callable, Collection, Iterator
 import numpy as np
 import pandas as pd
 
+from eventlog.kinds import column_pattern
+
 from eventlog.writer import ARRAYS_FILE, EVENTS_FILE, TIMINGS_FILE
 from common.errors import InputError
 
@@ -126,14 +128,22 @@ def iter_rows(path: Path, *, timings: bool = True) -> Iterator[dict]:
 def load_by_kind(path: Path, kinds: Collection[str], columns: Collection[str] | None = None) -> dict[str, pd.DataFrame]:
     """One DataFrame per kind present among ``kinds`` (each with only its own columns, or ``columns``).
 
+    ``columns`` may hold column templates of :mod:`eventlog.kinds` (``achieved_<user>_bps_hz``): every
+    column of that form is kept.
+
     Memory grows with the rows of those kinds only, not with the whole log.
     """
     wanted = set(kinds)
     keep = None if columns is None else set(columns) | set(BASE_COLUMNS)
+    patterns = [p for p in map(column_pattern, keep or ()) if p is not None]  # templates: achieved_<user>_bps_hz …
+
+    def kept(column: str) -> bool:
+        return column in keep or any(p.fullmatch(column) for p in patterns)
+
     rows: dict[str, list[dict]] = {}
     for row in iter_rows(path):
         if row["kind"] in wanted:
-            rows.setdefault(row["kind"], []).append(row if keep is None else {k: v for k, v in row.items() if k in keep})
+            rows.setdefault(row["kind"], []).append(row if keep is None else {k: v for k, v in row.items() if kept(k)})
     return {kind: pd.DataFrame(found) for kind, found in rows.items()}
 
 

@@ -20,9 +20,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from eventlog.kinds import entity_names
 from eventlog.text import counts, plural, sig, utc, with_unit
 
-USERS = ("su", "au", "gu")
 #: the summary section that holds wall-clock figures (kept out of ``summary.json``)
 WALL_CLOCK = "wall_clock"
 INCOMPLETE = "incomplete (no run_finished event)"
@@ -140,10 +140,6 @@ def _percentile(values: array, q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-#: transmitters whose predictor self-assessment the resolve rows carry (``calibration_<tx>``, ``coherence_<tx>_s``)
-PREDICTED_TRANSMITTERS = ("satellite", "uav", "bs")
-
-
 #: information age per kind: (summary label, kind, column)
 AGES = (
     ("edge_report_age_s", "report_received", "age_s"),
@@ -175,9 +171,10 @@ class Summary:
         self.by_status: Counter = Counter()
         self.fallbacks: Counter = Counter()
         self.resolve_wall = Stats()
-        self.calibration = {tx: Mean() for tx in PREDICTED_TRANSMITTERS}
+        self.calibration: dict[str, Mean] = {}  # per transmitter, in the order the resolve rows name them
         self.coherence_s: dict[str, float] = {}
-        self.secrecy = {user: _Secrecy() for user in USERS + ("min",)}
+        self.secrecy: dict[str, _Secrecy] = {}  # per user, in the order the secrecy rows name them
+        self.min_secrecy = _Secrecy()
         self.ages = {label: Stats() for label, _, _ in AGES}
         # QKD
         self.qkd_rows = 0
@@ -222,7 +219,9 @@ class Summary:
             label, column = _AGE_OF_KIND[kind]
             self.ages[label].add(row.get(column))
         if kind == "secrecy":
-            for user, accumulator in self.secrecy.items():
+            for user in entity_names(row, "achieved_", "_bps_hz", exclude=("min",)):
+                self.secrecy.setdefault(user, _Secrecy())
+            for user, accumulator in (*self.secrecy.items(), ("min", self.min_secrecy)):
                 accumulator.add(row.get(f"achieved_{user}_bps_hz"), row.get(f"planned_{user}_bps_hz"))
         elif kind == "resolve":
             self.resolves += 1
@@ -233,6 +232,8 @@ class Summary:
             if fallback not in (None, "none"):
                 self.fallbacks[str(fallback)] += 1
             self.resolve_wall.add(row.get("wall_s"))
+            for tx in entity_names(row, "calibration_", ""):
+                self.calibration.setdefault(tx, Mean())
             for tx, accumulator in self.calibration.items():
                 score = _number(row.get(f"calibration_{tx}"))
                 if score is not None:
@@ -311,11 +312,12 @@ class Summary:
             "fallbacks_by_kind": _sorted(self.fallbacks),
             "oldest_input_age_s": self.ages["solve_input_age_s"].result(),
         }
-        out["secrecy"] = {user: s.result() for user, s in self.secrecy.items()} if self.secrecy["min"].ticks else {}
+        out["secrecy"] = ({user: s.result() for user, s in (*self.secrecy.items(), ("min", self.min_secrecy))}
+                          if self.min_secrecy.ticks else {})
         if self.coherence_s:
             # the predictor's realised / predicted error power (1 = calibrated) and the coherence times it learned
             out["prediction"] = {tx: {"calibration_mean": self.calibration[tx].result(), "coherence_s": self.coherence_s.get(tx, math.nan)}
-                                 for tx in PREDICTED_TRANSMITTERS}
+                                 for tx in self.calibration}
         out["information_age"] = {label: stats.result() for label, stats in self.ages.items()}
         wall: dict[str, Any] = {"resolve_wall_s": self.resolve_wall.result()}
         if self.qkd_rows:

@@ -159,6 +159,16 @@ class ChannelMatrix:
                 values[t, r, : vec.size] = vec
         return cls(topology, values)
 
+    def replaced(self, vectors: Mapping[tuple[str, str], np.ndarray]) -> "ChannelMatrix":
+        """A copy with the given (transmitter, receiver) channels replaced (e.g. Eve's by their estimates)."""
+        values = self.values.copy()
+        for (tx, rx), vec in vectors.items():
+            vec = np.asarray(vec, dtype=complex).ravel()
+            if vec.size != self.topology.antennas[tx]:
+                raise ValueError(f"channel {tx!r} → {rx!r}: expected {self.topology.antennas[tx]} entries, got {vec.size}")
+            values[self._tx[tx], self._rx[rx], : vec.size] = vec
+        return ChannelMatrix(self.topology, values)
+
     @classmethod
     def from_channel_set(cls, ch: "ChannelSet") -> "ChannelMatrix":
         """The paper's 12 named channels (h → satellite, a → UAV, g → base station; ``*_e`` → Eve ``e``)."""

@@ -1,4 +1,4 @@
-"""Radio channels of the three transmitters to SU, AU, GU and Eve (Yin et al., eq. 1–3).
+"""Radio channels of every transmitter (satellite, UAVs, base stations) to every user and Eve (Yin et al., eq. 1–3).
 
 Large-scale gains follow the geometry at every tick. Small-scale fading evolves with a correlation
 ρ(Δt) = exp(−Δt/T_c) over a step Δt for a coherence time T_c (shared/DESIGN.md section 3), and each
@@ -20,13 +20,13 @@ Every vector is divided by sqrt(N0) of the receiver noise, so the secrecy maths 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, replace
+from typing import Final, Mapping
 
 import numpy as np
 from scipy import special, stats
 
-from physical.secrecy import CHANNEL_NAMES, RECEIVERS, ChannelSet
+from physical.channel_matrix import ChannelMatrix, Topology
 from physical.units import db_to_linear, noise_power_w, wavelength_m
 
 COHERENCE_MODELS: Final = ("configured", "jakes")  #: where the small-scale coherence times come from
@@ -190,6 +190,38 @@ class NakagamiFading:
         return self.value()
 
 
+TRANSMITTER_KINDS: Final = ("satellite", "uav", "bs")  #: what a transmitter is: the serving satellite, a UAV, a base station
+SATELLITE: Final = "satellite"  #: the name of the (serving) satellite transmitter
+
+
+@dataclass(frozen=True)
+class TransmitterRadio:
+    """One transmitter's radio model (Yin et al. eq. 1–3), in SI/linear units.
+
+    Args:
+        kind: ``satellite``, ``uav`` or ``bs`` (:data:`TRANSMITTER_KINDS`).
+        antennas: N_t ≥ 1.
+        coherence_s: configured small-scale coherence time (s).
+        ref_gain: UAV g0 at 1 m (eq. 3) or base-station C0 of C0·r⁻⁴ (linear; unused for the satellite).
+        rician_k: UAV Rician K factor (linear).
+        nakagami_m, nakagami_omega: base-station Nakagami shape m and spread Ω = E|g|².
+    """
+
+    kind: str
+    antennas: int
+    coherence_s: float
+    ref_gain: float = 1.0
+    rician_k: float = 0.0
+    nakagami_m: float = 1.0
+    nakagami_omega: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in TRANSMITTER_KINDS:
+            raise ValueError(f"transmitter kind must be one of {TRANSMITTER_KINDS}, got {self.kind!r}")
+        if self.antennas < 1:
+            raise ValueError(f"antennas must be >= 1, got {self.antennas}")
+
+
 @dataclass(frozen=True)
 class RadioParameters:
     """Radio parameters in SI/linear units (converted from the scenario's dB values at load).
@@ -197,42 +229,60 @@ class RadioParameters:
     Args:
         carrier_freq_hz: shared carrier (Hz).
         bandwidth_hz, noise_figure_db: receiver noise N0 = −174 dBm/Hz + 10·log10(B) + NF.
-        sat_antennas, uav_antennas, bs_antennas: N_S, N_U, N_B.
-        sat_max_gain: G_max (linear); sat_beam_3db_rad: α_3dB (rad).
-        uav_ref_gain: g0 (linear, at 1 m); uav_rician_k: K (linear).
-        bs_ref_gain: C0 (linear); bs_nakagami_m, bs_nakagami_omega: Nakagami m and Ω.
-        sat_coherence_s, uav_coherence_s, bs_coherence_s: small-scale coherence times (s).
+        sat_max_gain: G_max (linear); sat_beam_3db_rad: α_3dB (rad) of the satellite's spot beam.
         sat_min_elevation_rad: below this elevation the satellite does not serve the site (rad).
-        coherence_model: ``configured`` (the three coherence times above) or ``jakes`` (per link,
+        transmitters: every transmitter's radio model by name, in the order arrays use; exactly one
+            of kind ``satellite``, named :data:`SATELLITE`.
+        coherence_model: ``configured`` (each transmitter's ``coherence_s``) or ``jakes`` (per link,
             T_c = 0.423·λ/v from the relative speed v of its ends, at least ``jakes_min_speed_mps``).
         jakes_min_speed_mps: speed floor of a link under the Jakes model (m/s).
+
+    :meth:`paper` builds Yin et al.'s three transmitters (``satellite``, ``uav``, ``bs``).
     """
 
     carrier_freq_hz: float
     bandwidth_hz: float
     noise_figure_db: float
-    sat_antennas: int
-    uav_antennas: int
-    bs_antennas: int
     sat_max_gain: float
     sat_beam_3db_rad: float
-    uav_ref_gain: float
-    uav_rician_k: float
-    bs_ref_gain: float
-    bs_nakagami_m: float
-    bs_nakagami_omega: float
-    sat_coherence_s: float
-    uav_coherence_s: float
-    bs_coherence_s: float
     sat_min_elevation_rad: float
+    transmitters: Mapping[str, TransmitterRadio]
     coherence_model: str = "configured"
     jakes_min_speed_mps: float = 0.5
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "transmitters", dict(self.transmitters))
+        satellites = [name for name, tx in self.transmitters.items() if tx.kind == "satellite"]
+        if satellites != [SATELLITE]:
+            raise ValueError(f"exactly one transmitter of kind 'satellite', named {SATELLITE!r}, is expected; got {satellites}")
+
+    @classmethod
+    def paper(cls, *, carrier_freq_hz: float, bandwidth_hz: float, noise_figure_db: float, sat_antennas: int, uav_antennas: int,
+              bs_antennas: int, sat_max_gain: float, sat_beam_3db_rad: float, uav_ref_gain: float, uav_rician_k: float,
+              bs_ref_gain: float, bs_nakagami_m: float, bs_nakagami_omega: float, sat_coherence_s: float, uav_coherence_s: float,
+              bs_coherence_s: float, sat_min_elevation_rad: float, coherence_model: str = "configured",
+              jakes_min_speed_mps: float = 0.5) -> "RadioParameters":
+        """Yin et al.'s system: one satellite, one UAV (``uav``) and one base station (``bs``)."""
+        return cls(carrier_freq_hz, bandwidth_hz, noise_figure_db, sat_max_gain, sat_beam_3db_rad, sat_min_elevation_rad, {
+            SATELLITE: TransmitterRadio("satellite", sat_antennas, sat_coherence_s),
+            "uav": TransmitterRadio("uav", uav_antennas, uav_coherence_s, ref_gain=uav_ref_gain, rician_k=uav_rician_k),
+            "bs": TransmitterRadio("bs", bs_antennas, bs_coherence_s, ref_gain=bs_ref_gain, nakagami_m=bs_nakagami_m,
+                                   nakagami_omega=bs_nakagami_omega),
+        }, coherence_model, jakes_min_speed_mps)
+
+    def with_antennas(self, antennas: int) -> "RadioParameters":
+        """A copy with every transmitter's antenna count set to ``antennas``."""
+        return replace(self, transmitters={name: replace(tx, antennas=antennas) for name, tx in self.transmitters.items()})
+
+    def antenna_counts(self) -> tuple[int, ...]:
+        """N_t in transmitter order."""
+        return tuple(tx.antennas for tx in self.transmitters.values())
+
     def coherence_s(self, transmitter: str, relative_speed_mps: float) -> float:
-        """Coherence time (s) of a link of ``transmitter`` (satellite, uav, bs) whose ends move apart at ``relative_speed_mps``."""
+        """Coherence time (s) of a link of ``transmitter`` whose ends move apart at ``relative_speed_mps``."""
         if self.coherence_model == "jakes":
             return JAKES_FACTOR * wavelength_m(self.carrier_freq_hz) / max(relative_speed_mps, self.jakes_min_speed_mps)
-        return {"satellite": self.sat_coherence_s, "uav": self.uav_coherence_s, "bs": self.bs_coherence_s}[transmitter]
+        return self.transmitters[transmitter].coherence_s
 
     @property
     def noise_w(self) -> float:
@@ -248,75 +298,76 @@ class LinkGeometry:
         satellite_m: satellite ENU position (m).
         satellite_elevation_rad: satellite elevation at the site (rad).
         beam_centre_m: ENU point the satellite beam is aimed at (m).
-        uav_m, bs_m: UAV and base-station antenna positions (m).
-        receivers_m: ENU positions of ``su``, ``au``, ``gu``, ``e`` (m).
+        transmitters_m: antenna position of every UAV and base station, by transmitter name (m).
+        receivers_m: ENU positions of every receiver (users and Eves), by name (m).
         rain_fade_db: rain attenuation β on the satellite links (dB, ≥ 0).
-        uav_velocity_mps, receivers_velocity_mps: velocities (ENU, m/s) for the Jakes coherence
-            model (zero when not given).
+        transmitters_velocity_mps, receivers_velocity_mps: velocities (ENU, m/s) of moving
+            transmitters (UAVs) and receivers, for the Jakes coherence model (zero when not given).
     """
 
     satellite_m: np.ndarray
     satellite_elevation_rad: float
     beam_centre_m: np.ndarray
-    uav_m: np.ndarray
-    bs_m: np.ndarray
-    receivers_m: dict[str, np.ndarray]
+    transmitters_m: Mapping[str, np.ndarray]
+    receivers_m: Mapping[str, np.ndarray]
     rain_fade_db: float
-    uav_velocity_mps: np.ndarray | None = None
-    receivers_velocity_mps: dict[str, np.ndarray] | None = None
+    transmitters_velocity_mps: Mapping[str, np.ndarray] | None = None
+    receivers_velocity_mps: Mapping[str, np.ndarray] | None = None
 
     def link_speed_mps(self, transmitter: str, receiver: str) -> float:
         """Relative speed of a link's ends (m/s); the satellite's own motion is excluded (compensated Doppler)."""
         rx = np.zeros(3) if self.receivers_velocity_mps is None else np.asarray(self.receivers_velocity_mps.get(receiver, np.zeros(3)))
-        if transmitter == "uav" and self.uav_velocity_mps is not None:
-            return float(np.linalg.norm(np.asarray(self.uav_velocity_mps) - rx))
+        moving = self.transmitters_velocity_mps or {}
+        if transmitter in moving:
+            return float(np.linalg.norm(np.asarray(moving[transmitter]) - rx))
         return float(np.linalg.norm(rx))
 
 
 @dataclass(frozen=True)
 class LargeScale:
-    """The deterministic parts of the 12 channels at one instant (noise-normalised, per receiver).
+    """The deterministic parts of every channel at one instant (noise-normalised), by (transmitter, receiver).
 
     Args:
-        sat_amplitude: sqrt(C_L·b·β / N0) of each satellite link; 0 below the minimum elevation.
-        uav_amplitude: sqrt(G_L / N0) of each UAV link.
-        uav_los: unit-modulus line-of-sight vector of each UAV link, with its range phase.
-        bs_amplitude: sqrt(C0·r⁻⁴ / N0) of each base-station link.
+        amplitude: sqrt(C_L·b·β / N0) of a satellite link (0 below the minimum elevation),
+            sqrt(G_L / N0) of a UAV link, sqrt(C0·r⁻⁴ / N0) of a base-station link.
+        los: unit-modulus line-of-sight vector of each UAV link, with its range phase.
     """
 
-    sat_amplitude: dict[str, float]
-    uav_amplitude: dict[str, float]
-    uav_los: dict[str, np.ndarray]
-    bs_amplitude: dict[str, float]
+    amplitude: dict[tuple[str, str], float]
+    los: dict[tuple[str, str], np.ndarray]
 
 
 def large_scale(params: RadioParameters, geo: LinkGeometry) -> LargeScale:
-    """Path gains (eq. 1–3), beam gain (eq. 2), rain fade and UAV line of sight for ``geo``.
+    """Path gains (eq. 1–3), beam gain (eq. 2), rain fade and UAV line of sight for every link of ``geo``.
 
     Shared by the physical channel model and the twin's predictor (which evaluates it on its own
-    view of the geometry: orbit, flight plan and the receivers' reported tracks).
+    view of the geometry: orbit, flight plans and the receivers' reported tracks).
     """
     wavelength = wavelength_m(params.carrier_freq_hz)
     scale = 1.0 / math.sqrt(params.noise_w)
     boresight = _unit(geo.beam_centre_m - geo.satellite_m)
     sat_on = geo.satellite_elevation_rad >= params.sat_min_elevation_rad
     rain_factor = float(db_to_linear(-geo.rain_fade_db))
-    sat, uav, los, bs = {}, {}, {}, {}
-    for r in RECEIVERS:
-        rx = geo.receivers_m[r]
-        to_rx = rx - geo.satellite_m
-        off_axis = math.acos(float(np.clip(np.dot(boresight, _unit(to_rx)), -1.0, 1.0)))
-        gain = free_space_gain(wavelength, np.linalg.norm(to_rx)) * spot_beam_gain(off_axis, params.sat_beam_3db_rad, params.sat_max_gain)
-        sat[r] = scale * math.sqrt(gain * rain_factor) if sat_on else 0.0
-        uav_vec = rx - geo.uav_m
-        uav[r] = scale * math.sqrt(uav_large_scale_gain(params.uav_ref_gain, np.linalg.norm(uav_vec)))
-        los[r] = line_of_sight(params.uav_antennas, wavelength, uav_vec)
-        bs[r] = scale * math.sqrt(bs_large_scale_gain(params.bs_ref_gain, np.linalg.norm(rx - geo.bs_m)))
-    return LargeScale(sat, uav, los, bs)
+    amplitude, los = {}, {}
+    for r, rx in geo.receivers_m.items():
+        for name, tx in params.transmitters.items():
+            if tx.kind == "satellite":
+                to_rx = rx - geo.satellite_m
+                off_axis = math.acos(float(np.clip(np.dot(boresight, _unit(to_rx)), -1.0, 1.0)))
+                gain = free_space_gain(wavelength, np.linalg.norm(to_rx)) * spot_beam_gain(off_axis, params.sat_beam_3db_rad,
+                                                                                            params.sat_max_gain)
+                amplitude[name, r] = scale * math.sqrt(gain * rain_factor) if sat_on else 0.0
+            elif tx.kind == "uav":
+                uav_vec = rx - geo.transmitters_m[name]
+                amplitude[name, r] = scale * math.sqrt(uav_large_scale_gain(tx.ref_gain, np.linalg.norm(uav_vec)))
+                los[name, r] = line_of_sight(tx.antennas, wavelength, uav_vec)
+            else:
+                amplitude[name, r] = scale * math.sqrt(bs_large_scale_gain(tx.ref_gain, np.linalg.norm(rx - geo.transmitters_m[name])))
+    return LargeScale(amplitude, los)
 
 
 def interference_to_noise(params: RadioParameters, power_w: float, satellites_m: np.ndarray, geocentre_m: np.ndarray,
-                          receivers_m: dict[str, np.ndarray], rain_fade_db: float) -> dict[str, float]:
+                          receivers_m: Mapping[str, np.ndarray], rain_fade_db: float) -> dict[str, float]:
     """I_r/N0 at each receiver from satellites that each radiate ``power_w`` (W) with a spot beam at their own nadir.
 
     Args:
@@ -348,62 +399,75 @@ def interference_to_noise(params: RadioParameters, power_w: float, satellites_m:
     return out
 
 
-def with_interference(channels: ChannelSet, interference_to_noise: dict[str, float]) -> ChannelSet:
+def with_interference(channels: ChannelMatrix, interference_to_noise: Mapping[str, float]) -> ChannelMatrix:
     """The channels with each receiver's noise raised by its interference: every vector to r divided by sqrt(1 + I_r/N0).
 
     The channels are noise-normalised, so this keeps the secrecy maths (unit noise) unchanged.
     """
-    arrays = {}
-    for name in CHANNEL_NAMES:
-        receiver = name.split("_", 1)[1]
-        arrays[name] = getattr(channels, name) / math.sqrt(1.0 + interference_to_noise.get(receiver, 0.0))
-    return ChannelSet.from_mapping(arrays)
+    values = channels.values.copy()
+    for r, receiver in enumerate(channels.topology.receivers):
+        values[:, r, :] = values[:, r, :] / math.sqrt(1.0 + interference_to_noise.get(receiver, 0.0))
+    return ChannelMatrix(channels.topology, values)
+
+
+def fading_stream(transmitter: str, kind: str, receiver: str) -> str:
+    """Name of the seeded generator of one link's small-scale fading (``fading.sat.<r>`` for the satellite)."""
+    return f"fading.{'sat' if kind == 'satellite' else transmitter}.{receiver}"
 
 
 class ChannelModel:
-    """The 12 transmitter→receiver channels with geometry-driven gains and evolving fading.
+    """Every transmitter→receiver channel of a topology, with geometry-driven gains and evolving fading.
 
     Args:
-        params: radio parameters.
+        params: radio parameters (one model per transmitter, in the topology's transmitter order).
+        topology: who transmits, the receivers (users, then Eves) and the antenna counts.
         rng_for: a function giving the seeded generator of a named component.
     """
 
-    def __init__(self, params: RadioParameters, rng_for) -> None:
+    def __init__(self, params: RadioParameters, topology: Topology, rng_for) -> None:
+        if tuple(params.transmitters) != topology.transmitters:
+            raise ValueError(f"radio transmitters {tuple(params.transmitters)} differ from the topology's {topology.transmitters}")
         self.params = params
-        p = params
-        self._sat = {r: PhaseRandomWalk(p.sat_antennas, rng_for(f"fading.sat.{r}")) for r in RECEIVERS}
-        self._uav = {r: GaussMarkov(p.uav_antennas, rng_for(f"fading.uav.{r}")) for r in RECEIVERS}
-        self._bs = {
-            r: NakagamiFading(p.bs_antennas, p.bs_nakagami_m, p.bs_nakagami_omega, rng_for(f"fading.bs.{r}"))
-            for r in RECEIVERS
-        }
+        self.topology = topology
+        self._fading: dict[tuple[str, str], object] = {}
+        for name, tx in params.transmitters.items():
+            for r in topology.receivers:
+                rng = rng_for(fading_stream(name, tx.kind, r))
+                if tx.kind == "satellite":
+                    self._fading[name, r] = PhaseRandomWalk(tx.antennas, rng)
+                elif tx.kind == "uav":
+                    self._fading[name, r] = GaussMarkov(tx.antennas, rng)
+                else:
+                    self._fading[name, r] = NakagamiFading(tx.antennas, tx.nakagami_m, tx.nakagami_omega, rng)
         self._last_t_s: float | None = None
 
     def restart_satellite_fading(self) -> None:
         """Another satellite now serves: its small-scale fading is independent of the previous one's (new phases)."""
-        for process in self._sat.values():
-            process.restart()
+        for r in self.topology.receivers:
+            self._fading[SATELLITE, r].restart()
 
-    def step(self, t_s: float, geo: LinkGeometry) -> ChannelSet:
+    def step(self, t_s: float, geo: LinkGeometry) -> ChannelMatrix:
         """Advance the fading to ``t_s`` (s) and return the noise-normalised channels for ``geo``."""
         p = self.params
+        top = self.topology
         dt = 0.0 if self._last_t_s is None else t_s - self._last_t_s
         self._last_t_s = t_s
-        k1, k2 = rician_weights(p.uav_rician_k)
         big = large_scale(p, geo)
-        arrays: dict[str, np.ndarray] = {}
-
-        def rho(transmitter: str, receiver: str) -> float:
-            return gauss_markov_rho(dt, p.coherence_s(transmitter, geo.link_speed_mps(transmitter, receiver)))
-
-        for r in RECEIVERS:
-            # satellite, eq. 1–2: h = sqrt(C_L·b·β)·exp(−jθ), θ uniform (a phase random walk)
-            arrays[f"h_{r}"] = big.sat_amplitude[r] * np.conj(self._sat[r].step(rho("satellite", r)))
-            # UAV, eq. 3: Rician, line of sight with its range phase plus a Gauss-Markov scattered part
-            arrays[f"a_{r}"] = big.uav_amplitude[r] * (k1 * big.uav_los[r] + k2 * self._uav[r].step(rho("uav", r)))
-            # base station: sqrt(C0·r⁻⁴)·g0 with Nakagami-m small-scale fading
-            arrays[f"g_{r}"] = big.bs_amplitude[r] * self._bs[r].step(rho("bs", r))
-        return ChannelSet.from_mapping(arrays)
+        values = np.zeros((len(top.transmitters), len(top.receivers), max(top.antennas.values())), dtype=complex)
+        for r, receiver in enumerate(top.receivers):
+            for t, (name, tx) in enumerate(p.transmitters.items()):
+                rho = gauss_markov_rho(dt, p.coherence_s(name, geo.link_speed_mps(name, receiver)))
+                fading = self._fading[name, receiver]
+                amplitude = big.amplitude[name, receiver]
+                if tx.kind == "satellite":  # eq. 1–2: h = sqrt(C_L·b·β)·exp(−jθ), θ uniform (a phase random walk)
+                    vector = amplitude * np.conj(fading.step(rho))
+                elif tx.kind == "uav":  # eq. 3: Rician, line of sight with its range phase plus a Gauss-Markov scattered part
+                    k1, k2 = rician_weights(tx.rician_k)
+                    vector = amplitude * (k1 * big.los[name, receiver] + k2 * fading.step(rho))
+                else:  # base station: sqrt(C0·r⁻⁴)·g0 with Nakagami-m small-scale fading
+                    vector = amplitude * fading.step(rho)
+                values[t, r, : tx.antennas] = vector
+        return ChannelMatrix(top, values)
 
 
 def estimate_with_error(channel: np.ndarray, relative_error: float, rng: np.random.Generator) -> np.ndarray:

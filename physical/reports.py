@@ -7,25 +7,24 @@ construct; the physical layer never imports the twins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class TransmitterReport:
-    """CSI measured by a transmitter (satellite, uav or bs).
+    """CSI measured by a transmitter (the satellite, a UAV or a base station).
 
     Args:
-        transmitter: ``satellite``, ``uav`` or ``bs``.
+        transmitter: the transmitter's name.
         measured_at_s: simulated time of the measurement (s).
-        channels: noise-normalised channels to ``su``, ``au``, ``gu`` (true at measurement time).
-        eve_estimate: the transmitter's estimate of Eve's channel (norm-bounded error).
+        channels: noise-normalised channels to every user, by name (true at measurement time).
+        eve_estimates: the transmitter's estimate of each Eve's channel, by name (norm-bounded error).
         power_limit_w: the transmitter's power limit (W).
         position_m: the transmitter's ENU position (m).
         scalars: extra measured scalars with unit-suffixed names (e.g. ``elevation_deg``).
-        receivers_m: the receivers' positions as reported with the CSI (``su``, ``au``, ``gu``, and
-            Eve's estimated position ``e``) (ENU, m).
+        receivers_m: the receivers' positions as reported with the CSI (users and Eves) (ENU, m).
         receivers_velocity_mps: the receivers' reported velocities (ENU, m/s).
         serving_satellite: with a constellation, the name of the satellite that measured the CSI
             (the one serving at ``measured_at_s``; None when none serves, or with one satellite).
@@ -34,7 +33,7 @@ class TransmitterReport:
     transmitter: str
     measured_at_s: float
     channels: dict[str, np.ndarray]
-    eve_estimate: np.ndarray
+    eve_estimates: dict[str, np.ndarray]
     power_limit_w: float
     position_m: np.ndarray
     scalars: dict[str, float] = field(default_factory=dict)
@@ -55,15 +54,16 @@ class WeatherReport:
 
 @dataclass(frozen=True)
 class PrecoderCommand:
-    """A precoder for one transmitter, decided by the core-cloud twin.
+    """The precoders of one transmitter, decided by the core-cloud twin.
 
     Args:
-        transmitter: ``satellite``, ``uav`` or ``bs``.
-        precoder: complex vector (sqrt(W)); ‖precoder‖² is the transmit power (W).
+        transmitter: the transmitter's name.
+        precoders: user → complex precoder of that user's message (sqrt(W)), for every user the
+            transmitter serves, in user order; Σ ‖x_k‖² is the transmit power (W).
         solve_id: the re-solve that produced it.
         method: the policy name.
-        planned_rate_bps_hz: the secrecy rate the twin planned for this transmitter's user (bit/s/Hz;
-            NaN if the twin expects the user to be out of reach).
+        planned_rates_bps_hz: user → the secrecy rate the twin planned for it (bit/s/Hz; NaN if the
+            twin expects the user to be out of reach).
         decided_at_s: simulated time the decision was made (s).
         oldest_input_s: measurement time of the oldest input the decision used (s).
         planned_min_rate_bps_hz: the min over the served users the twin planned for the whole
@@ -71,13 +71,28 @@ class PrecoderCommand:
     """
 
     transmitter: str
-    precoder: np.ndarray
+    precoders: dict[str, np.ndarray]
     solve_id: int
     method: str
-    planned_rate_bps_hz: float
+    planned_rates_bps_hz: dict[str, float]
     decided_at_s: float
     oldest_input_s: float
     planned_min_rate_bps_hz: float = float("nan")
+
+    @property
+    def power_w(self) -> float:
+        """Total transmit power Σ_k ‖x_k‖² (W)."""
+        powers = [float(np.vdot(x, x).real) for x in self.precoders.values()]
+        return powers[0] if len(powers) == 1 else float(sum(powers))
+
+    def stacked(self) -> np.ndarray:
+        """The precoders as one array: the vector (N_t,) for one user, rows in user order (K_t, N_t) for several."""
+        vectors = list(self.precoders.values())
+        return vectors[0] if len(vectors) == 1 else np.stack(vectors)
+
+    def scaled(self, factor: float) -> "PrecoderCommand":
+        """A copy with every precoder multiplied by ``factor`` (–)."""
+        return replace(self, precoders={u: x * factor for u, x in self.precoders.items()})
 
 
 @dataclass(frozen=True)

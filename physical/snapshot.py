@@ -13,9 +13,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from physical.channel_matrix import ChannelMatrix
+from physical.channel_matrix import PAPER_TRANSMITTERS, ChannelSet, Topology
 from physical.channels import ChannelModel, LinkGeometry, RadioParameters, estimate_with_error
-from physical.secrecy import ChannelSet, TRANSMITTER_PREFIX
 from physical.units import db_to_linear
 
 
@@ -47,15 +46,14 @@ class Snapshot:
         return replace(self, uav_m=(self.uav_m[0], self.uav_m[1], altitude_m))
 
     def with_antennas(self, n: int) -> "Snapshot":
-        return replace(self, radio=replace(self.radio, sat_antennas=n, uav_antennas=n, bs_antennas=n))
+        return replace(self, radio=self.radio.with_antennas(n))
 
     def geometry(self) -> LinkGeometry:
         return LinkGeometry(
             satellite_m=np.array([0.0, 0.0, self.satellite_altitude_m]),
             satellite_elevation_rad=math.pi / 2,
             beam_centre_m=np.zeros(3),
-            uav_m=np.asarray(self.uav_m, dtype=float),
-            bs_m=np.asarray(self.bs_m, dtype=float),
+            transmitters_m={"uav": np.asarray(self.uav_m, dtype=float), "bs": np.asarray(self.bs_m, dtype=float)},
             receivers_m={k: np.asarray(v, dtype=float) for k, v in self.receivers_m.items()},
             rain_fade_db=self.rain_fade_db,
         )
@@ -67,16 +65,16 @@ class Snapshot:
             key = (draw, zlib.crc32(name.encode("utf-8")))
             return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
-        truth = ChannelModel(self.radio, rng_for).step(0.0, self.geometry())
+        matrix = ChannelModel(self.radio, Topology.paper(self.radio.antenna_counts()), rng_for).step(0.0, self.geometry())
         rng = rng_for("estimation")
-        matrix = ChannelMatrix.from_channel_set(truth)
-        estimates = [estimate_with_error(matrix[tx, "e"], eve_error, rng) for tx in TRANSMITTER_PREFIX]
+        estimates = [estimate_with_error(matrix[tx, "e"], eve_error, rng) for tx in PAPER_TRANSMITTERS]
+        truth = matrix.to_channel_set()
         return truth, truth.with_eve(*estimates)
 
 
 def paper_radio(antennas: int = 4) -> RadioParameters:
     """Radio parameters of Yin et al. with the simulator's noise normalisation (B = 1 MHz, NF = 5 dB)."""
-    return RadioParameters(
+    return RadioParameters.paper(
         carrier_freq_hz=2.4e9, bandwidth_hz=1e6, noise_figure_db=5.0,
         sat_antennas=antennas, uav_antennas=antennas, bs_antennas=antennas,
         sat_max_gain=float(db_to_linear(46.0)), sat_beam_3db_rad=math.radians(0.4),

@@ -106,7 +106,7 @@ def render(name: str = "scenario.toml") -> str:
     rows = {}
     for row in describe_fields(Scenario):
         rows[row["field"]] = row
-        if "{" in row["field"]:  # users.{su,au,gu,eve}.position_enu_m
+        if "{" in row["field"]:  # a table with fixed keys: qkd.{…}.field
             head, keys, tail = row["field"].replace("{", "|").replace("}", "|").split("|")
             for key in keys.split(","):
                 rows[f"{head}{key}{tail}"] = row
@@ -116,6 +116,9 @@ def render(name: str = "scenario.toml") -> str:
         lines.extend(f"# {note}" for note in notes)
         for field, value in fields:
             row = rows.get(f"{section}.{field}")
+            head, _, key = section.rpartition(".")
+            if row is None and head:
+                row = rows.get(f"{head}.<name>.{field}")
             if row is None:
                 raise KeyError(f"{section}.{field} is not a scenario field")  # the starter drifted from the schema
             lines.append(f"{field} = {_toml(value)}  # {_comment(row)}")

@@ -17,7 +17,7 @@ import numpy as np
 import simpy
 
 from eventlog import EventLog
-from physical.channels import ChannelModel, RadioParameters
+from physical.channels import SATELLITE, ChannelModel, RadioParameters, TransmitterRadio
 from physical.mobility import LinearMotion, WaypointTrajectory
 from physical.orbit import GroundSite, LeoOrbit, PassEvent, SiteGeometry
 from physical.randomness import component_rng
@@ -40,32 +40,50 @@ from twin.precoding import PRECODERS
 from twin.precoding.faults import FaultInjector
 from twin.prediction import ChannelPredictor, SatelliteTrack, TwinKnowledge
 
-TRANSMITTERS = ("satellite", "uav", "bs")
-
-
 def radio_parameters(s: Scenario) -> RadioParameters:
-    """Convert the scenario's radio fields (dB, degrees) into the channel model's SI/linear units."""
+    """Convert the scenario's radio fields (dB, degrees) into the channel model's SI/linear units, one model per transmitter."""
+    entities = s.entities
+    transmitters = {SATELLITE: TransmitterRadio("satellite", s.satellite.antennas, s.satellite.coherence_time_s)}
+    for name, uav in entities.uavs.items():
+        transmitters[name] = TransmitterRadio("uav", uav.antennas, uav.coherence_time_s, ref_gain=float(db_to_linear(uav.ref_gain_db)),
+                                              rician_k=float(db_to_linear(uav.rician_k_db)))
+    for name, bs in entities.base_stations.items():
+        transmitters[name] = TransmitterRadio("bs", bs.antennas, bs.coherence_time_s, ref_gain=float(db_to_linear(bs.path_loss_ref_db)),
+                                              nakagami_m=bs.nakagami_m, nakagami_omega=bs.nakagami_omega)
     return RadioParameters(
         carrier_freq_hz=s.radio.carrier_freq_hz,
         bandwidth_hz=s.radio.bandwidth_hz,
         noise_figure_db=s.radio.noise_figure_db,
-        sat_antennas=s.satellite.antennas,
-        uav_antennas=s.uav.antennas,
-        bs_antennas=s.base_station.antennas,
         sat_max_gain=float(db_to_linear(s.satellite.max_gain_db)),
         sat_beam_3db_rad=math.radians(s.satellite.beam_3db_deg),
-        uav_ref_gain=float(db_to_linear(s.uav.ref_gain_db)),
-        uav_rician_k=float(db_to_linear(s.uav.rician_k_db)),
-        bs_ref_gain=float(db_to_linear(s.base_station.path_loss_ref_db)),
-        bs_nakagami_m=s.base_station.nakagami_m,
-        bs_nakagami_omega=s.base_station.nakagami_omega,
-        sat_coherence_s=s.satellite.coherence_time_s,
-        uav_coherence_s=s.uav.coherence_time_s,
-        bs_coherence_s=s.base_station.coherence_time_s,
         sat_min_elevation_rad=math.radians(s.satellite.min_elevation_deg),
+        transmitters=transmitters,
         coherence_model=s.radio.coherence_model,
         jakes_min_speed_mps=s.radio.jakes_min_speed_mps,
     )
+
+
+def power_limits_w(s: Scenario) -> dict[str, float]:
+    """Every transmitter's power limit (W), by name."""
+    entities = s.entities
+    return {SATELLITE: float(dbw_to_watts(s.satellite.power_dbw)),
+            **{name: float(dbw_to_watts(uav.power_dbw)) for name, uav in entities.uavs.items()},
+            **{name: float(dbw_to_watts(bs.power_dbw)) for name, bs in entities.base_stations.items()}}
+
+
+def flight_plans(s: Scenario) -> dict[str, WaypointTrajectory]:
+    """Every UAV's trajectory, by name."""
+    return {name: WaypointTrajectory(np.asarray(uav.waypoints_enu_m), uav.speed_mps, uav.loop) for name, uav in s.entities.uavs.items()}
+
+
+def base_station_positions_m(s: Scenario) -> dict[str, np.ndarray]:
+    """Every base station's antenna position (ENU, m), by name."""
+    return {name: np.asarray(bs.position_enu_m, dtype=float) for name, bs in s.entities.base_stations.items()}
+
+
+def receiver_motions(s: Scenario) -> dict[str, LinearMotion]:
+    """Every user's and Eve's motion, by topology name (users, then Eves)."""
+    return {name: LinearMotion(node.position_enu_m, node.velocity_mps) for name, node in s.entities.receivers.items()}
 
 
 def _link_model(config: LinkConfig) -> LinkModel:
@@ -233,44 +251,55 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
             non_serving=config.non_serving, handovers=sum(c.kind == "handover" for c in serving.changes),
         )
 
-    # stores: each twin's inbox and each transmitter's command inbox
-    edge_inbox = {tx: simpy.Store(env) for tx in TRANSMITTERS}
+    entities = scenario.entities
+    topology = entities.topology
+    transmitters = topology.transmitters
+    # the wiring table (DESIGN §4): every link by name, what it carries, from where to where, with which latency model
+    edge_inbox = {tx: simpy.Store(env) for tx in transmitters}
     core_inbox = simpy.Store(env)
-    command_inbox = {tx: simpy.Store(env) for tx in TRANSMITTERS}
+    command_inbox = {tx: simpy.Store(env) for tx in transmitters}
+    links = scenario.links
+    wiring = [
+        *((f"intra.{tx}", edge_inbox[tx], links.intra) for tx in transmitters),          # entity → its edge twin
+        ("intra.weather", edge_inbox[entities.ground_twin], links.intra),                 # the site's weather station → the ground twin
+        *((f"inter.{tx}", core_inbox, links.inter) for tx in transmitters),               # edge twin → core-cloud twin
+        *((f"decision.{tx}", command_inbox[tx], links.decision) for tx in transmitters),  # core-cloud twin → transmitter
+    ]
+    qkd_weather = simpy.Store(env) if scenario.qkd else None
+    if qkd_weather is not None:  # ... and to the QKD network, whose optical links see that sky at once
+        wiring.append(("weather.qkd", qkd_weather, LinkConfig()))
 
     def link(name: str, destination: simpy.Store, config: LinkConfig) -> Link:
         return Link(env, name, destination, _link_model(config), rng_for(f"link.{name}"), log)
 
-    links = scenario.links
-    outboxes = {tx: link(f"intra.{tx}", edge_inbox[tx], links.intra) for tx in TRANSMITTERS}
-    outboxes["weather"] = link("intra.weather", edge_inbox["bs"], links.intra)  # the site's weather station reports to the ground twin
-    qkd_weather = simpy.Store(env) if scenario.qkd else None
-    if qkd_weather is not None:  # ... and to the QKD network, whose optical links see that sky at once
-        outboxes["weather"] = FanOut(outboxes["weather"], link("weather.qkd", qkd_weather, LinkConfig()))
-    for tx in TRANSMITTERS:
-        EdgeTwin(env, tx, edge_inbox[tx], link(f"inter.{tx}", core_inbox, links.inter), log)
-    downlinks = {tx: link(f"decision.{tx}", command_inbox[tx], links.decision) for tx in TRANSMITTERS}
+    wired = {name: link(name, destination, config) for name, destination, config in wiring}
+    outboxes = {tx: wired[f"intra.{tx}"] for tx in transmitters}
+    outboxes["weather"] = wired["intra.weather"] if qkd_weather is None else FanOut(wired["intra.weather"], wired["weather.qkd"])
+    for tx in transmitters:
+        EdgeTwin(env, tx, edge_inbox[tx], wired[f"inter.{tx}"], log)
+    downlinks = {tx: wired[f"decision.{tx}"] for tx in transmitters}
 
     twin = scenario.twin
     precoder = PRECODERS[twin.precoding]()
     if twin.fault_every_k_solves:
         precoder = FaultInjector(precoder, twin.fault_every_k_solves, twin.fault_mode)
     beam_centre_m = np.asarray(scenario.satellite.beam_centre_enu_m, dtype=float)
-    bs_m = np.asarray(scenario.base_station.position_enu_m, dtype=float)
     radio = radio_parameters(scenario)
-    # the twin's own models: the ephemeris it propagates from the same public TLE, the UAV's flight plan
+    # the twin's own models: the ephemeris it propagates from the same public TLE, the UAVs' flight plans
     # with a constellation, the serving satellite the twin predicts from the public elements and the declared rule
     knowledge = TwinKnowledge(
         radio=radio,
+        topology=topology,
         satellite=SatelliteTrack.from_geometry(geometry, serving.serving_names() if serving is not None else None),
         beam_centre_m=beam_centre_m,
-        uav_plan=WaypointTrajectory(np.asarray(scenario.uav.waypoints_enu_m), scenario.uav.speed_mps, scenario.uav.loop),
-        bs_m=bs_m,
+        uav_plans=flight_plans(scenario),
+        bs_m=base_station_positions_m(scenario),
         eve_error_bound=scenario.radio.eve_csi_error,
     )
     core = CoreCloudTwin(env, log)
     core.host(
         PrecodingPlanner(
+            topology=topology,
             precoder=precoder,
             fallback=PRECODERS[twin.fallback](),
             policy=TriggerPolicy(twin.period_s, twin.csi_drift_threshold, twin.replan_on_weather_change,
@@ -286,18 +315,13 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
         core_inbox, downlinks,
     )
 
-    users = scenario.users
     layout = Layout(
+        topology=topology,
         geometry=geometry,
         beam_centre_m=beam_centre_m,
-        uav=WaypointTrajectory(np.asarray(scenario.uav.waypoints_enu_m), scenario.uav.speed_mps, scenario.uav.loop),
-        bs_m=bs_m,
-        receivers={
-            "su": LinearMotion(users["su"].position_enu_m, users["su"].velocity_mps),
-            "au": LinearMotion(users["au"].position_enu_m, users["au"].velocity_mps),
-            "gu": LinearMotion(users["gu"].position_enu_m, users["gu"].velocity_mps),
-            "e": LinearMotion(users["eve"].position_enu_m, users["eve"].velocity_mps),
-        },
+        uavs=flight_plans(scenario),
+        base_stations=base_station_positions_m(scenario),
+        receivers=receiver_motions(scenario),
         passes=prepared.passes,
         constellation=serving,
     )
@@ -310,14 +334,10 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
     world = World(
         env,
         layout=layout,
-        channels=ChannelModel(radio, rng_for),
+        channels=ChannelModel(radio, topology, rng_for),
         weather=weather,
         interference=serving is not None and scenario.constellation.non_serving == "interference",
-        power_limits_w={
-            "satellite": float(dbw_to_watts(scenario.satellite.power_dbw)),
-            "uav": float(dbw_to_watts(scenario.uav.power_dbw)),
-            "bs": float(dbw_to_watts(scenario.base_station.power_dbw)),
-        },
+        power_limits_w=power_limits_w(scenario),
         eve_csi_error=scenario.radio.eve_csi_error,
         rng_for=rng_for,
         tick_s=tick_s,

@@ -36,13 +36,13 @@ from twin.precoding.faults import FAULT_MODES
 from twin.precoding_planner import PREDICTION_MODES
 from physical.channels import COHERENCE_MODELS
 from scenarios.workload import check_workload
+from scenarios.entities import Entities, entities_of
 
 MAX_DURATION_S = 7 * 86_400.0  #: longest run accepted (s)
 SCENE_HALF_WIDTH_M = 100e3  #: every ENU coordinate (positions, waypoints, beam centre) lies within ± this of the site (m)
 MAX_NODE_SPEED_MPS = 100.0  #: largest velocity component of a user or Eve (m/s)
 MIN_TX_DISTANCE_M = 1.0  #: a receiver closer than this to the UAV or the base station is refused (the path-loss models diverge at 0 m)
 PRECODING_METHODS = tuple(sorted(PRECODERS))
-USER_NAMES = ("su", "au", "gu", "eve")
 NON_SERVING_MODES = ("silent", "interference")  #: what the constellation's other satellites do on the band
 
 
@@ -146,6 +146,11 @@ class RadioConfig:
 class NodeMotionConfig:
     position_enu_m: Vec3 = spec(min=-SCENE_HALF_WIDTH_M, max=SCENE_HALF_WIDTH_M, unit="m", doc="ENU position at t = 0 (each coordinate); it must stay at least 1 m from the UAV and the base station at every tick")
     velocity_mps: Vec3 = spec((0.0, 0.0, 0.0), min=-MAX_NODE_SPEED_MPS, max=MAX_NODE_SPEED_MPS, unit="m/s", doc="constant ENU velocity (each component)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserConfig(NodeMotionConfig):
+    served_by: str = spec("", doc="the transmitter that serves this user: 'satellite', or the name of a UAV or base station; su, au and gu default to satellite, uav and bs (the paper's topology); users.eve is the paper's eavesdropper and is served by nobody")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -319,10 +324,13 @@ class Scenario:
     run: RunConfig
     site: SiteConfig
     satellite: SatelliteConfig
-    users: dict[str, NodeMotionConfig] = spec(keys=USER_NAMES, doc="su, au, gu and eve")
+    users: dict[str, UserConfig] = spec(doc="the users by name (lowercase letters and digits, starting with a letter), each served by one transmitter; users.eve is the paper's eavesdropper")
+    eavesdroppers: dict[str, NodeMotionConfig] | None = spec(None, doc="eavesdroppers by name, besides users.eve (every user's secrecy rate is taken against the strongest)")
     weather: WeatherConfig = spec(doc="weather chain")
-    uav: UavConfig = spec(UavConfig())
-    base_station: BaseStationConfig = spec(BaseStationConfig())
+    uav: UavConfig = spec(UavConfig(), doc="the one UAV, named uav (leave out when [uavs.<name>] is given)")
+    uavs: dict[str, UavConfig] | None = spec(None, doc="several UAVs by name, instead of [uav]")
+    base_station: BaseStationConfig = spec(BaseStationConfig(), doc="the one base station, named bs (leave out when [base_stations.<name>] is given)")
+    base_stations: dict[str, BaseStationConfig] | None = spec(None, doc="several base stations by name, instead of [base_station]")
     radio: RadioConfig = spec(RadioConfig())
     links: LinksConfig = spec(LinksConfig())
     twin: TwinConfig = spec(TwinConfig())
@@ -338,6 +346,8 @@ class Scenario:
     demand_records: tuple[DemandRecord, ...] = dataclasses.field(default=(), init=False, compare=False)
     #: with [constellation]: how many satellites it has (0 without)
     constellation_satellites: int = dataclasses.field(default=0, init=False, compare=False)
+    #: the named transmitters, users and Eves and who serves whom (:mod:`scenarios.entities`)
+    entities: Entities | None = dataclasses.field(default=None, init=False, compare=False)
 
     @property
     def constellation_tle_path(self) -> Path | None:
@@ -431,6 +441,20 @@ def apply_overrides(table: dict, overrides: tuple[Override, ...] | list[Override
     return table
 
 
+def _created_tables(table: dict, overrides: tuple[Override, ...]) -> list[tuple[Override, str]]:
+    """The overrides whose key's parent table the file does not have, with that table's dotted name (``users.bob``)."""
+    out = []
+    for override in overrides:
+        parts = override.key.split(".")
+        parent = table
+        for depth, part in enumerate(parts[:-1]):
+            if not isinstance(parent, dict) or part not in parent:
+                out.append((override, ".".join(parts[:depth + 1])))
+                break
+            parent = parent[part]
+    return out
+
+
 def blame(exc: InputError, scenario_or_overrides, source: str) -> InputError:
     """Re-attribute an error about ``source`` to the override that set the field it names (the last one wins).
 
@@ -496,10 +520,15 @@ def load_scenario(path: Path | str, overrides: tuple[Override, ...] | list[Overr
     except InputError as exc:
         raise InputError(str(exc).replace(": file not found", ": scenario file not found", 1)) from None
     overrides = tuple(overrides)
+    created = _created_tables(table, overrides)
     table = apply_overrides(table, overrides)
     try:
         scenario = scenario_from_table(table, path, allow_large=allow_large)
     except InputError as exc:
+        maker = next((o for o, prefix in created if exc.source == str(path) and exc.field and
+                      (exc.field == prefix or exc.field.startswith(prefix + "."))), None)
+        if maker is not None:  # a table the file does not have (e.g. a new user) is the override's doing
+            raise InputError(exc.message, source=maker.label, field=exc.field) from None
         raise blame(exc, overrides, str(path)) from None
     object.__setattr__(scenario, "overrides", tuple(o.record() for o in overrides))
     return scenario
@@ -515,6 +544,7 @@ def scenario_from_table(table: dict, path: Path, source: str | None = None, *, a
     source = source or str(path)
     scenario = load_table(Scenario, table, source)
     object.__setattr__(scenario, "path", path)
+    object.__setattr__(scenario, "entities", entities_of(scenario, table, source))
     _check_time_span(scenario.run, source)
     files: dict[str, dict[str, str]] = {}
 
@@ -580,24 +610,26 @@ def _date(timestamp: float) -> str:
 
 
 def _check_distances(scenario: Scenario, source: str) -> None:
-    """Refuse a receiver that comes within ``MIN_TX_DISTANCE_M`` of the UAV or the base station at any tick."""
+    """Refuse a receiver that comes within ``MIN_TX_DISTANCE_M`` of a UAV or a base station at any tick."""
     run = scenario.run
-    uav = WaypointTrajectory(np.asarray(scenario.uav.waypoints_enu_m, dtype=float), scenario.uav.speed_mps, scenario.uav.loop)
-    bs_m = np.asarray(scenario.base_station.position_enu_m, dtype=float)
+    entities = scenario.entities
+    uavs = {f"UAV {name}": WaypointTrajectory(np.asarray(u.waypoints_enu_m, dtype=float), u.speed_mps, u.loop)
+            for name, u in entities.uavs.items()}
+    stations = {f"base station {name}": np.asarray(b.position_enu_m, dtype=float)[None, :] for name, b in entities.base_stations.items()}
     chunk = 100_000
     for first in range(0, run.n_ticks, chunk):
         t_s = np.arange(first, min(run.n_ticks, first + chunk)) * run.tick_s
-        transmitters = {"UAV": uav.positions_m(t_s), "base station": bs_m[None, :]}
-        for name, user in scenario.users.items():
-            receiver_m = LinearMotion(user.position_enu_m, user.velocity_mps).positions_m(t_s)
+        transmitters = {**{name: uav.positions_m(t_s) for name, uav in uavs.items()}, **stations}
+        for name, node in entities.receivers.items():
+            receiver_m = LinearMotion(node.position_enu_m, node.velocity_mps).positions_m(t_s)
             for tx, tx_m in transmitters.items():
                 distance_m = np.linalg.norm(receiver_m - tx_m, axis=1)
                 k = int(np.argmin(distance_m))
                 if distance_m[k] < MIN_TX_DISTANCE_M:
                     raise InputError(
                         f"comes within {distance_m[k]:.3g} m of the {tx} at t = {t_s[k]:g} s; a receiver must stay at least "
-                        f"{MIN_TX_DISTANCE_M:g} m from the UAV and the base station at every tick (the path-loss models diverge at 0 m)",
-                        source=source, field=f"users.{name}.position_enu_m")
+                        f"{MIN_TX_DISTANCE_M:g} m from every UAV and base station at every tick (the path-loss models diverge at 0 m)",
+                        source=source, field=f"{entities.fields[name]}.position_enu_m")
 
 
 def _load_qkd(scenario: Scenario, named, source: str) -> None:

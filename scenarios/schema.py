@@ -196,8 +196,9 @@ def describe_fields(cls: type, prefix: str = "") -> list[dict[str, Any]]:
             rows.extend(describe_fields(tp, name + "."))
             continue
         value_tp = typing.get_args(tp)[1] if typing.get_origin(tp) is dict else None
-        if value_tp is not None and dataclasses.is_dataclass(value_tp) and meta.get("keys"):
-            rows.extend(describe_fields(value_tp, f"{name}.{{{','.join(meta['keys'])}}}."))
+        if value_tp is not None and dataclasses.is_dataclass(value_tp):
+            keys = f"{{{','.join(meta['keys'])}}}" if meta.get("keys") else "<name>"
+            rows.extend(describe_fields(value_tp, f"{name}.{keys}."))
             continue
         rows.append({
             "field": name,

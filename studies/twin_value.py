@@ -24,10 +24,9 @@ import pandas as pd
 
 from physical.channel_matrix import ChannelMatrix
 from physical.channels import ChannelModel, estimate_with_error
-from physical.mobility import LinearMotion, WaypointTrajectory
+from physical.mobility import LinearMotion
 from physical.reports import TransmitterReport
-from physical.secrecy import RECEIVERS, TRANSMITTER_PREFIX, USERS, secrecy_rates
-from physical.units import dbw_to_watts
+from physical.secrecy import secrecy_rates_of
 from twin.precoding import PRECODERS, PrecodingProblem
 from twin.prediction import ChannelPredictor, SatelliteTrack, TwinKnowledge
 
@@ -61,51 +60,43 @@ def tasks(draws: int, seed: int, methods: Iterable[str] | None = None, ages_s: I
 
 @dataclass(frozen=True)
 class _World:
-    """What a draw needs from the scenario: radio, powers, geometry models and the culmination time."""
+    """What a draw needs from the scenario: the twin's models, the receivers' motion, the powers and the culmination time."""
 
     knowledge: TwinKnowledge
     receivers: dict[str, LinearMotion]
-    powers_w: tuple[float, float, float]
+    powers_w: dict[str, float]
     culmination_s: float
 
 
 @functools.lru_cache(maxsize=4)
 def _world(scenario_path: str) -> _World:
-    from scenarios.build import prepare, radio_parameters
+    from scenarios.build import base_station_positions_m, flight_plans, power_limits_w, prepare, radio_parameters, receiver_motions
     from scenarios.config import load_scenario
 
     scenario = load_scenario(Path(scenario_path))
     prepared = prepare(scenario)
     geometry = prepared.geometry
-    users = scenario.users
     knowledge = TwinKnowledge(
         radio=radio_parameters(scenario),
+        topology=scenario.entities.topology,
         satellite=SatelliteTrack.from_geometry(geometry),
         beam_centre_m=np.asarray(scenario.satellite.beam_centre_enu_m, dtype=float),
-        uav_plan=WaypointTrajectory(np.asarray(scenario.uav.waypoints_enu_m), scenario.uav.speed_mps, scenario.uav.loop),
-        bs_m=np.asarray(scenario.base_station.position_enu_m, dtype=float),
+        uav_plans=flight_plans(scenario),
+        bs_m=base_station_positions_m(scenario),
         eve_error_bound=scenario.radio.eve_csi_error,
     )
-    names = {"su": "su", "au": "au", "gu": "gu", "e": "eve"}
-    receivers = {r: LinearMotion(users[n].position_enu_m, users[n].velocity_mps) for r, n in names.items()}
-    powers = (float(dbw_to_watts(scenario.satellite.power_dbw)), float(dbw_to_watts(scenario.uav.power_dbw)),
-              float(dbw_to_watts(scenario.base_station.power_dbw)))
     culmination = float(geometry.t_s[int(np.argmax(geometry.elevation_rad))])
-    return _World(knowledge, receivers, powers, culmination)
+    return _World(knowledge, receiver_motions(scenario), power_limits_w(scenario), culmination)
 
 
-def _reports(world: _World, t_s: float, channels, estimates: dict[str, np.ndarray], powers_w) -> dict[str, TransmitterReport]:
-    positions = {r: world.receivers[r].position_m(t_s) for r in RECEIVERS}
-    velocities = {r: np.asarray(world.receivers[r].velocity_mps, dtype=float) for r in RECEIVERS}
-    out = {}
-    matrix = ChannelMatrix.from_channel_set(channels)
-    for tx, limit in zip(TRANSMITTER_PREFIX, powers_w):
-        out[tx] = TransmitterReport(
-            transmitter=tx, measured_at_s=t_s, channels={u: matrix[tx, u] for u in USERS},
-            eve_estimate=estimates[tx], power_limit_w=limit, position_m=np.zeros(3),
-            receivers_m=positions, receivers_velocity_mps=velocities,
-        )
-    return out
+def _reports(world: _World, t_s: float, channels: ChannelMatrix, estimates: dict[str, dict[str, np.ndarray]]) -> dict[str, TransmitterReport]:
+    top = world.knowledge.topology
+    positions = {r: world.receivers[r].position_m(t_s) for r in top.receivers}
+    velocities = {r: np.asarray(world.receivers[r].velocity_mps, dtype=float) for r in top.receivers}
+    return {tx: TransmitterReport(transmitter=tx, measured_at_s=t_s, channels={u: channels[tx, u] for u in top.users},
+                                  eve_estimates=estimates[tx], power_limit_w=world.powers_w[tx], position_m=np.zeros(3),
+                                  receivers_m=positions, receivers_velocity_mps=velocities)
+            for tx in top.transmitters}
 
 
 def run_task(task: Task) -> dict:
@@ -117,26 +108,26 @@ def run_task(task: Task) -> dict:
 
     t0 = world.culmination_s + WINDOW_S * float(rng_for("instant").uniform(-1.0, 1.0))
     know = world.knowledge
-    model = ChannelModel(know.radio, rng_for)
+    top = know.topology
+    model = ChannelModel(know.radio, top, rng_for)
 
     def geometry(t_s: float):
-        return know.geometry(t_s, {r: world.receivers[r].position_m(t_s) for r in RECEIVERS}, 0.0)
+        return know.geometry(t_s, {r: world.receivers[r].position_m(t_s) for r in top.receivers}, 0.0)
 
-    report_channels = model.step(t0, geometry(t0))
+    report = model.step(t0, geometry(t0))
     estimation = rng_for("estimation")
-    report_matrix = ChannelMatrix.from_channel_set(report_channels)
-    estimates = {tx: estimate_with_error(report_matrix[tx, "e"], know.eve_error_bound, estimation) for tx in TRANSMITTER_PREFIX}
-    truth = model.step(t0 + task.age_s, geometry(t0 + task.age_s)) if task.age_s > 0 else report_channels
-    reports = _reports(world, t0, report_channels, estimates, world.powers_w)
+    estimates = {tx: {e: estimate_with_error(report[tx, e], know.eve_error_bound, estimation) for e in top.eves} for tx in top.transmitters}
+    truth = model.step(t0 + task.age_s, geometry(t0 + task.age_s)) if task.age_s > 0 else report
     if task.view == "forecast":
+        reports = _reports(world, t0, report, estimates)
         forecast = ChannelPredictor(know).forecast(reports, 0.0, (t0 + task.age_s,), t0)
-        problem = PrecodingProblem.paper(forecast.design_channels(), *world.powers_w, eve_error_bound=know.eve_error_bound,
-                                         second_moments=forecast.second_moments() if task.method in STATISTICAL else None)
+        problem = PrecodingProblem(forecast.design_matrix(), world.powers_w, eve_error_bound=know.eve_error_bound,
+                                   second_moments=forecast.second_moments() if task.method in STATISTICAL else None)
     else:
-        problem = PrecodingProblem.paper(report_channels.with_eve(*estimates.values()),
-                                         *world.powers_w, eve_error_bound=know.eve_error_bound)
+        design = report.replaced({(tx, e): vec for tx, by_eve in estimates.items() for e, vec in by_eve.items()})
+        problem = PrecodingProblem(design, world.powers_w, eve_error_bound=know.eve_error_bound)
     result = PRECODERS[task.method]().solve(problem)
-    achieved = secrecy_rates(truth, result.w, result.f, result.v)
+    achieved = secrecy_rates_of(truth, result.precoders)
     return {
         "figure": NAME, "age_s": task.age_s, "method": task.method, "view": task.view, "draw": task.draw, "t0_s": t0,
         "status": result.status, "min_rate_bps_hz": achieved.min_rate,

@@ -69,3 +69,14 @@ def copy_scenario(folder: Path, source: Path = DEFAULT_SCENARIO, name: str = "s.
     target = folder / name
     shutil.copy(source, target)
     return target
+
+
+def with_coherence(radio, **coherence_s: float):
+    """A copy of a RadioParameters with the named transmitters' configured coherence times replaced (s)."""
+    from dataclasses import replace
+
+    unknown = set(coherence_s) - set(radio.transmitters)
+    if unknown:
+        raise KeyError(f"no transmitters {sorted(unknown)}")
+    return replace(radio, transmitters={name: replace(tx, coherence_s=coherence_s.get(name, tx.coherence_s))
+                                        for name, tx in radio.transmitters.items()})

@@ -179,28 +179,31 @@ def test_nakagami_amplitude_correlation_limits():
 def _static_geometry(receiver_m):
     from physical.channels import LinkGeometry
 
-    return LinkGeometry(np.array([0.0, 0.0, 600e3]), math.pi / 2, np.zeros(3), np.array([0.0, 0.0, 100.0]),
-                        np.array([0.0, 0.0, 25.0]), {r: np.asarray(receiver_m, float) for r in ("su", "au", "gu", "e")}, 0.0)
+    return LinkGeometry(np.array([0.0, 0.0, 600e3]), math.pi / 2, np.zeros(3),
+                        {"uav": np.array([0.0, 0.0, 100.0]), "bs": np.array([0.0, 0.0, 25.0])},
+                        {r: np.asarray(receiver_m, float) for r in ("su", "au", "gu", "e")}, 0.0)
 
 
 def test_channel_model_processes_keep_the_configured_coherence():
+    from physical.channel_matrix import Topology
     from physical.channels import ChannelModel, large_scale, nakagami_correlation, rician_weights
     from physical.snapshot import paper_radio
-    from dataclasses import replace
+    from tests.conftest import with_coherence
 
-    radio = replace(paper_radio(4000), sat_coherence_s=30.0, uav_coherence_s=10.0, bs_coherence_s=6.0)
+    radio = with_coherence(paper_radio(4000), satellite=30.0, uav=10.0, bs=6.0)
     geo = _static_geometry((100.0, 50.0, 1.5))
-    model = ChannelModel(radio, lambda name: np.random.default_rng(zlib.crc32(name.encode())))
+    model = ChannelModel(radio, Topology.paper(radio.antenna_counts()), lambda name: np.random.default_rng(zlib.crc32(name.encode())))
     big = large_scale(radio, geo)
-    k1, k2 = rician_weights(radio.uav_rician_k)
+    k1, k2 = rician_weights(radio.transmitters["uav"].rician_k)
     first = model.step(0.0, geo)
     second = model.step(2.0, geo)
-    sat = _lag_correlation(first.h_su, second.h_su).real
+    sat = _lag_correlation(first["satellite", "su"], second["satellite", "su"]).real
     assert sat == pytest.approx(math.exp(-2.0 / 30.0), abs=0.03)
-    scattered = [(ch.a_su / big.uav_amplitude["su"] - k1 * big.uav_los["su"]) / k2 for ch in (first, second)]
+    scattered = [(ch["uav", "su"] / big.amplitude["uav", "su"] - k1 * big.los["uav", "su"]) / k2 for ch in (first, second)]
     assert _lag_correlation(*scattered).real == pytest.approx(math.exp(-2.0 / 10.0), abs=0.03)
-    g0, g1 = first.g_su / big.bs_amplitude["su"], second.g_su / big.bs_amplitude["su"]
-    assert (np.vdot(g0, g1).real / len(g0)) == pytest.approx(nakagami_correlation(radio.bs_nakagami_m, math.exp(-2.0 / 6.0)), abs=0.04)
+    g0, g1 = first["bs", "su"] / big.amplitude["bs", "su"], second["bs", "su"] / big.amplitude["bs", "su"]
+    m = radio.transmitters["bs"].nakagami_m
+    assert (np.vdot(g0, g1).real / len(g0)) == pytest.approx(nakagami_correlation(m, math.exp(-2.0 / 6.0)), abs=0.04)
 
 
 def test_uav_line_of_sight_carries_the_range_phase():
@@ -227,7 +230,7 @@ def test_jakes_coherence_time_follows_speed_and_carrier():
     assert radio.coherence_s("uav", 10.0) == pytest.approx(0.423 * lam / 10.0)  # ≈ 5.3 ms at 10 m/s and 2.4 GHz
     assert radio.coherence_s("bs", 0.0) == pytest.approx(0.423 * lam / 0.5)  # the speed floor
     configured = paper_radio(4)
-    assert configured.coherence_s("uav", 10.0) == configured.uav_coherence_s
+    assert configured.coherence_s("uav", 10.0) == configured.transmitters["uav"].coherence_s
 
 
 def test_uav_velocity_is_the_derivative_of_its_position():

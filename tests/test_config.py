@@ -42,7 +42,7 @@ def scenario_dir(tmp_path):
     ("latitude_deg = 40.3959", "latitude_deg = nan", r"site\.latitude_deg: must be finite"),
     ("clear = { cloudy = 0.8, rain = 0.2 }", "clear = { cloudy = 0.8, rain = 0.3 }", r"jump_probabilities\.clear: probabilities sum to 1\.1"),
     ('start_utc = "2026-11-16T12:00:00Z"', 'start_utc = "yesterday"', r"run: start_utc 'yesterday' is not an ISO 8601 time"),
-    ('[users.eve]', '[users.bob]', r"users\.bob: unknown key; allowed keys: su, au, gu, eve"),
+    ('[users.eve]', '[users.bob]', r"users\.bob\.served_by: required: the transmitter that serves bob \(satellite, uav, bs\)"),
     ('tle = "tle/micius-like.tle"', 'tle = "tle/absent.tle"', r"satellite\.tle: TLE file 'tle/absent\.tle' not found"),
     ('tle = "tle/micius-like.tle"', 'tle = "../../etc/passwd"', r"satellite\.tle: '\.\./\.\./etc/passwd' must be a relative path inside"),
     ("seed = 1", "seed = -3", r"run\.seed: -3 is out of range"),

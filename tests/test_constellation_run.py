@@ -19,14 +19,15 @@ from physical.constellation import Constellation
 from physical.handover import NONE, ServingRule, serving_timeline
 from physical.mobility import LinearMotion, WaypointTrajectory
 from physical.reports import TransmitterReport
-from physical.secrecy import CHANNEL_NAMES, RECEIVERS, ChannelSet
+from physical.channel_matrix import ChannelMatrix, Topology
+from physical.secrecy import RECEIVERS
 from physical.snapshot import paper_radio
 from physical.units import wavelength_m
 from physical.walker import WalkerShell
 from sagin_twin.cli import main
 from scenarios.build import build, prepare, radio_parameters
 from scenarios.config import load_scenario, parse_set
-from tests.conftest import ROOT, copy_scenario, edit_file
+from tests.conftest import ROOT, copy_scenario, edit_file, with_coherence
 from twin.prediction import ChannelPredictor, SatelliteTrack, TwinKnowledge
 
 SCENARIO = ROOT / "scenarios" / "constellation-handover.toml"
@@ -137,7 +138,8 @@ def test_the_fading_restarts_exactly_at_the_handovers(prepared, tmp_path):
 
 # -- the fading across a handover ------------------------------------------------------------------------------------
 
-RADIO = replace(paper_radio(4), sat_coherence_s=60.0, uav_coherence_s=20.0, bs_coherence_s=20.0, sat_min_elevation_rad=math.radians(10))
+RADIO = replace(with_coherence(paper_radio(4), satellite=60.0, uav=20.0, bs=20.0), sat_min_elevation_rad=math.radians(10))
+TOPOLOGY = Topology.paper()
 TRACKS = {"su": LinearMotion((250.0, 150.0, 2.0)), "au": LinearMotion((-80.0, 120.0, 60.0)),
           "gu": LinearMotion((80.0, -60.0, 1.5)), "e": LinearMotion((180.0, -150.0, 1.5))}
 PLAN = WaypointTrajectory(np.array([[-150.0, -100.0, 100.0], [150.0, -100.0, 100.0]]), 10.0, True)
@@ -152,28 +154,28 @@ def _track() -> SatelliteTrack:
     return SatelliteTrack(times, enu, elevation, ["SAT-A" if t < HANDOVER_S else "SAT-B" for t in times])
 
 
-KNOW = TwinKnowledge(RADIO, _track(), np.zeros(3), PLAN, np.array([0.0, 0.0, 25.0]), 0.1)
+KNOW = TwinKnowledge(RADIO, TOPOLOGY, _track(), np.zeros(3), {"uav": PLAN}, {"bs": np.array([0.0, 0.0, 25.0])}, 0.1)
 
 
 def _rng_for(seed):
     return lambda name: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(name.encode()),)))
 
 
-def _satellite_channels(model: ChannelModel, t_s: float) -> ChannelSet:
+def _satellite_channels(model: ChannelModel, t_s: float) -> ChannelMatrix:
     return model.step(t_s, KNOW.geometry(t_s, {r: TRACKS[r].position_m(t_s) for r in RECEIVERS}, 0.0))
 
 
-def _phasors(channels: ChannelSet) -> np.ndarray:
-    h = np.concatenate([getattr(channels, f"h_{r}") for r in RECEIVERS])
+def _phasors(channels: ChannelMatrix) -> np.ndarray:
+    h = np.concatenate([channels["satellite", r] for r in RECEIVERS])
     return h / np.abs(h)
 
 
 def test_satellite_fading_is_uncorrelated_across_a_handover_and_keeps_its_correlation_otherwise():
-    rho = math.exp(-1.0 / RADIO.sat_coherence_s)
+    rho = math.exp(-1.0 / RADIO.transmitters["satellite"].coherence_s)
     kept, restarted = [], []
     for seed in range(300):
         for restart, out in ((False, kept), (True, restarted)):
-            model = ChannelModel(RADIO, _rng_for(seed))
+            model = ChannelModel(RADIO, TOPOLOGY, _rng_for(seed))
             before = _phasors(_satellite_channels(model, 40.0))
             if restart:
                 model.restart_satellite_fading()
@@ -183,8 +185,8 @@ def test_satellite_fading_is_uncorrelated_across_a_handover_and_keeps_its_correl
     assert abs(np.mean(restarted)) < 0.05  # ~0 across a handover (standard error ≈ 0.014)
 
 
-def _report(channels: ChannelSet, t_s: float, satellite: str) -> TransmitterReport:
-    return TransmitterReport("satellite", t_s, {u: getattr(channels, f"h_{u}") for u in ("su", "au", "gu")}, channels.h_e,
+def _report(channels: ChannelMatrix, t_s: float, satellite: str) -> TransmitterReport:
+    return TransmitterReport("satellite", t_s, {u: channels["satellite", u] for u in ("su", "au", "gu")}, {"e": channels["satellite", "e"]},
                              1.0, np.zeros(3), receivers_m={r: TRACKS[r].position_m(t_s) for r in RECEIVERS},
                              receivers_velocity_mps={r: np.zeros(3) for r in RECEIVERS}, serving_satellite=satellite)
 
@@ -193,7 +195,7 @@ def test_the_twins_forecast_carries_no_correlation_across_a_predicted_handover()
     t0 = HANDOVER_S - 1.0
     errors, predicted = [], []
     for seed in range(300):
-        model = ChannelModel(RADIO, _rng_for(seed))
+        model = ChannelModel(RADIO, TOPOLOGY, _rng_for(seed))
         now = _satellite_channels(model, t0)
         report = _report(now, t0, "SAT-A")
         predictor = ChannelPredictor(KNOW)
@@ -202,13 +204,13 @@ def test_the_twins_forecast_carries_no_correlation_across_a_predicted_handover()
         assert np.abs(within[0]).sum() > 0 and np.all(across[0] == 0)
         model.restart_satellite_fading()  # what the World does at the handover
         later = _satellite_channels(model, HANDOVER_S)
-        errors.append(np.sum(np.abs(later.h_su - across[0]) ** 2))
+        errors.append(np.sum(np.abs(later["satellite", "su"] - across[0]) ** 2))
         predicted.append(np.trace(across[1]).real)
     assert np.mean(errors) / np.mean(predicted) == pytest.approx(1.0, abs=0.05)  # calibrated: the covariance is the whole power
 
 
 def test_the_twin_does_not_learn_a_correlation_across_a_handover():
-    model = ChannelModel(RADIO, _rng_for(1))
+    model = ChannelModel(RADIO, TOPOLOGY, _rng_for(1))
     predictor = ChannelPredictor(KNOW)
     predictor.observe(_report(_satellite_channels(model, 48.0), 48.0, "SAT-A"), 0.0)
     predictor.observe(_report(_satellite_channels(model, 49.0), 49.0, "SAT-A"), 0.0)
@@ -255,11 +257,12 @@ def test_interference_to_noise_matches_a_hand_computation_for_one_receiver():
     assert peak == pytest.approx(expected, rel=1e-6)
     # the noise-normalised channels of that receiver are divided by sqrt(1 + I/N0), the others untouched
     rng = np.random.default_rng(3)
-    channels = ChannelSet.from_mapping({n: rng.standard_normal(4) + 1j * rng.standard_normal(4) for n in CHANNEL_NAMES})
+    channels = ChannelMatrix(TOPOLOGY, rng.standard_normal((3, 4, 4)) + 1j * rng.standard_normal((3, 4, 4)))
     scaled = with_interference(channels, {"su": by_hand, "au": 0.0})
-    for name in CHANNEL_NAMES:
-        factor = math.sqrt(1 + by_hand) if name.endswith("_su") else 1.0
-        assert np.allclose(getattr(scaled, name), getattr(channels, name) / factor), name
+    for tx in TOPOLOGY.transmitters:
+        for receiver in TOPOLOGY.receivers:
+            factor = math.sqrt(1 + by_hand) if receiver == "su" else 1.0
+            assert np.allclose(scaled[tx, receiver], channels[tx, receiver] / factor), (tx, receiver)
 
 
 def test_the_logged_interference_is_the_largest_over_the_receivers(logged_run):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from eventlog.docs import render
-from eventlog.kinds import COLUMNS, KINDS, unit_of
+from eventlog.kinds import COLUMNS, KINDS, template_of, unit_of
 from eventlog.writer import EventLog
 from tests.conftest import ROOT
 
@@ -34,6 +34,17 @@ def test_a_row_with_an_undeclared_column_is_rejected_and_nothing_is_written():
     assert json.loads(events.getvalue())["elevation_deg"] == 5.0
 
 
+def test_templated_columns_take_any_entity_name_and_nothing_else():
+    log, events = _log(check=True)
+    log.log(1.0, "world", "secrecy", achieved_su2_bps_hz=1.0, planned_gu_bps_hz=0.5, solve_id_uav1=3, achieved_min_bps_hz=0.5)
+    assert json.loads(events.getvalue())["solve_id_uav1"] == 3
+    for column in ("achieved_bps_hz", "achieved_Su_bps_hz", "achieved_su_bps", "solve_id_"):
+        with pytest.raises(KeyError, match="undeclared columns"):
+            log.log(1.0, "world", "secrecy", **{column: 1.0})
+    assert template_of("secrecy", "achieved_min_bps_hz") == "achieved_min_bps_hz"
+    assert template_of("report_received", "gain_eve2_est_db") == "gain_<eve>_est_db"
+
+
 def test_without_the_check_only_the_kind_is_checked():
     log, events = _log(check=False)
     log.log(1.0, "satellite", "pass_event", event="rise", elevation_rad=0.1)
@@ -46,7 +57,9 @@ def test_without_the_check_only_the_kind_is_checked():
                                               ("unmet_bits", "bit"), ("rain_fade_db", "dB"), ("power_w", "W"),
                                               ("range_m", "m"), ("age_s", "s"), ("coherence_uav_s", "s"),
                                               ("elevation_deg", "deg"), ("phi_array_id", "id of a row in arrays.jsonl"),
-                                              ("cloud_cover", "fraction of sky"), ("hops", "")])
+                                              ("cloud_cover", "fraction of sky"), ("hops", ""),
+                                              ("calibration_uav2", "ratio"), ("solve_id_bs1", "solve id"),
+                                              ("calibration_<transmitter>", "ratio")])
 def test_units_follow_the_naming_rule(column, unit):
     assert unit_of(column) == unit
 
@@ -58,7 +71,8 @@ def test_the_default_run_writes_only_declared_columns(default_run):
         for line in lines:
             row = json.loads(line)
             seen.setdefault(row["kind"], set()).update(set(row) - {"t_s", "seq", "source", "kind"})
-    assert {kind: sorted(cols - set(COLUMNS[kind])) for kind, cols in seen.items() if cols - set(COLUMNS[kind])} == {}
+    undeclared = {kind: sorted(c for c in cols if template_of(kind, c) is None) for kind, cols in seen.items()}
+    assert {kind: cols for kind, cols in undeclared.items() if cols} == {}
 
 
 def test_the_event_reference_is_current():

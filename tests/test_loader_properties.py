@@ -32,7 +32,7 @@ BASE = tomllib.loads(DEFAULT_SCENARIO.read_text())
 CONSTELLATION_BASE = tomllib.loads((DEFAULT_SCENARIO.parent / "constellation-handover.toml").read_text())
 NUMERIC = [
     r for r in describe_fields(Scenario)
-    if r["type"] in ("float", "int") and r["allowed"] and "{" not in r["field"] and r["field"].count(".") <= 2
+    if r["type"] in ("float", "int") and r["allowed"] and "{" not in r["field"] and "<" not in r["field"] and r["field"].count(".") <= 2
 ]
 
 

@@ -24,7 +24,8 @@ from twin.precoding.synergy import ACCEPT_TOL
 POWER_RTOL = 1e-6  #: relative slack on Σ_{k∈t} ‖x_k‖² ≤ P_t
 NULL_RTOL = 1e-9  #: ZF leakage |h^H x| relative to ‖h‖·‖x‖
 RATE_TOL = 1e-3  #: bit/s/Hz: SCA results agree to its stopping tolerance ε
-NON_BINDING_RATE_TOL = 0.05  #: bit/s/Hz: SCA rates of users above the minimum are not unique
+NON_BINDING_RATE_TOL = 0.05  #: bit/s/Hz: SCA rates of users above the minimum are not unique ...
+NON_BINDING_RATE_RTOL = 0.01  #: ... nor is the spare power a user far above it gets (12.69 vs 12.75 bit/s/Hz measured, synergy-stat)
 DELTA = 0.1  #: Eve-CSI error bound Δ of the instances
 CLOSED_FORMS = ("mrt-full", "mrt", "zf", "zf-all", "slnr-stat")  #: deterministic beams and powers
 SYNERGY = ("synergy", "synergy-stat", "synergy-robust")
@@ -216,7 +217,8 @@ def test_reordering_the_paper_topology_changes_nothing(paper_pair, name):
     else:
         assert b.objective == pytest.approx(a.objective, abs=RATE_TOL)
         for user in base.topology.users:
-            assert b.planned.rates[user] == pytest.approx(a.planned.rates[user], abs=NON_BINDING_RATE_TOL)
+            assert b.planned.rates[user] == pytest.approx(a.planned.rates[user], abs=NON_BINDING_RATE_TOL, rel=NON_BINDING_RATE_RTOL)
+            assert min(a.planned.rates[user], b.planned.rates[user]) >= a.objective - RATE_TOL  # every user gets at least the common minimum
 
 
 @pytest.mark.parametrize("name", ("mrt-full", "zf", "slnr-stat"))

@@ -21,15 +21,18 @@ from hypothesis import strategies as st
 from physical.channels import ChannelModel, GaussMarkov, estimate_with_error, gauss_markov_rho
 from physical.mobility import LinearMotion, WaypointTrajectory
 from physical.reports import TransmitterReport
-from physical.secrecy import RECEIVERS, TRANSMITTER_PREFIX, USERS, secrecy_rates
+from physical.channel_matrix import Topology
+from physical.secrecy import RECEIVERS, TRANSMITTER_PREFIX, USERS, secrecy_rates_of
 from physical.snapshot import paper_radio
 from twin.precoding import PrecodingProblem
 from twin.precoding.baselines import BASELINE_KINDS
 from twin.precoding.slnr import slnr_direction
 from twin.precoding.synergy import SynergyPrecoder
 from twin.prediction import ChannelPredictor, Forecast, LagCorrelation, SatelliteTrack, TwinKnowledge
+from tests.conftest import with_coherence
 
-RADIO = replace(paper_radio(4), sat_coherence_s=60.0, uav_coherence_s=20.0, bs_coherence_s=20.0, sat_min_elevation_rad=math.radians(10))
+RADIO = replace(with_coherence(paper_radio(4), satellite=60.0, uav=20.0, bs=20.0), sat_min_elevation_rad=math.radians(10))
+TOPOLOGY = Topology.paper()
 DELTA = 0.1
 RECEIVER_TRACKS = {
     "su": LinearMotion((250.0, 150.0, 2.0)), "au": LinearMotion((-80.0, 120.0, 60.0), (0.5, 0.0, 0.0)),
@@ -42,7 +45,8 @@ def _knowledge() -> TwinKnowledge:
     enu = np.stack([-300e3 + 7_000.0 * times, np.full_like(times, 50e3), np.full_like(times, 600e3)], axis=1)
     elevation = np.arctan2(enu[:, 2], np.hypot(enu[:, 0], enu[:, 1]))
     plan = WaypointTrajectory(np.array([[-150.0, -100.0, 100.0], [150.0, -100.0, 100.0], [150.0, 100.0, 100.0]]), 10.0, True)
-    return TwinKnowledge(RADIO, SatelliteTrack(times, enu, elevation), np.zeros(3), plan, np.array([0.0, 0.0, 25.0]), DELTA)
+    return TwinKnowledge(RADIO, TOPOLOGY, SatelliteTrack(times, enu, elevation), np.zeros(3), {"uav": plan},
+                         {"bs": np.array([0.0, 0.0, 25.0])}, DELTA)
 
 
 KNOW = _knowledge()
@@ -57,10 +61,10 @@ def _reports(channels, t_s: float, rng) -> dict[str, TransmitterReport]:
     positions = {r: RECEIVER_TRACKS[r].position_m(t_s) for r in RECEIVERS}
     velocities = {r: np.asarray(RECEIVER_TRACKS[r].velocity_mps, float) for r in RECEIVERS}
     return {
-        tx: TransmitterReport(tx, t_s, {u: getattr(channels, f"{p}_{u}") for u in USERS},
-                              estimate_with_error(getattr(channels, f"{p}_e"), DELTA, rng), 1.0, np.zeros(3),
+        tx: TransmitterReport(tx, t_s, {u: channels[tx, u] for u in USERS},
+                              {"e": estimate_with_error(channels[tx, "e"], DELTA, rng)}, 1.0, np.zeros(3),
                               receivers_m=positions, receivers_velocity_mps=velocities)
-        for tx, p in TRANSMITTER_PREFIX.items()
+        for tx in TRANSMITTER_PREFIX
     }
 
 
@@ -70,7 +74,7 @@ def trials():
     out = []
     t0, tau = 40.0, 1.5
     for seed in range(400):
-        model = ChannelModel(RADIO, lambda name, s=seed: np.random.default_rng(np.random.SeedSequence(s, spawn_key=(zlib.crc32(name.encode()),))))
+        model = ChannelModel(RADIO, TOPOLOGY, lambda name, s=seed: np.random.default_rng(np.random.SeedSequence(s, spawn_key=(zlib.crc32(name.encode()),))))
         now = _truth(model, t0)
         reports = _reports(now, t0, np.random.default_rng(10_000 + seed))
         later = _truth(model, t0 + tau)
@@ -79,14 +83,14 @@ def trials():
     return out
 
 
-@pytest.mark.parametrize("prefix", ["h", "a", "g"])
+@pytest.mark.parametrize("transmitter", ["satellite", "uav", "bs"])
 @pytest.mark.parametrize("receiver", ["su", "gu", "e"])
-def test_forecast_is_unbiased_orthogonal_and_calibrated(trials, prefix, receiver):
-    name = f"{prefix}_{receiver}"
+def test_forecast_is_unbiased_orthogonal_and_calibrated(trials, transmitter, receiver):
+    name = (transmitter, receiver)
     errors, reported, predicted_power = [], [], []
     for forecast, reports, now, later in trials:
-        errors.append(getattr(later, name) - forecast.means[0][name])
-        reported.append(getattr(now, name))
+        errors.append(later[name] - forecast.means[0][name])
+        reported.append(now[name])
         predicted_power.append(np.trace(forecast.covariances[0][name]).real)
     err, h0 = np.concatenate(errors), np.concatenate(reported)
     squared = np.abs(err) ** 2
@@ -99,13 +103,13 @@ def test_forecast_is_unbiased_orthogonal_and_calibrated(trials, prefix, receiver
     assert power * 4 / np.mean(predicted_power) == pytest.approx(1.0, abs=4 * standard_error + 0.03)
 
 
-@pytest.mark.parametrize("prefix, factor", [("a", 0.1), ("g", 1.0)])
-def test_prediction_beats_persistence(trials, prefix, factor):
+@pytest.mark.parametrize("transmitter, factor", [("uav", 0.1), ("bs", 1.0)])
+def test_prediction_beats_persistence(trials, transmitter, factor):
     # the UAV flies 15 m in 1.5 s: its line of sight turns by hundreds of radians, which the plan predicts;
     # for the base station the MMSE coefficient only shrinks the report: error (1 − c²) vs 2(1 − c)
-    name = f"{prefix}_gu"
-    predicted = np.mean([np.sum(np.abs(getattr(later, name) - f.means[0][name]) ** 2) for f, _, _, later in trials])
-    persisted = np.mean([np.sum(np.abs(getattr(later, name) - getattr(now, name)) ** 2) for _, _, now, later in trials])
+    name = (transmitter, "gu")
+    predicted = np.mean([np.sum(np.abs(later[name] - f.means[0][name]) ** 2) for f, _, _, later in trials])
+    persisted = np.mean([np.sum(np.abs(later[name] - now[name]) ** 2) for _, _, now, later in trials])
     assert predicted < factor * persisted
 
 
@@ -124,7 +128,7 @@ def test_lag_correlation_learns_the_true_coherence_from_a_wrong_prior():
 
 def test_predictor_scores_its_forecasts_near_one_when_its_model_is_right():
     predictor = ChannelPredictor(KNOW)
-    model = ChannelModel(RADIO, lambda name: np.random.default_rng(zlib.crc32(name.encode())))
+    model = ChannelModel(RADIO, TOPOLOGY, lambda name: np.random.default_rng(zlib.crc32(name.encode())))
     rng = np.random.default_rng(3)
     for k in range(300):
         reports = _reports(_truth(model, float(k)), float(k), rng)
@@ -133,17 +137,17 @@ def test_predictor_scores_its_forecasts_near_one_when_its_model_is_right():
         predictor.forecast(reports, 0.0, (float(k + 1),), float(k))
     for tx in TRANSMITTER_PREFIX:
         assert predictor.calibration[tx].ratio == pytest.approx(1.0, abs=0.25), tx
-    assert predictor.fading["uav"].coherence_s == pytest.approx(RADIO.uav_coherence_s, rel=0.4)
+    assert predictor.fading["uav"].coherence_s == pytest.approx(RADIO.transmitters["uav"].coherence_s, rel=0.4)
 
 
 def _problem(forecast: Forecast, moments: bool) -> PrecodingProblem:
-    return PrecodingProblem.paper(forecast.design_channels(), 10.0, 3.16, 31.6, eve_error_bound=DELTA,
-                                  second_moments=forecast.second_moments() if moments else None)
+    return PrecodingProblem(forecast.design_matrix(), {"satellite": 10.0, "uav": 3.16, "bs": 31.6}, eve_error_bound=DELTA,
+                            second_moments=forecast.second_moments() if moments else None)
 
 
 def test_statistical_design_is_the_nominal_design_when_the_covariance_is_zero(trials):
     forecast = trials[0][0]
-    exact = Forecast(forecast.times_s, forecast.means, tuple({k: 0 * c for k, c in cov.items()} for cov in forecast.covariances), 0.0)
+    exact = Forecast(TOPOLOGY, forecast.times_s, forecast.means, tuple({k: 0 * c for k, c in cov.items()} for cov in forecast.covariances), 0.0)
     nominal = SynergyPrecoder().solve(_problem(exact, moments=False))
     statistical = SynergyPrecoder(statistical=True, starts=BASELINE_KINDS).solve(_problem(exact, moments=True))
     assert statistical.objective_history == pytest.approx(nominal.objective_history, rel=1e-7, abs=1e-9)
@@ -153,11 +157,11 @@ def test_statistical_design_is_the_nominal_design_when_the_covariance_is_zero(tr
 
 def test_expected_rates_of_a_degenerate_forecast_are_the_exact_rates(trials):
     forecast, _, now, _ = trials[1]
-    exact = Forecast((0.0,), (forecast.means[0],), ({k: 0 * c for k, c in forecast.covariances[0].items()},), 0.0)
+    exact = Forecast(TOPOLOGY, (0.0,), (forecast.means[0],), ({k: 0 * c for k, c in forecast.covariances[0].items()},), 0.0)
     rng = np.random.default_rng(1)
     w, f, v = (rng.standard_normal(4) + 1j * rng.standard_normal(4) for _ in range(3))
-    per_user, expected_min = exact.expected_rates(w, f, v)
-    truth = secrecy_rates(exact.design_channels(), w, f, v)
+    per_user, expected_min = exact.expected_rates(dict(zip(USERS, (w, f, v))))
+    truth = secrecy_rates_of(exact.design_matrix(), dict(zip(USERS, (w, f, v))))
     assert per_user == pytest.approx(truth.rates, rel=1e-9, abs=1e-12)
     assert expected_min == pytest.approx(truth.min_rate, rel=1e-9, abs=1e-12)
 
@@ -167,7 +171,7 @@ def test_statistical_design_beats_the_nominal_one_on_the_true_channel(trials):
     for forecast, _, _, later in trials[:12]:
         for moments, out in ((False, nominal), (True, statistical)):
             design = SynergyPrecoder(statistical=moments).solve(_problem(forecast, moments))
-            out.append(secrecy_rates(later, design.w, design.f, design.v).min_rate)
+            out.append(secrecy_rates_of(later, design.precoders).min_rate)
     assert np.mean(statistical) > 1.5 * np.mean(nominal)
 
 

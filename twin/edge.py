@@ -11,11 +11,11 @@ from twin.messages import EdgeView
 
 
 class EdgeTwin:
-    """The digital twin of one physical entity (satellite, UAV, base station + weather station, or the QKD network).
+    """The digital twin of one physical entity (the satellite, a UAV, a base station — one also hosts the weather station — or the QKD network).
 
     Args:
         env: the SimPy environment.
-        name: the edge's name (``satellite``, ``uav``, ``bs``).
+        name: the edge's name (its entity's: a transmitter's name, or ``qkd``).
         inbox: store the intra-twin link delivers the entity's reports into.
         uplink: inter-twin link to the core-cloud twin (anything with ``put``).
         log: the event logger.
@@ -51,7 +51,8 @@ class EdgeTwin:
         if isinstance(report, TransmitterReport):
             for user, h in report.channels.items():
                 fields[f"gain_{user}_db"] = linear_to_db(float(np.vdot(h, h).real))
-            fields["gain_e_est_db"] = linear_to_db(float(np.vdot(report.eve_estimate, report.eve_estimate).real))
+            for eve, h in report.eve_estimates.items():
+                fields[f"gain_{eve}_est_db"] = linear_to_db(float(np.vdot(h, h).real))
             if report.serving_satellite is not None:  # a constellation: the satellite that measured (handovers reach the twin here)
                 fields["serving_satellite"] = report.serving_satellite
         elif isinstance(report, KeyPoolReport):

@@ -12,7 +12,7 @@ class EdgeView:
     """What an edge twin forwards to the core-cloud twin: its entity's latest report.
 
     Args:
-        edge: the edge twin's name (``satellite``, ``uav``, ``bs``; ``bs`` also forwards weather).
+        edge: the edge twin's name (a transmitter's; the ground twin also forwards the weather station's reports).
         report: the entity report the view carries.
         forwarded_at_s: simulated time the edge twin sent it (s).
     """

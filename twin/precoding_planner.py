@@ -28,9 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from physical.channel_matrix import ChannelMatrix
+from physical.channel_matrix import ChannelMatrix, Topology
 from physical.reports import PrecoderCommand, TransmitterReport, WeatherReport
-from physical.secrecy import SERVED_USER, TRANSMITTER_PREFIX, USERS, ChannelSet
 from twin.messages import EdgeView
 from twin.precoding import STATUS_INACCURATE, STATUS_OK, Precoder, PrecodingProblem, PrecodingResult
 from twin.core import Attempt, Outgoing, WeatherView
@@ -50,8 +49,8 @@ class TriggerPolicy:
 
     Args:
         period_s: re-solve at least this often (s).
-        csi_drift_threshold: without prediction: re-solve when max_k ‖h_k − h_k,solved‖ / ‖h_k,solved‖
-            over the nine user channels exceeds this (–).
+        csi_drift_threshold: without prediction: re-solve when max ‖h − h_solved‖ / ‖h_solved‖ over the
+            transmitter→user channels exceeds this (–).
         on_weather_change: re-solve when the reported weather state changes.
         check_period_s, check_offset_s: triggers are checked at k·check_period_s + check_offset_s (s).
         solve_delay_s: simulated compute time between a trigger and sending the decision (s).
@@ -89,13 +88,13 @@ class TriggerPolicy:
         return tuple(first + k * self.tick_s for k in range(count))
 
 
-def csi_drift(now: ChannelSet, solved: ChannelSet) -> float:
-    """Largest relative change of the nine transmitter→user channels (–); inf if one appeared from zero."""
+def csi_drift(now: ChannelMatrix, solved: ChannelMatrix) -> float:
+    """Largest relative change of the transmitter→user channels (–); inf if one appeared from zero."""
     worst = 0.0
-    now_h, solved_h = ChannelMatrix.from_channel_set(now), ChannelMatrix.from_channel_set(solved)
-    for tx in TRANSMITTER_PREFIX:
-        for user in USERS:
-            new, old = now_h[tx, user], solved_h[tx, user]
+    top = now.topology
+    for tx in top.transmitters:
+        for user in top.users:
+            new, old = now[tx, user], solved[tx, user]
             old_norm = np.linalg.norm(old)
             change = np.linalg.norm(new - old)
             if old_norm > 0:
@@ -109,6 +108,7 @@ class PrecodingPlanner:
     """The precoding planner of the core-cloud twin (module docstring; hosted by :class:`twin.core.CoreCloudTwin`).
 
     Args:
+        topology: who transmits to whom (transmitters, users, Eves by name).
         precoder: the precoding policy.
         fallback: the policy used when the main one fails before any good decision exists.
         policy: trigger policy.
@@ -123,6 +123,7 @@ class PrecodingPlanner:
 
     def __init__(
         self,
+        topology: Topology,
         precoder: Precoder,
         fallback: Precoder,
         policy: TriggerPolicy,
@@ -133,6 +134,7 @@ class PrecodingPlanner:
     ) -> None:
         if policy.prediction == "mmse" and predictor is None:
             raise ValueError("prediction = 'mmse' needs a ChannelPredictor")
+        self.topology = topology
         self.precoder = precoder
         self.fallback_policy = fallback
         self.policy = policy
@@ -147,9 +149,9 @@ class PrecodingPlanner:
         self.weather = weather
         self.solves = 0
         self._now_s = 0.0
-        self._due: tuple[ChannelSet, float] | None = None  # the view and drift the last ``due`` saw
+        self._due: tuple[ChannelMatrix, float] | None = None  # the view and drift the last ``due`` saw
         self._last_solve_t_s: float | None = None
-        self._solved_channels: ChannelSet | None = None
+        self._solved_channels: ChannelMatrix | None = None
         self._solved_weather: str | None = None
         self._has_good_decision = False
         self._in_force: PrecodingResult | None = None  # the last decision sent
@@ -172,34 +174,34 @@ class PrecodingPlanner:
                 if self.predictor is not None:
                     self.predictor.observe(report, self.weather.rain_fade_db)
 
-    def view_channels(self) -> ChannelSet:
+    def view_channels(self) -> ChannelMatrix:
         """The twin's channels: latest reported user channels and Eve's *estimated* channels."""
-        arrays = {}
-        for tx, prefix in TRANSMITTER_PREFIX.items():
+        top = self.topology
+        vectors = {}
+        for tx in top.transmitters:
             report = self.reports[tx]
-            for user in USERS:
-                arrays[f"{prefix}_{user}"] = report.channels[user]
-            arrays[f"{prefix}_e"] = report.eve_estimate
-        return ChannelSet.from_mapping(arrays)
+            vectors.update({(tx, user): report.channels[user] for user in top.users})
+            vectors.update({(tx, eve): report.eve_estimates[eve] for eve in top.eves})
+        return ChannelMatrix.from_vectors(top, vectors)
 
     def forecast(self, times_s: tuple[float, ...]) -> Forecast:
         """The twin's view of the channels at ``times_s``: predicted, or the latest reports as exact."""
         if self.predictor is None:
-            return persistence_forecast(self.reports, times_s, self._now_s)
+            return persistence_forecast(self.topology, self.reports, times_s, self._now_s)
         return self.predictor.forecast(self.reports, self.weather.rain_fade_db, times_s, self._now_s)
 
     # -- triggers --------------------------------------------------------------------------------
     def due(self, now_s: float) -> str | None:
         """The trigger of a re-solve now (module docstring), or None; None until every transmitter has reported."""
         self._now_s = now_s
-        if len(self.reports) < len(TRANSMITTER_PREFIX):
+        if len(self.reports) < len(self.topology.transmitters):
             return None
         channels = self.view_channels()
         trigger, drift = self._trigger(channels)
         self._due = (channels, drift)
         return trigger
 
-    def _trigger(self, channels: ChannelSet) -> tuple[str | None, float]:
+    def _trigger(self, channels: ChannelMatrix) -> tuple[str | None, float]:
         if self._solved_channels is None:
             return "initial", math.nan
         drift = csi_drift(channels, self._solved_channels)
@@ -211,7 +213,7 @@ class PrecodingPlanner:
             if not remaining:
                 return "horizon", drift
             if self._in_force is not None and math.isfinite(self._in_force_moment_min):
-                now_expected = self.forecast(remaining).moment_min_rate(self._in_force.w, self._in_force.f, self._in_force.v)
+                now_expected = self.forecast(remaining).moment_min_rate(self._in_force.precoders)
                 if now_expected < (1.0 - self.policy.forecast_drift_threshold) * self._in_force_moment_min:
                     return "forecast_drift", drift
         elif drift > self.policy.csi_drift_threshold:
@@ -229,14 +231,13 @@ class PrecodingPlanner:
         self.solves += 1
         judged = self.policy.judged_times(now_s)
         forecast = self.forecast(judged)
-        problem = PrecodingProblem.paper(
-            forecast.design_channels() if self.predictor is not None else channels,
-            self.reports["satellite"].power_limit_w,
-            self.reports["uav"].power_limit_w,
-            self.reports["bs"].power_limit_w,
+        top = self.topology
+        problem = PrecodingProblem(
+            forecast.design_matrix() if self.predictor is not None else channels,
+            {tx: self.reports[tx].power_limit_w for tx in top.transmitters},
             eve_error_bound=self.eve_error_bound,
             second_moments=forecast.second_moments() if self.predictor is not None else None,
-            warm_start=(self._in_force.w, self._in_force.f, self._in_force.v)
+            warm_start={u: self._in_force.precoders[u] for u in top.users}
             if self.predictor is not None and self._in_force is not None else None,
         )
         return {"channels": channels, "drift": drift, "judged": judged, "forecast": forecast, "problem": problem,
@@ -269,7 +270,7 @@ class PrecodingPlanner:
         if self.predictor is None:
             return {}
         fields: dict[str, object] = {}
-        for tx in TRANSMITTER_PREFIX:
+        for tx in self.topology.transmitters:
             fields[f"calibration_{tx}"] = self.predictor.calibration[tx].drain()
             fields[f"coherence_{tx}_s"] = self.predictor.fading[tx].coherence_s
         return fields
@@ -280,7 +281,7 @@ class PrecodingPlanner:
         inputs, result = attempt.inputs, attempt.result
         forecast, judged = inputs["forecast"], inputs["judged"]
         if decision is not None:
-            planned, planned_min = forecast.expected_rates(decision.w, decision.f, decision.v)
+            planned, planned_min = forecast.expected_rates(decision.precoders)
         else:
             planned, planned_min = {}, math.nan
         self._planned = (planned, planned_min)
@@ -306,7 +307,7 @@ class PrecodingPlanner:
             "planned_min_bps_hz": planned_min,
             **self._calibration_fields(),
         }
-        for user in USERS:
+        for user in self.topology.users:
             fields[f"planned_{user}_bps_hz"] = planned.get(user, math.nan)
         return fields, {"solve_s": result.solve_s if result is not None else 0.0}
 
@@ -320,20 +321,20 @@ class PrecodingPlanner:
             return []
         self._has_good_decision = self._has_good_decision or decision is attempt.result
         self._in_force, self._in_force_window = decision, inputs["judged"]
-        self._in_force_moment_min = inputs["forecast"].moment_min_rate(decision.w, decision.f, decision.v)
+        self._in_force_moment_min = inputs["forecast"].moment_min_rate(decision.precoders)
         planned, planned_min = self._planned
-        precoders = {"satellite": decision.w, "uav": decision.f, "bs": decision.v}
         solve_id = inputs["solve_id"]
+        top = self.topology
         return [
             Outgoing(tx, PrecoderCommand(
                 transmitter=tx,
-                precoder=np.asarray(precoders[tx], dtype=complex),
+                precoders={u: np.asarray(decision.precoders[u], dtype=complex) for u in top.users_of(tx)},
                 solve_id=solve_id,
                 method=decision.method,
-                planned_rate_bps_hz=planned.get(user, math.nan),
+                planned_rates_bps_hz={u: planned.get(u, math.nan) for u in top.users_of(tx)},
                 decided_at_s=now_s,
                 oldest_input_s=inputs["oldest_s"],
                 planned_min_rate_bps_hz=planned_min,
             ), {"solve_id": solve_id, "transmitter": tx, "method": decision.method})
-            for tx, user in SERVED_USER.items()
+            for tx in top.transmitters if top.users_of(tx)
         ]

@@ -30,10 +30,10 @@ from typing import Final, Mapping, Sequence
 
 import numpy as np
 
-from physical.channels import LinkGeometry, RadioParameters, large_scale, rician_weights
+from physical.channel_matrix import ChannelMatrix, Topology
+from physical.channels import LinkGeometry, RadioParameters, TransmitterRadio, large_scale, rician_weights
 from physical.mobility import WaypointTrajectory
 from physical.reports import TransmitterReport
-from physical.secrecy import CHANNEL_NAMES, RECEIVERS, TRANSMITTER_PREFIX, USERS, ChannelSet
 
 PRIOR_PAIRS: Final = 20.0  #: weight of the configured coherence time, in report pairs
 MEMORY_PAIRS: Final = 300.0  #: the learned statistics forget with this time constant (report pairs)
@@ -93,26 +93,29 @@ class TwinKnowledge:
     """What the twin knows besides its reports: models and plans, not the true state.
 
     Args:
-        radio: the radio model (gains, antenna counts, noise, prior coherence times).
-        satellite: the twin's ephemeris of the satellite.
+        radio: the radio model (one per transmitter: gains, antenna counts, prior coherence times; noise).
+        topology: who transmits to whom (transmitters, users, Eves by name).
+        satellite: the twin's ephemeris of the (serving) satellite.
         beam_centre_m: where the satellite's beam is pointed (ENU, m).
-        uav_plan: the UAV's flight plan.
-        bs_m: the base-station antenna position (ENU, m).
+        uav_plans: each UAV's flight plan, by transmitter name.
+        bs_m: each base station's antenna position (ENU, m), by transmitter name.
         eve_error_bound: Δ, relative norm of the transmitters' error on Eve's channels (–).
     """
 
     radio: RadioParameters
+    topology: Topology
     satellite: SatelliteTrack
     beam_centre_m: np.ndarray
-    uav_plan: WaypointTrajectory
-    bs_m: np.ndarray
+    uav_plans: Mapping[str, WaypointTrajectory]
+    bs_m: Mapping[str, np.ndarray]
     eve_error_bound: float
 
     def geometry(self, t_s: float, receivers_m: Mapping[str, np.ndarray], rain_fade_db: float) -> LinkGeometry:
         """The link geometry at ``t_s`` (s) on the twin's view."""
         sat_m, elevation = self.satellite.at(t_s)
-        return LinkGeometry(sat_m, elevation, self.beam_centre_m, self.uav_plan.position_m(t_s), self.bs_m,
-                            dict(receivers_m), rain_fade_db)
+        transmitters_m = {**{name: plan.position_m(t_s) for name, plan in self.uav_plans.items()},
+                          **{name: np.asarray(p, dtype=float) for name, p in self.bs_m.items()}}
+        return LinkGeometry(sat_m, elevation, self.beam_centre_m, transmitters_m, dict(receivers_m), rain_fade_db)
 
 
 class LagCorrelation:
@@ -193,75 +196,93 @@ class Forecast:
     """Predicted channels at the instants a decision will be judged.
 
     Args:
+        topology: who transmits to whom.
         times_s: the judged instants (s).
-        means: per instant, channel name → predicted mean (noise units).
-        covariances: per instant, channel name → error covariance (noise units).
+        means: per instant, (transmitter, receiver) → predicted mean (noise units).
+        covariances: per instant, (transmitter, receiver) → error covariance (noise units).
         made_at_s: when the forecast was made (s).
     """
 
+    topology: Topology
     times_s: tuple[float, ...]
-    means: tuple[dict[str, np.ndarray], ...]
-    covariances: tuple[dict[str, np.ndarray], ...]
+    means: tuple[dict[tuple[str, str], np.ndarray], ...]
+    covariances: tuple[dict[tuple[str, str], np.ndarray], ...]
     made_at_s: float
 
-    def design_channels(self) -> ChannelSet:
-        """The predicted mean channels at the first judged instant (for vector designs)."""
-        return ChannelSet.from_mapping(self.means[0])
+    def _pairs(self) -> list[tuple[str, str]]:
+        top = self.topology
+        return [(tx, r) for tx in top.transmitters for r in top.receivers]
 
-    def second_moments(self) -> dict[str, np.ndarray]:
-        """E[h·hᴴ] = m·mᴴ + C averaged over the judged instants, per channel name."""
+    def design_matrix(self) -> ChannelMatrix:
+        """The predicted mean channels at the first judged instant (for vector designs)."""
+        return ChannelMatrix.from_vectors(self.topology, self.means[0])
+
+    def second_moments(self) -> dict[tuple[str, str], np.ndarray]:
+        """E[h·hᴴ] = m·mᴴ + C averaged over the judged instants, per (transmitter, receiver)."""
         out = {}
-        for name in CHANNEL_NAMES:
-            out[name] = sum(np.outer(m[name], m[name].conj()) + c[name] for m, c in zip(self.means, self.covariances)) / len(self.times_s)
+        for pair in self._pairs():
+            out[pair] = sum(np.outer(m[pair], m[pair].conj()) + c[pair] for m, c in zip(self.means, self.covariances)) / len(self.times_s)
         return out
 
-    def moment_min_rate(self, w: np.ndarray, f: np.ndarray, v: np.ndarray) -> float:
+    def _reachable(self, means: dict, covs: dict, user: str) -> bool:
+        """Whether the forecast gives the user's own link a mean or a spread (the user can be served)."""
+        pair = (self.topology.serving[user], user)
+        return bool(np.any(means[pair] != 0) or np.trace(covs[pair]).real > 0)
+
+    def moment_min_rate(self, precoders: Mapping[str, np.ndarray]) -> float:
         """Min over the servable users of the moment-matched rates (bit/s/Hz), averaged over the instants.
 
-        Every received power |hᴴx|² is replaced by its mean xᴴ·R·x — the objective the statistical
-        designs maximise; a cheap closed form for trigger checks.
+        Every received power |hᴴx_k|² is replaced by its mean x_kᴴ·R·x_k — the objective the
+        statistical designs maximise; a cheap closed form for trigger checks. ``precoders``: user → x_k.
         """
-        precoders = {"h": w, "a": f, "g": v}
+        top = self.topology
         values = []
         for means, covs in zip(self.means, self.covariances):
-            power = {n: float(np.real(np.vdot(precoders[n[0]], (np.outer(means[n], means[n].conj()) + covs[n]) @ precoders[n[0]])))
-                     for n in CHANNEL_NAMES}
+            power = {}
+            for user in top.users:
+                x = precoders[user]
+                for r in top.receivers:
+                    pair = (top.serving[user], r)
+                    power[user, r] = float(np.real(np.vdot(x, (np.outer(means[pair], means[pair].conj()) + covs[pair]) @ x)))
+            eve_total = {e: sum(power[u, e] for u in top.users) + 1.0 for e in top.eves}
             rates = []
-            eve_total = power["h_e"] + power["a_e"] + power["g_e"] + 1.0
-            for tx, user in zip("hag", USERS):
-                if not (np.any(means[f"{tx}_{user}"] != 0) or np.trace(covs[f"{tx}_{user}"]).real > 0):
+            for user in top.users:
+                if not self._reachable(means, covs, user):
                     continue
-                total = power[f"h_{user}"] + power[f"a_{user}"] + power[f"g_{user}"] + 1.0
-                own, leak = power[f"{tx}_{user}"], power[f"{tx}_e"]
-                rates.append(max(0.0, math.log2(total / (total - own)) - math.log2(eve_total / (eve_total - leak))))
+                total = sum(power[u, user] for u in top.users) + 1.0
+                own = power[user, user]
+                leak = max(math.log2(eve_total[e] / (eve_total[e] - power[user, e])) for e in top.eves)
+                rates.append(max(0.0, math.log2(total / (total - own)) - leak))
             if rates:
                 values.append(min(rates))
         return float(np.mean(values)) if values else math.nan
 
-    def expected_rates(self, w: np.ndarray, f: np.ndarray, v: np.ndarray) -> tuple[dict[str, float], float]:
+    def expected_rates(self, precoders: Mapping[str, np.ndarray]) -> tuple[dict[str, float], float]:
         """(E[R_k] per served user, E[min_k R_k]) over the forecast distribution (bit/s/Hz).
 
         Channels are drawn as m + C^½·ξ from a fixed set of standard complex normal ξ (common random
         numbers, :data:`EXPECTATION_DRAWS` per instant); rates are the clipped secrecy rates of
-        Yin et al. eq. 14–16 and the min runs over the users the forecast can serve.
+        Yin et al. eq. 14–16 against the strongest Eve and the min runs over the users the forecast
+        can serve. ``precoders``: user → x_k.
         """
-        per_user: dict[str, list[np.ndarray]] = {u: [] for u in USERS}
+        top = self.topology
+        per_user: dict[str, list[np.ndarray]] = {u: [] for u in top.users}
         minima = []
-        precoders = {"h": w, "a": f, "g": v}
         for means, covs in zip(self.means, self.covariances):
             power = {}
-            for name in CHANNEL_NAMES:
-                x = precoders[name[0]]
-                samples = _draws(means[name], covs[name])
-                power[name] = np.abs(samples.conj() @ x) ** 2  # (draws,)
-            served = [u for tx, u in zip("hag", USERS) if np.any(means[f"{tx}_{u}"] != 0) or np.trace(covs[f"{tx}_{u}"]).real > 0]
+            for tx, r in self._pairs():
+                samples = _draws(means[tx, r], covs[tx, r])
+                for user in top.users_of(tx):
+                    power[user, r] = np.abs(samples.conj() @ precoders[user]) ** 2  # (draws,)
+            served = [u for u in top.users if self._reachable(means, covs, u)]
             rates = {}
-            eve_total = power["h_e"] + power["a_e"] + power["g_e"] + 1.0
-            for tx, user in zip("hag", USERS):
-                total = power[f"h_{user}"] + power[f"a_{user}"] + power[f"g_{user}"] + 1.0
-                own = power[f"{tx}_{user}"]
-                leak = power[f"{tx}_e"]
-                rates[user] = np.maximum(0.0, np.log2(total / (total - own)) - np.log2(eve_total / (eve_total - leak)))
+            eve_total = {e: sum(power[u, e] for u in top.users) + 1.0 for e in top.eves}
+            for user in top.users:
+                total = sum(power[u, user] for u in top.users) + 1.0
+                own = power[user, user]
+                leaks = [np.log2(eve_total[e] / (eve_total[e] - power[user, e])) for e in top.eves]
+                leak = leaks[0] if len(leaks) == 1 else np.max(np.stack(leaks), axis=0)
+                rates[user] = np.maximum(0.0, np.log2(total / (total - own)) - leak)
                 if user in served:
                     per_user[user].append(rates[user])
             if served:
@@ -294,33 +315,41 @@ class ChannelPredictor:
     def __init__(self, knowledge: TwinKnowledge) -> None:
         self.knowledge = knowledge
         radio = knowledge.radio
-        self.k1, self.k2 = rician_weights(radio.uav_rician_k)
-        # priors: the radio model's coherence times (under the Jakes model at the UAV's planned speed / the speed floor)
-        self.fading = {
-            "satellite": LagCorrelation(radio.coherence_s("satellite", 0.0)),
-            "uav": LagCorrelation(radio.coherence_s("uav", knowledge.uav_plan.speed_mps)),
-            "bs": LagCorrelation(radio.coherence_s("bs", 0.0), prior_power=radio.bs_nakagami_omega),
-        }
-        self.calibration = {tx: Calibration() for tx in TRANSMITTER_PREFIX}
+        self.topology = knowledge.topology
+        # priors: the radio model's coherence times (under the Jakes model at a UAV's planned speed / the speed floor)
+        self.fading = {}
+        for name, tx in radio.transmitters.items():
+            if tx.kind == "uav":
+                self.fading[name] = LagCorrelation(radio.coherence_s(name, knowledge.uav_plans[name].speed_mps))
+            elif tx.kind == "bs":
+                self.fading[name] = LagCorrelation(radio.coherence_s(name, 0.0), prior_power=tx.nakagami_omega)
+            else:
+                self.fading[name] = LagCorrelation(radio.coherence_s(name, 0.0))
+        self.calibration = {tx: Calibration() for tx in self.topology.transmitters}
         self._previous: dict[str, tuple[float, dict[str, np.ndarray], str | None]] = {}  # tx → (t, normalised user fading, satellite)
         self._pending: dict[tuple[str, float], dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+
+    def _radio(self, transmitter: str) -> TransmitterRadio:
+        return self.knowledge.radio.transmitters[transmitter]
 
     # -- learning -------------------------------------------------------------------------------
     def _normalised(self, report: TransmitterReport, rain_fade_db: float) -> dict[str, np.ndarray]:
         """The small-scale part of each user channel in a report (unit mean power per element)."""
         tx = report.transmitter
+        radio = self._radio(tx)
         big = large_scale(self.knowledge.radio, self.knowledge.geometry(report.measured_at_s, report.receivers_m, rain_fade_db))
         out = {}
-        for user in USERS:
+        for user in self.topology.users:
             h = report.channels[user]
-            if tx == "satellite":
+            if radio.kind == "satellite":
                 magnitude = np.abs(h)
                 if np.all(magnitude > 0):
                     out[user] = h / magnitude
-            elif tx == "uav":
-                out[user] = (h / big.uav_amplitude[user] - self.k1 * big.uav_los[user]) / self.k2
+            elif radio.kind == "uav":
+                k1, k2 = rician_weights(radio.rician_k)
+                out[user] = (h / big.amplitude[tx, user] - k1 * big.los[tx, user]) / k2
             else:
-                out[user] = h / big.bs_amplitude[user]
+                out[user] = h / big.amplitude[tx, user]
         return out
 
     def observe(self, report: TransmitterReport, rain_fade_db: float) -> None:
@@ -339,7 +368,7 @@ class ChannelPredictor:
             previous = None  # a handover between the two reports: another satellite's fading, no correlation to learn
         if previous is not None:
             t0, before, _ = previous
-            pairs = [(before[u], current[u]) for u in USERS if u in before and u in current]
+            pairs = [(before[u], current[u]) for u in self.topology.users if u in before and u in current]
             if pairs:
                 self.fading[tx].observe(np.concatenate([b for b, _ in pairs]), np.concatenate([a for _, a in pairs]),
                                         report.measured_at_s - t0)
@@ -360,6 +389,7 @@ class ChannelPredictor:
                  rain_fade_db: float, is_estimate: bool) -> tuple[np.ndarray, np.ndarray]:
         """(mean, error covariance) of one link of ``report`` at ``t1_s`` (s)."""
         tx = report.transmitter
+        radio = self._radio(tx)
         know = self.knowledge
         t0 = report.measured_at_s
         tau = max(t1_s - t0, 0.0)
@@ -370,25 +400,24 @@ class ChannelPredictor:
         tracks1 = {r: report.receivers_m[r] + report.receivers_velocity_mps.get(r, np.zeros(3)) * tau for r in report.receivers_m}
         big0 = large_scale(know.radio, know.geometry(t0, tracks0, rain_fade_db))
         big1 = large_scale(know.radio, know.geometry(t1_s, tracks1, rain_fade_db))
-        if tx == "satellite":
-            a0, a1 = big0.sat_amplitude[receiver], big1.sat_amplitude[receiver]
-            if a1 == 0.0:
+        s0, s1 = big0.amplitude[tx, receiver], big1.amplitude[tx, receiver]
+        if radio.kind == "satellite":
+            if s1 == 0.0:
                 return np.zeros(n, complex), np.zeros((n, n), complex)
             measured = float(np.sqrt(np.mean(np.abs(channel) ** 2)))
-            if a0 == 0.0 or measured == 0.0 or self.handover_between(report, t1_s):
-                return np.zeros(n, complex), a1**2 * fading.power * np.eye(n)
-            ratio = a1 / a0
+            if s0 == 0.0 or measured == 0.0 or self.handover_between(report, t1_s):
+                return np.zeros(n, complex), s1**2 * fading.power * np.eye(n)
+            ratio = s1 / s0
             gain = c * ratio
             mean = gain * channel
             variance = (ratio * measured) ** 2 * fading.power * (1.0 - c * c)
-        elif tx == "uav":
-            s0, s1 = big0.uav_amplitude[receiver], big1.uav_amplitude[receiver]
-            z0 = (channel / s0 - self.k1 * big0.uav_los[receiver]) / self.k2
+        elif radio.kind == "uav":
+            k1, k2 = rician_weights(radio.rician_k)
+            z0 = (channel / s0 - k1 * big0.los[tx, receiver]) / k2
             gain = c * s1 / s0
-            mean = s1 * (self.k1 * big1.uav_los[receiver] + self.k2 * c * z0)
-            variance = s1**2 * self.k2**2 * fading.power * (1.0 - c * c)
+            mean = s1 * (k1 * big1.los[tx, receiver] + k2 * c * z0)
+            variance = s1**2 * k2**2 * fading.power * (1.0 - c * c)
         else:
-            s0, s1 = big0.bs_amplitude[receiver], big1.bs_amplitude[receiver]
             gain = c * s1 / s0
             mean = gain * channel
             variance = s1**2 * fading.power * (1.0 - c * c)
@@ -400,28 +429,32 @@ class ChannelPredictor:
     def forecast(self, reports: Mapping[str, TransmitterReport], rain_fade_db: float, times_s: Sequence[float],
                  made_at_s: float) -> Forecast:
         """Predict every channel at ``times_s`` (s) from the latest ``reports`` (one per transmitter)."""
+        top = self.topology
         means, covs = [], []
         for t1 in times_s:
             m_t, c_t = {}, {}
-            for tx, prefix in TRANSMITTER_PREFIX.items():
+            for tx in top.transmitters:
                 report = reports[tx]
-                for r in RECEIVERS:
-                    estimate = r == "e"
-                    channel = report.eve_estimate if estimate else report.channels[r]
-                    m_t[f"{prefix}_{r}"], c_t[f"{prefix}_{r}"] = self._predict(report, r, channel, t1, rain_fade_db, estimate)
+                for r in top.users:
+                    m_t[tx, r], c_t[tx, r] = self._predict(report, r, report.channels[r], t1, rain_fade_db, False)
+                for r in top.eves:
+                    m_t[tx, r], c_t[tx, r] = self._predict(report, r, report.eve_estimates[r], t1, rain_fade_db, True)
             means.append(m_t)
             covs.append(c_t)
-        for tx, prefix in TRANSMITTER_PREFIX.items():  # remember what to score when the reports of those times arrive
+        for tx in top.transmitters:  # remember what to score when the reports of those times arrive
             for k, t1 in enumerate(times_s):
-                self._pending[(tx, t1)] = {u: (means[k][f"{prefix}_{u}"], covs[k][f"{prefix}_{u}"]) for u in USERS}
-        return Forecast(tuple(times_s), tuple(means), tuple(covs), made_at_s)
+                self._pending[(tx, t1)] = {u: (means[k][tx, u], covs[k][tx, u]) for u in top.users}
+        return Forecast(top, tuple(times_s), tuple(means), tuple(covs), made_at_s)
 
 
-def persistence_forecast(reports: Mapping[str, TransmitterReport], times_s: Sequence[float], made_at_s: float) -> Forecast:
+def persistence_forecast(topology: Topology, reports: Mapping[str, TransmitterReport], times_s: Sequence[float],
+                         made_at_s: float) -> Forecast:
     """The no-prediction view: the latest reports (Eve: the estimates) as exact channels at every judged instant."""
     m_t = {}
-    for tx, prefix in TRANSMITTER_PREFIX.items():
-        for r in RECEIVERS:
-            m_t[f"{prefix}_{r}"] = reports[tx].eve_estimate if r == "e" else reports[tx].channels[r]
-    zeros = {name: np.zeros((m.size, m.size), complex) for name, m in m_t.items()}
-    return Forecast(tuple(times_s), tuple(m_t for _ in times_s), tuple(zeros for _ in times_s), made_at_s)
+    for tx in topology.transmitters:
+        for r in topology.users:
+            m_t[tx, r] = reports[tx].channels[r]
+        for r in topology.eves:
+            m_t[tx, r] = reports[tx].eve_estimates[r]
+    zeros = {pair: np.zeros((m.size, m.size), complex) for pair, m in m_t.items()}
+    return Forecast(topology, tuple(times_s), tuple(m_t for _ in times_s), tuple(zeros for _ in times_s), made_at_s)
