@@ -41,7 +41,7 @@ from scenarios.entities import Entities, entities_of
 MAX_DURATION_S = 7 * 86_400.0  #: longest run accepted (s)
 SCENE_HALF_WIDTH_M = 100e3  #: every ENU coordinate (positions, waypoints, beam centre) lies within ± this of the site (m)
 MAX_NODE_SPEED_MPS = 100.0  #: largest velocity component of a user or Eve (m/s)
-MIN_TX_DISTANCE_M = 1.0  #: a receiver closer than this to the UAV or the base station is refused (the path-loss models diverge at 0 m)
+MIN_TX_DISTANCE_M = 1.0  #: a receiver closer than this to any UAV or base station is refused (the path-loss models diverge at 0 m)
 PRECODING_METHODS = tuple(sorted(PRECODERS))
 NON_SERVING_MODES = ("silent", "interference")  #: what the constellation's other satellites do on the band
 
@@ -144,7 +144,7 @@ class RadioConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class NodeMotionConfig:
-    position_enu_m: Vec3 = spec(min=-SCENE_HALF_WIDTH_M, max=SCENE_HALF_WIDTH_M, unit="m", doc="ENU position at t = 0 (each coordinate); it must stay at least 1 m from the UAV and the base station at every tick")
+    position_enu_m: Vec3 = spec(min=-SCENE_HALF_WIDTH_M, max=SCENE_HALF_WIDTH_M, unit="m", doc="ENU position at t = 0 (each coordinate); it must stay at least 1 m from every UAV and base station at every tick")
     velocity_mps: Vec3 = spec((0.0, 0.0, 0.0), min=-MAX_NODE_SPEED_MPS, max=MAX_NODE_SPEED_MPS, unit="m/s", doc="constant ENU velocity (each component)")
 
 
@@ -539,7 +539,7 @@ def scenario_from_table(table: dict, path: Path, source: str | None = None, *, a
 
     Beyond each field's own range: the run's time span must lie inside the shipped ephemeris, the
     job must be within the size limit (unless ``allow_large``), and no receiver may come closer than
-    ``MIN_TX_DISTANCE_M`` to the UAV or the base station at any tick.
+    ``MIN_TX_DISTANCE_M`` to any UAV or base station at any tick.
     """
     source = source or str(path)
     scenario = load_table(Scenario, table, source)

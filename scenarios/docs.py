@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from scenarios.config import Scenario
+from scenarios.entities import RESERVED_NAMES
 from scenarios.schema import describe_fields
 
 HEADER = """# Scenario files
@@ -33,6 +34,18 @@ error names `--set KEY`. `--seed N` and `--duration S` are short for `--set run.
 `--set run.duration_s=S`, applied after every `--set`. `run.json` records the overrides
 (`scenario.overrides`).
 
+**Entities.** The satellite is `satellite` (with `[constellation]`, whichever satellite serves). One
+UAV is `[uav]` (named `uav`) and one base station `[base_station]` (named `bs`); several are
+`[uavs.<name>]` and `[base_stations.<name>]` instead (not both forms). Every user is
+`[users.<name>]`, served by the one transmitter its `served_by` names (`su`, `au` and `gu` default
+to `satellite`, `uav` and `bs`, the paper's topology); `users.eve` is the paper's eavesdropper
+(named `e` in the log: `gain_e_est_db`), further ones `[eavesdroppers.<name>]`. A name is lowercase
+letters and digits starting with a letter, unique across transmitters, users and eavesdroppers, and
+none of RESERVED (the log uses them); at least one user and one eavesdropper. Each user's secrecy rate is taken against the
+strongest eavesdropper; the twin maximises the minimum over the users. The site's weather station
+reports to the first base station's twin. `scenarios/multi-uav.toml` has 2 UAVs, 2 base stations,
+3 users per tier and 2 eavesdroppers.
+
 **Checks across fields**, besides each field's range:
 
 - the run (with `align = "culmination"`: the pass search window too, widened by half the run) lies
@@ -44,7 +57,7 @@ error names `--set KEY`. `--seed N` and `--duration S` are short for `--set run.
   `run.align = "start"` and excludes `[qkd]` (not supported with a constellation yet); its
   geometry (satellites × ticks, plus `visibility_lookahead_s` for `longest_visibility`) is at most
   30,000,000 samples unless `run --allow-large`;
-- no user or Eve comes within 1 m of the UAV or the base station at any tick;
+- no user or Eve comes within 1 m of any UAV or base station at any tick;
 - the job is at most 5,000,000 simulation steps (world ticks + trigger checks + the QKD layer's
   pool steps, reports, planner checks, pool log rows and demand changes + weather-trace rows), unless
   `run --allow-large`.
@@ -93,7 +106,8 @@ def render() -> str:
         f"| `{r['field']}` | {_cell(r['type'])} | {_cell(r['unit'])} | {_cell(r['default'])} | {_cell(r['allowed'])} | {_cell(r['doc'])} |"
         for r in rows
     ]
-    return HEADER + "\n".join(lines) + "\n"
+    reserved = ", ".join(f"`{name}`" for name in RESERVED_NAMES)
+    return HEADER.replace("RESERVED", reserved, 1) + "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
