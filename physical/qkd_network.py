@@ -140,6 +140,32 @@ class PoolSettings:
     initial_bits: float
 
 
+@dataclass(frozen=True)
+class QkdTotals:
+    """What the network has cost and served from t = 0 to now, whatever plans were in force.
+
+    Args:
+        first_stage_cost: reservation cost, pro rata to the time each plan was in force (cost units).
+        second_stage_cost: utilised-reserved and on-demand wavelengths, pro rata to their use (cost units).
+        requested_bits, served_bits: key asked for and delivered, before the first plan included (bit).
+    """
+
+    first_stage_cost: float
+    second_stage_cost: float
+    requested_bits: float
+    served_bits: float
+
+    @property
+    def total_cost(self) -> float:
+        """First plus second stage (cost units)."""
+        return self.first_stage_cost + self.second_stage_cost
+
+    @property
+    def unmet_bits(self) -> float:
+        """Key asked for and not delivered (bit)."""
+        return self.requested_bits - self.served_bits
+
+
 @dataclass
 class _PlanLedger:
     """What happened while one plan was in force."""
@@ -199,6 +225,9 @@ class QkdNetwork:
         self._t_s = 0.0
         self._running: dict[str, int] = {name: 0 for name in self.links}
         self._unmet_since_report: dict[str, float] = {name: 0.0 for name in self.requests}
+        self._closed = [0.0, 0.0]  # first- and second-stage cost of the plans that left service
+        self._requested_bits = 0.0
+        self._served_bits = 0.0
         self._wake_generation = 0
         self._wakes_since_step = 0
         env.process(self._demand(demand_changes))
@@ -266,6 +295,8 @@ class QkdNetwork:
             return
         duration = self.env.now - ledger.since_s
         first = ledger.first_stage_cost * duration / ledger.epoch_s
+        self._closed[0] += first
+        self._closed[1] += ledger.second_stage_cost
         self.log.log(
             self.env.now, "qkd", "qkd_plan_cost", plan_id=ledger.plan_id, duration_s=duration,
             first_stage_cost=first, second_stage_cost=ledger.second_stage_cost,
@@ -274,6 +305,15 @@ class QkdNetwork:
             mean_ondemand_qkd=ledger.ondemand_qkd_wavelength_s / duration if duration > 0 else 0.0,
         )
         self._ledger = None
+
+    def totals(self) -> QkdTotals:
+        """Cost and key from t = 0 up to the last advance, the plan in force counted pro rata (:class:`QkdTotals`)."""
+        first, second = self._closed
+        ledger = self._ledger
+        if ledger is not None:
+            first += ledger.first_stage_cost * (self._t_s - ledger.since_s) / ledger.epoch_s
+            second += ledger.second_stage_cost
+        return QkdTotals(first, second, self._requested_bits, self._served_bits)
 
     # -- one interval -----------------------------------------------------------------------------
     def _pattern_of(self, report: WeatherReport | None) -> str:
@@ -351,6 +391,8 @@ class QkdNetwork:
                 continue
             served = served_by_request.get(name, 0.0)
             unmet = requested - served
+            self._requested_bits += requested
+            self._served_bits += served
             if ledger is not None:
                 ledger.requested_bits += requested
                 ledger.served_bits += served

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "precode": ("sagin_twin.precode_cmd", "compute precoders for one set of channels"),
     "plan-qkd": ("sagin_twin.plan_qkd_cmd", "plan QKD routes and wavelength reservations (two-stage SP)"),
     "link-budget": ("sagin_twin.link_budget_cmd", "loss, optimal intensity and secret key rate of one QKD link"),
+    "evaluate": ("sagin_twin.evaluate_cmd", "compare QKD allocation policies on the same held-out seeds"),
 }
 
 EXIT_FAILURE = 1  #: the command could not finish (RunFailure, OSError)

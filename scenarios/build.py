@@ -39,6 +39,7 @@ from twin.core import CoreCloudTwin
 from twin.precoding import PRECODERS
 from twin.precoding.faults import FaultInjector
 from twin.prediction import ChannelPredictor, SatelliteTrack, TwinKnowledge
+from twin.qkd_planner import QkdPlanner
 
 def radio_parameters(s: Scenario) -> RadioParameters:
     """Convert the scenario's radio fields (dB, degrees) into the channel model's SI/linear units, one model per transmitter."""
@@ -220,8 +221,12 @@ def _prepare(scenario: Scenario) -> Prepared:
     return Prepared(scenario, orbit, site, start, geometry, passes)
 
 
-def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
-    """Construct every component of a prepared scenario and log the run's static facts."""
+def build(prepared: Prepared | Scenario, log: EventLog, *, qkd_planner: Callable[..., QkdPlanner] = QkdPlanner) -> Simulation:
+    """Construct every component of a prepared scenario and log the run's static facts.
+
+    ``qkd_planner`` makes the QKD planner the core-cloud twin hosts (called with :class:`QkdPlanner`'s
+    arguments): the two-stage program by default, an agent's decisions in :mod:`environment`.
+    """
     if isinstance(prepared, Scenario):
         prepared = prepare(prepared)
     scenario, orbit, start, geometry = prepared.scenario, prepared.orbit, prepared.start, prepared.geometry
@@ -346,5 +351,6 @@ def build(prepared: Prepared | Scenario, log: EventLog) -> Simulation:
         inboxes=command_inbox,
         log=log,
     )
-    qkd = build_qkd(prepared, env, core, weather_inbox=qkd_weather, make_link=link, rng_for=rng_for, log=log) if scenario.qkd else None
+    qkd = build_qkd(prepared, env, core, weather_inbox=qkd_weather, make_link=link, rng_for=rng_for, log=log,
+                    planner=qkd_planner) if scenario.qkd else None
     return Simulation(scenario, env, world, core, log, start, qkd)

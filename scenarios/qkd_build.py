@@ -80,11 +80,11 @@ def qkd_links(prepared, tick_s: float) -> list[QkdLinkModel]:
 
 
 def build_qkd(prepared, env: simpy.Environment, core: CoreCloudTwin, *, weather_inbox: simpy.Store, make_link: Callable, rng_for: Callable,
-              log) -> QkdNetwork:
+              log, planner: Callable[..., QkdPlanner] = QkdPlanner) -> QkdNetwork:
     """Create the QKD network (physical), its edge twin and the QKD planner hosted by ``core``, linked with latency.
 
     ``weather_inbox`` delivers the site's weather reports to the network (the builder's fan-out of the
-    world's weather outbox)."""
+    world's weather outbox); ``planner`` makes the planner (:class:`QkdPlanner`'s arguments)."""
     scenario = prepared.scenario
     qkd = scenario.qkd
     network = scenario.qkd_network
@@ -127,7 +127,7 @@ def build_qkd(prepared, env: simpy.Environment, core: CoreCloudTwin, *, weather_
         return {link.name: link.rate.mean_bps(t0_s, t1_s) if isinstance(link.rate, RateSeries) else link.rate.rate_bps(t0_s)
                 for link in links}
 
-    planner = QkdPlanner(
+    qkd_planner = planner(
         network,
         policy=QkdPlanningPolicy(
             planning_period_s=qkd.planning_period_s, min_replan_interval_s=qkd.min_replan_interval_s,
@@ -140,5 +140,5 @@ def build_qkd(prepared, env: simpy.Environment, core: CoreCloudTwin, *, weather_
         forecaster=QkdForecaster(clear_probability, dict(demand.mean_bps), link_rates_bps),
         weather=core.weather, rng=rng_for("qkd.forecast"), log=log,
     )
-    core.host(planner, planner_inbox, {"qkd": make_link("decision.qkd", network_inbox, links_config.decision)})
+    core.host(qkd_planner, planner_inbox, {"qkd": make_link("decision.qkd", network_inbox, links_config.decision)})
     return qkd_network

@@ -57,7 +57,7 @@ def test_the_twin_never_touches_the_true_channels():
 
 
 # -- layering (shared/DESIGN.md section 4): common < physical < twin < scenarios/sweeps < CLI ---------
-PROJECT_PACKAGES = {"common", "physical", "twin", "scenarios", "eventlog", "studies", "sweeps", "sagin_twin", "bench"}
+PROJECT_PACKAGES = {"common", "physical", "twin", "scenarios", "eventlog", "studies", "sweeps", "sagin_twin", "bench", "environment"}
 
 
 def _project_imports(folder):
@@ -77,7 +77,7 @@ def test_physical_imports_only_common():
 
 
 def test_nothing_below_the_command_line_imports_it():
-    offenders = [(f, p) for folder in ("common", "physical", "twin", "scenarios", "eventlog", "studies", "sweeps")
+    offenders = [(f, p) for folder in ("common", "physical", "twin", "scenarios", "eventlog", "studies", "sweeps", "environment")
                  for f, p in _project_imports(folder) if p == "sagin_twin"]
     assert offenders == []
 
@@ -97,3 +97,19 @@ def test_the_version_is_declared_once_in_code_and_matches_pyproject():
     from common import __version__
 
     assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"] == __version__
+
+
+def test_only_the_environment_and_the_command_line_import_the_environment():
+    offenders = [(f, p) for folder in ("common", "physical", "twin", "scenarios", "eventlog", "studies", "sweeps")
+                 for f, p in _project_imports(folder) if p == "environment"]
+    assert offenders == []
+
+
+def test_the_core_install_never_imports_torch():
+    # torch comes with the optional [train] extra: only environment/train.py may import it, and nothing imports that
+    # module but the train and evaluate commands (inside their functions)
+    offenders = [(str(path.relative_to(ROOT)), name) for folder in ("common", "physical", "twin", "scenarios", "eventlog",
+                                                                    "studies", "sweeps", "environment")
+                 for path in (ROOT / folder).rglob("*.py") if path.name != "train.py"
+                 for name in _imports(path) if name.split(".")[0] in {"torch", "skrl"} or name == "environment.train"]
+    assert offenders == []

@@ -134,7 +134,8 @@ def test_the_lazy_help_text_is_the_command_modules_own(name):
     assert build_parser([name]).parse_args([name, *{"run": ["x.toml"], "inspect": ["x"], "report": ["x"],
                                                      "figure": ["yin-fig2"], "sweep": ["s.toml", "--out", "o"],
                                                      "precode": ["c.npz"], "plan-qkd": ["i.toml"], "init": ["new.toml"],
-                                                     "link-budget": ["--medium", "fiber", "--length-km", "10"]}[name]]).func
+                                                     "link-budget": ["--medium", "fiber", "--length-km", "10"],
+                                                     "evaluate": ["s.toml"]}[name]]).func
 
 
 def test_every_command_module_is_registered():

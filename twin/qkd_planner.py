@@ -144,6 +144,10 @@ class QkdPlanner:
                 return "demand"
         return None
 
+    def forecast_means_bps(self) -> dict[str, float]:
+        """The forecast's mean demand per request (bit/s): the last observed rate, else the configured mean."""
+        return {name: self._observed_bps.get(name, mean) for name, mean in self.forecaster.mean_demand_bps.items()}
+
     # -- deciding --------------------------------------------------------------------------------
     def inputs(self, now_s: float, trigger: str) -> dict[str, object]:
         """The planning instance: the forecast of the next epoch from the reported weather and demand."""
@@ -154,7 +158,7 @@ class QkdPlanner:
         oldest_s = min(self.report.measured_at_s, weather.measured_at_s if weather is not None else now_s)
         epoch = self.policy.planning_period_s
         p_clear = self.forecaster.clear_probability(weather, epoch)
-        means = {name: self._observed_bps.get(name, mean) for name, mean in self.forecaster.mean_demand_bps.items()}
+        means = self.forecast_means_bps()
         scenarios = planning_scenarios(p_clear, means, self.policy.demand_cv, self.policy.forecast_samples, self.rng)
         rates = self.forecaster.link_rates_bps(now_s, now_s + epoch)
         return {"plan_id": plan_id, "oldest_s": oldest_s, "pattern": self._pattern(weather), "p_clear": p_clear,
@@ -176,19 +180,26 @@ class QkdPlanner:
         """Shortest routes with nothing reserved (:meth:`_shortest_path_command`)."""
         return SHORTEST_PATH, "shortest_path"
 
+    def forecast_fields(self, trigger: str, status: str, fallback: str, inputs: dict[str, object]) -> dict[str, object]:
+        """The ``qkd_plan`` row's fields that describe the decision's trigger and its forecast (whoever decides);
+        the row goes on with ``unserved_scenarios`` and ``oldest_input_age_s``."""
+        instance = inputs["instance"]
+        satellite_rates = [instance.key_rate_bps(l) for l in instance.links if l.medium == "satellite"]
+        return {
+            "plan_id": inputs["plan_id"], "trigger": trigger, "status": status, "fallback": fallback,
+            "weather": inputs["pattern"], "p_clear": inputs["p_clear"], "scenarios": len(instance.scenarios),
+            "satellite_key_rate_bps": min(satellite_rates, default=0.0), "satellite_offered": bool(satellite_rates),
+            "satellite_links_offered": len(satellite_rates), "links_offered": len(instance.links),
+        }
+
     def record(self, now_s: float, trigger: str, attempt: Attempt, status: str, fallback: str,
                decision: object | None) -> tuple[dict[str, object], dict[str, float]]:
         """The ``qkd_plan`` row: the forecast, the solve, its costs and reservations."""
         inputs, result = attempt.inputs, attempt.result
-        instance = inputs["instance"]
         ok = self.usable(attempt, status)
-        satellite_rates = [instance.key_rate_bps(l) for l in instance.links if l.medium == "satellite"]
         fields = {
-            "plan_id": inputs["plan_id"], "trigger": trigger, "status": status, "fallback": fallback,
-            "weather": inputs["pattern"], "p_clear": inputs["p_clear"], "scenarios": len(instance.scenarios),
-            "satellite_key_rate_bps": min(satellite_rates, default=0.0), "satellite_offered": bool(satellite_rates),
-            "satellite_links_offered": len(satellite_rates),
-            "links_offered": len(instance.links), "unserved_scenarios": len(result.unserved) if ok else 0,
+            **self.forecast_fields(trigger, status, fallback, inputs),
+            "unserved_scenarios": len(result.unserved) if ok else 0,
             "oldest_input_age_s": now_s - inputs["oldest_s"],
             "objective": result.objective if ok else math.nan,
             "first_stage_cost": result.first_stage_cost if ok else math.nan,
@@ -203,15 +214,12 @@ class QkdPlanner:
     def adopt(self, now_s: float, attempt: Attempt, decision: object | None) -> list[Outgoing]:
         """Put the plan (or the shortest-path fallback) in force; log its routes and reservations."""
         inputs = attempt.inputs
-        instance, plan_id, oldest_s = inputs["instance"], inputs["plan_id"], inputs["oldest_s"]
+        instance, plan_id = inputs["instance"], inputs["plan_id"]
         self._last_plan_s = now_s
         self._planned_pattern = inputs["pattern"]
         if decision is None:
             return []
-        if decision is SHORTEST_PATH:
-            command = self._shortest_path_command(plan_id, instance, now_s, oldest_s)
-        else:
-            command = self._command(plan_id, instance, decision, now_s, oldest_s)
+        command = self.command_for(decision, inputs, now_s)
         self._has_plan = True  # a plan (possibly the fallback) is in force from now on
         self._planned_range = {
             name: (min(s.demand(name) for s in instance.scenarios), max(s.demand(name) for s in instance.scenarios))
@@ -229,6 +237,13 @@ class QkdPlanner:
                 self.log.log(now_s, "core", "qkd_reserved", plan_id=plan_id, link=link.name, medium=link.medium, qkd=q, km=k,
                              key_rate_bps=command.key_rate_bps[link.name])
         return [Outgoing("qkd", command)]
+
+    def command_for(self, decision: object, inputs: dict[str, object], now_s: float) -> QkdPlanCommand:
+        """The plan command of a decision: the program's :class:`PlanResult`, or the shortest-path fallback."""
+        instance, plan_id, oldest_s = inputs["instance"], inputs["plan_id"], inputs["oldest_s"]
+        if decision is SHORTEST_PATH:
+            return self._shortest_path_command(plan_id, instance, now_s, oldest_s)
+        return self._command(plan_id, instance, decision, now_s, oldest_s)
 
     def _routes_by_pattern(self, instance: QkdInstance, result: PlanResult) -> dict[str, dict[str, tuple[str, ...]]]:
         """Per weather pattern, the routes of the plan's first scenario of that pattern; for a
