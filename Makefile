@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.toml
 OUT ?= runs/default
 LATEST := .venv-latest
+TRAIN := .venv-train
 
-.PHONY: run test test-latest versions install bench clean
+.PHONY: run test test-latest test-train versions install bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +38,16 @@ test-latest:
 	$(LATEST)/bin/python -m sagin_twin.versions
 	$(LATEST)/bin/python -m pytest -q -p no:cacheprovider
 
+# The learning extra (torch's CPU build, skrl) in its own venv, so the core install never needs torch: a short
+# MAPPO/IPPO training, resume and evaluation of the learned policy (tests marked train).
+test-train:
+	$(PYTHON) -m venv $(TRAIN)
+	$(TRAIN)/bin/python -m pip install --quiet --upgrade pip
+	$(TRAIN)/bin/python -m pip install --quiet -e ".[test,train]"
+	$(TRAIN)/bin/python -m pytest -q -p no:cacheprovider -m train
+
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(LATEST) runs .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LATEST) $(TRAIN) runs .pytest_cache .hypothesis

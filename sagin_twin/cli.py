@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan-qkd": ("sagin_twin.plan_qkd_cmd", "plan QKD routes and wavelength reservations (two-stage SP)"),
     "link-budget": ("sagin_twin.link_budget_cmd", "loss, optimal intensity and secret key rate of one QKD link"),
     "evaluate": ("sagin_twin.evaluate_cmd", "compare QKD allocation policies on the same held-out seeds"),
+    "train": ("sagin_twin.train_cmd", "train learned QKD allocation policies (MAPPO/IPPO, needs the [train] extra)"),
 }
 
 EXIT_FAILURE = 1  #: the command could not finish (RunFailure, OSError)

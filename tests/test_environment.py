@@ -3,6 +3,7 @@ every policy and as ``sagin-twin run --seed s``, rewards that add up to the netw
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -129,3 +130,10 @@ def test_the_evaluate_command_writes_its_table_and_plot(tmp_path, capfd):
     assert table[0].startswith("policy,seed,total_cost") and len(table) == 5
     assert (out / "evaluate.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["evaluate", str(DEFAULT_SCENARIO), "--policy", "nonsense", "--out", str(tmp_path / "x")]) == 2
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is not None, reason="the [train] extra is installed here")
+def test_train_without_the_extra_is_a_one_line_error(tmp_path, capfd):
+    assert main(["train", "--steps", "10", "--out", str(tmp_path / "t")]) == 2
+    err = capfd.readouterr().err
+    assert "[train] extra" in err and len(err.strip().splitlines()) == 1
