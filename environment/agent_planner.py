@@ -67,14 +67,13 @@ class AgentQkdPlanner(QkdPlanner):
     def decide(self, inputs: dict[str, object]) -> Attempt:
         """The agents' decision on the twin's planning instance (no solver)."""
         pending, self.pending = self.pending, None
-        plan = pending.plan if pending.plan is not None else None
-        if plan is None and self.in_force is not None:  # the providers' turn only: new on-demand capacity
+        if pending.plan is None and self.in_force is not None:  # the providers' turn only: new on-demand capacity
             fresh = build_decision(self.network, inputs["instance"], self.sets, PlanChoice({}, {}), pending.ondemand, {})
             decision = dataclasses.replace(self.in_force, ondemand_capacity_qkd=fresh.ondemand_capacity_qkd,
                                            ondemand_capacity_km=fresh.ondemand_capacity_km)
         else:
-            decision = build_decision(self.network, inputs["instance"], self.sets, plan or PlanChoice({}, {}), pending.ondemand,
-                                      self.forecast_means_bps())
+            decision = build_decision(self.network, inputs["instance"], self.sets, pending.plan or PlanChoice({}, {}),
+                                      pending.ondemand, self.forecast_means_bps())
         return Attempt(STATUS_AGENT, "", decision)
 
     def usable(self, attempt: Attempt, status: str) -> bool:
