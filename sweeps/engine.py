@@ -78,19 +78,22 @@ class LocalExecutor:
         watch_end, alive_end = context.Pipe(duplex=False)  # workers hold watch_end; only this process holds alive_end
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_worker_init,
                                    initargs=(watch_end,))
-        finished = False
+        finished = broken = False
         try:
             futures = {pool.submit(run_batch, function, batch): batch for batch in batches}
             try:
                 for future in as_completed(futures):
                     yield from zip(futures[future], future.result())
             except BrokenProcessPool:
+                broken = True
                 raise RunFailure("a local worker process died (killed, or out of memory?)") from None
             finished = True
         finally:
             # on an error or an interrupt, do not wait for the running tasks: cancel the rest and let
-            # the workers see this end of the pipe close (they exit at once)
-            pool.shutdown(wait=finished, cancel_futures=not finished)
+            # the workers see this end of the pipe close (they exit at once). A broken pool has already
+            # ended its workers; joining its manager thread now keeps concurrent.futures' exit hook from
+            # writing to the thread's closed wake-up pipe ("Exception ignored … Bad file descriptor").
+            pool.shutdown(wait=finished or broken, cancel_futures=not finished)
             alive_end.close()
             watch_end.close()
 
