@@ -155,6 +155,7 @@ class Prepared:
     passes: tuple[PassEvent, ...]
     constellation: ServingSatellites | None = None
     constellation_source: str = ""
+    elements: Constellation | None = None   # the constellation's element sets (with [constellation]), for the QKD stations' geometry
 
 
 def prepare(scenario: Scenario) -> Prepared:
@@ -202,7 +203,7 @@ def _prepare_constellation(scenario: Scenario, site: GroundSite) -> Prepared:
     t_s = np.arange(run.n_ticks) * run.tick_s
     serving = serving_satellites(constellation, site, start, t_s, rule, lookahead_s=config.lookahead_s,
                                  keep_others=config.non_serving == "interference")
-    return Prepared(scenario, None, site, start, serving.geometry, (), serving, constellation.source)
+    return Prepared(scenario, None, site, start, serving.geometry, (), serving, constellation.source, constellation)
 
 
 def _prepare(scenario: Scenario) -> Prepared:

@@ -568,7 +568,7 @@ def scenario_from_table(table: dict, path: Path, source: str | None = None, *, a
 
 
 def _check_constellation(scenario: Scenario, named, source: str) -> None:
-    """What a ``[constellation]`` excludes (one satellite's TLE, culmination alignment, QKD) and its catalogue's validity."""
+    """What a ``[constellation]`` excludes (one satellite's TLE, culmination alignment) and its catalogue's validity."""
     constellation = scenario.constellation
     if scenario.satellite.tle:
         raise InputError("not used with [constellation]: name the catalogue in constellation.tle (or give [constellation.walker]) "
@@ -576,9 +576,6 @@ def _check_constellation(scenario: Scenario, named, source: str) -> None:
     if scenario.run.align != "start":
         raise InputError("'culmination' centres the run on one satellite's pass; with [constellation] use align = 'start'",
                          source=source, field="run.align")
-    if scenario.qkd is not None:
-        raise InputError("the QKD layer is not supported with [constellation] yet (its satellite links follow one satellite's passes); "
-                         "remove [qkd] or [constellation]", source=source, field="qkd")
     if constellation.tle:
         path = named("constellation.tle", constellation.tle, "TLE catalogue")
         count = len(parse_tle_catalogue(read_text(path, "TLE catalogue"), str(path)))

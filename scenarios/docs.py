@@ -54,7 +54,8 @@ reports to the first base station's twin. `scenarios/multi-uav.toml` has 2 UAVs,
   with `[constellation]`, every satellite's (a Walker shell's `epoch_utc`, or the run's start);
 - `[constellation]` gives exactly one of `tle` and `[constellation.walker]` (whose `planes` divide
   `total` and `phasing` < `planes`), replaces `satellite.tle` (leave it out), needs
-  `run.align = "start"` and excludes `[qkd]` (not supported with a constellation yet); its
+  `run.align = "start"` (with `[qkd]`, the network's satellite node is the whole constellation:
+  each station keys with its best usable satellite at every tick); its
   geometry (satellites × ticks, plus `visibility_lookahead_s` for `longest_visibility`) is at most
   30,000,000 samples unless `run --allow-large`;
 - no user or Eve comes within 1 m of any UAV or base station at any tick;

@@ -4,7 +4,11 @@ Physical key rates per QKD link (``physical.qkd_link``): a fiber link of length 
 most Θ runs over n = ceil(e/Θ) trusted-relay segments of e/n each (decoy BB84 at e/n); a UAV link
 over its length; a satellite link from the skyfield geometry of its ground station (the
 scenario's site unless ``qkd.stations`` gives one) at each tick: elevation ≥ the satellite's
-minimum elevation and a dark site (sun below −12°), zero otherwise. At run time a cloud cover above
+minimum elevation and a dark site (sun below −12°), zero otherwise. With a ``[constellation]`` the
+satellite node stands for the whole constellation: at each tick a station's satellite link runs
+on the usable satellite (above the minimum elevation, station dark) with the highest key rate —
+which satellite that is, is the station's own choice, independent of which one serves the radio
+users at the site (``constellation_rate_series``). At run time a cloud cover above
 ``qkd.cloud_block_fraction`` blocks every optical (satellite and UAV) link; the network learns the
 sky from the site's weather report on a zero-latency link (the world's per-tick report).
 
@@ -21,6 +25,7 @@ from typing import Callable
 import numpy as np
 import simpy
 
+from physical.constellation import ConstellationGeometry
 from physical.key_demand import DemandTrace, RandomDemand
 from physical.orbit import GroundSite, SiteGeometry
 from physical.qkd_link import fiber_key_rate_bps, satellite_key_rate_bps, satellite_qkd_available, uav_key_rate_bps
@@ -43,6 +48,22 @@ def satellite_rate_series(geometry: SiteGeometry, tick_s: float, min_elevation_r
     return RateSeries(tick_s, rates)
 
 
+def constellation_rate_series(geometry: ConstellationGeometry, tick_s: float, min_elevation_rad: float) -> RateSeries:
+    """Clear-sky key rate (bit/s) per tick of a station that uses, at every tick, the best usable satellite of a constellation.
+
+    ``geometry`` is every satellite's geometry from the station (``Constellation.geometry``); a
+    satellite is usable where :func:`physical.qkd_link.satellite_qkd_available` holds (elevation ≥
+    ``min_elevation_rad``, the station dark). The rate is the maximum over usable satellites of
+    :func:`physical.qkd_link.satellite_key_rate_bps` at their range and elevation, 0 when none is."""
+    usable = satellite_qkd_available(geometry.elevation_rad, geometry.sun_elevation_rad[np.newaxis, :], 0.0,
+                                     min_elevation_rad=min_elevation_rad)
+    rates = np.zeros(len(geometry.t_s))
+    for row, k in np.argwhere(usable):
+        rate = satellite_key_rate_bps(float(geometry.range_m[row, k]), float(geometry.elevation_rad[row, k]))
+        rates[k] = max(rates[k], rate)
+    return RateSeries(tick_s, rates)
+
+
 def qkd_links(prepared, tick_s: float) -> list[QkdLinkModel]:
     """The network's links with their physical key-rate sources (module docstring)."""
     scenario = prepared.scenario
@@ -52,13 +73,17 @@ def qkd_links(prepared, tick_s: float) -> list[QkdLinkModel]:
     times = np.arange(scenario.run.n_ticks) * tick_s
     min_elevation = math.radians(scenario.satellite.min_elevation_deg)
     series: dict[str, RateSeries] = {}
+    constellation = prepared.elements
 
     def series_for(ground: str) -> RateSeries:
         key = ground if ground in stations else "<site>"
         if key not in series:
+            site = GroundSite(key, *stations[key]) if key in stations else prepared.site
+            if constellation is not None:
+                series[key] = constellation_rate_series(constellation.geometry(site, prepared.start, times), tick_s, min_elevation)
+                return series[key]
             if key in stations:
-                latitude, longitude, altitude = stations[key]
-                geometry = prepared.orbit.geometry(GroundSite(key, latitude, longitude, altitude), prepared.start, times)
+                geometry = prepared.orbit.geometry(site, prepared.start, times)
             else:
                 geometry = prepared.geometry
             series[key] = satellite_rate_series(geometry, tick_s, min_elevation)

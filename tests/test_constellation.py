@@ -19,6 +19,7 @@ from physical.handover import NONE, ServingRule, serving_timeline, set_times_s
 from physical.orbit import GroundSite, LeoOrbit, _ephemeris, _timescale, run_times, tle_checksum
 from physical.walker import WalkerShell, circular_satrec
 from common.errors import InputError
+from scenarios.qkd_build import constellation_rate_series, satellite_rate_series
 from tests.conftest import ROOT
 
 EPOCH = datetime(2026, 11, 16, 12, 0, tzinfo=timezone.utc)
@@ -407,6 +408,21 @@ def test_highest_elevation_hands_over_at_the_geometric_crossing(two_satellites):
     assert [c.kind for c in timeline.changes] == ["acquired", "handover", "lost"]
     assert events_a["rise"][0] <= timeline.changes[0].t_s < events_a["rise"][0] + 1.0
     assert events_b["set"][0] <= timeline.changes[-1].t_s < events_b["set"][0] + 1.0
+
+
+def test_a_stations_constellation_key_rate_is_the_best_of_the_single_satellite_links(two_satellites):
+    """QKD with a constellation (scenarios.qkd_build): the per-tick rate equals the larger of the two
+    satellites' own rate series, each computed on skyfield's per-satellite geometry (``LeoOrbit``)."""
+    constellation, site, t, geometry = two_satellites
+    ts = _timescale()
+    singles = [satellite_rate_series(LeoOrbit(EarthSatellite.from_satrec(satrec, ts)).geometry(site, EPOCH, t), 1.0, MIN_EL).rates_bps
+               for satrec in constellation.satrecs]
+    best = constellation_rate_series(geometry, 1.0, MIN_EL).rates_bps
+    assert np.all(geometry.sun_elevation_rad < math.radians(-12.0))          # a dark site: only the elevation decides
+    both = (singles[0] > 0) & (singles[1] > 0)
+    assert both.sum() > 60 and (singles[0] > singles[1]).any() and (singles[1] > singles[0]).any()  # overlap, and each is best somewhere
+    np.testing.assert_allclose(best, np.maximum(*singles), rtol=1e-6, atol=0)
+    assert np.all((best > 0) == ((singles[0] > 0) | (singles[1] > 0)))
 
 
 def test_longest_visibility_serves_the_satellite_that_sets_last(two_satellites):

@@ -17,6 +17,7 @@ from eventlog import EventLog
 from physical.channels import ChannelModel, LinkGeometry, interference_to_noise, with_interference
 from physical.constellation import Constellation
 from physical.handover import NONE, ServingRule, serving_timeline
+from physical.qkd_link import satellite_key_rate_bps
 from physical.mobility import LinearMotion, WaypointTrajectory
 from physical.reports import TransmitterReport
 from physical.channel_matrix import ChannelMatrix, Topology
@@ -199,8 +200,11 @@ def test_the_twins_forecast_carries_no_correlation_across_a_predicted_handover()
         now = _satellite_channels(model, t0)
         report = _report(now, t0, "SAT-A")
         predictor = ChannelPredictor(KNOW)
-        within = predictor._predict(report, "su", report.channels["su"], t0 + 0.5, 0.0, False)  # still SAT-A
-        across = predictor._predict(report, "su", report.channels["su"], HANDOVER_S, 0.0, False)  # SAT-B serves
+        big0 = predictor._large_scale_at(report, t0, 0.0)
+        within = predictor._predict(report, "su", report.channels["su"], t0 + 0.5, big0,
+                                    predictor._large_scale_at(report, t0 + 0.5, 0.0), False)  # still SAT-A
+        across = predictor._predict(report, "su", report.channels["su"], HANDOVER_S, big0,
+                                    predictor._large_scale_at(report, HANDOVER_S, 0.0), False)  # SAT-B serves
         assert np.abs(within[0]).sum() > 0 and np.all(across[0] == 0)
         model.restart_satellite_fading()  # what the World does at the handover
         later = _satellite_channels(model, HANDOVER_S)
@@ -329,12 +333,23 @@ def test_bad_constellation_fields_are_refused_naming_the_field(tmp_path, old, ne
         prepare(load_scenario(path))
 
 
-def test_a_constellation_refuses_the_qkd_layer(tmp_path):
-    path = copy_scenario(tmp_path, SCENARIO)
-    default = (ROOT / "scenarios" / "default.toml").read_text()
-    path.write_text(path.read_text() + "\n" + default[default.index("[qkd]"):])
-    with pytest.raises(InputError, match=r"s\.toml: qkd: the QKD layer is not supported with \[constellation\] yet"):
-        load_scenario(path)
+def test_with_a_constellation_each_qkd_station_keys_with_its_best_satellite(logged_run, prepared):
+    """The QKD layer of the constellation scenario: the site's satellite link logs, at every clear pool
+    row, the best rate over the shell's usable satellites computed here from the whole shell's geometry."""
+    scenario = prepared.scenario
+    geometry = prepared.elements.geometry(prepared.site, prepared.start, np.arange(scenario.run.n_ticks) * scenario.run.tick_s,
+                                          dtype=np.float64)
+    usable = (geometry.elevation_rad >= math.radians(scenario.satellite.min_elevation_deg)) & (geometry.sun_elevation_rad < math.radians(-12))
+    rows = [row for row in _rows(logged_run, "key_pool_state") if row["link"] == "SAT-XL"]
+    assert rows
+    clear = 0
+    for row in rows:
+        k = int(round(row["t_s"] / scenario.run.tick_s))
+        best = max(satellite_key_rate_bps(float(geometry.range_m[s, k]), float(geometry.elevation_rad[s, k])) for s in np.flatnonzero(usable[:, k]))
+        if row["qkd_link_rate_bps"] > 0:                                    # 0 only while cloud blocks the link
+            clear += 1
+            assert row["qkd_link_rate_bps"] == pytest.approx(best, rel=1e-5), row
+    assert clear > 0
 
 
 def test_a_tle_catalogue_larger_than_the_single_tle_cap_runs(tmp_path):
