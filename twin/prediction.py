@@ -385,21 +385,26 @@ class ChannelPredictor:
         serving = self.knowledge.satellite.serving_at(t1_s)
         return measured_by is not None and serving is not None and serving != measured_by
 
+    def _large_scale_at(self, report: TransmitterReport, t_s: float, rain_fade_db: float):
+        """The twin's large-scale model of every link at ``t_s`` (s), the receivers moved on from ``report``'s
+        positions at their reported velocities (at the report's own instant: the reported positions)."""
+        know = self.knowledge
+        tau = max(t_s - report.measured_at_s, 0.0)
+        tracks = report.receivers_m if t_s == report.measured_at_s else {
+            r: report.receivers_m[r] + report.receivers_velocity_mps.get(r, np.zeros(3)) * tau for r in report.receivers_m}
+        return large_scale(know.radio, know.geometry(t_s, tracks, rain_fade_db))
+
     def _predict(self, report: TransmitterReport, receiver: str, channel: np.ndarray, t1_s: float,
-                 rain_fade_db: float, is_estimate: bool) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, error covariance) of one link of ``report`` at ``t1_s`` (s)."""
+                 big0, big1, is_estimate: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, error covariance) of one link of ``report`` at ``t1_s`` (s), given the large-scale model
+        ``big0`` at the report's instant and ``big1`` at ``t1_s`` (``_large_scale_at``)."""
         tx = report.transmitter
         radio = self._radio(tx)
         know = self.knowledge
-        t0 = report.measured_at_s
-        tau = max(t1_s - t0, 0.0)
+        tau = max(t1_s - report.measured_at_s, 0.0)
         fading = self.fading[tx]
         c = fading.correlation(tau)
         n = channel.size
-        tracks0 = report.receivers_m
-        tracks1 = {r: report.receivers_m[r] + report.receivers_velocity_mps.get(r, np.zeros(3)) * tau for r in report.receivers_m}
-        big0 = large_scale(know.radio, know.geometry(t0, tracks0, rain_fade_db))
-        big1 = large_scale(know.radio, know.geometry(t1_s, tracks1, rain_fade_db))
         s0, s1 = big0.amplitude[tx, receiver], big1.amplitude[tx, receiver]
         if radio.kind == "satellite":
             if s1 == 0.0:
@@ -431,14 +436,17 @@ class ChannelPredictor:
         """Predict every channel at ``times_s`` (s) from the latest ``reports`` (one per transmitter)."""
         top = self.topology
         means, covs = [], []
+        # the large-scale model once per report and instant, shared by that transmitter's links
+        at_report = {tx: self._large_scale_at(reports[tx], reports[tx].measured_at_s, rain_fade_db) for tx in top.transmitters}
         for t1 in times_s:
             m_t, c_t = {}, {}
             for tx in top.transmitters:
                 report = reports[tx]
+                big0, big1 = at_report[tx], self._large_scale_at(report, t1, rain_fade_db)
                 for r in top.users:
-                    m_t[tx, r], c_t[tx, r] = self._predict(report, r, report.channels[r], t1, rain_fade_db, False)
+                    m_t[tx, r], c_t[tx, r] = self._predict(report, r, report.channels[r], t1, big0, big1, False)
                 for r in top.eves:
-                    m_t[tx, r], c_t[tx, r] = self._predict(report, r, report.eve_estimates[r], t1, rain_fade_db, True)
+                    m_t[tx, r], c_t[tx, r] = self._predict(report, r, report.eve_estimates[r], t1, big0, big1, True)
             means.append(m_t)
             covs.append(c_t)
         for tx in top.transmitters:  # remember what to score when the reports of those times arrive
