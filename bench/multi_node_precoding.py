@@ -28,9 +28,9 @@ from precoding_instances import multi_node_problem, paper_problem  # noqa: E402
 from twin.precoding import PRECODERS  # noqa: E402
 from twin.precoding.synergy import principal_precoder  # noqa: E402
 
-METHODS: Final = ("synergy", "synergy-stat", "synergy-robust")
+METHODS: Final = ("synergy-sdp", "synergy-stat-sdp", "synergy-robust")  #: the lifted-SDP variants (the vector method: bench/precoding.py)
 DELTA: Final = 0.1  #: Eve-CSI error bound of both instances
-DESIGN_VALUE: Final = {"synergy": "lifted_min_rate", "synergy-stat": "moment_min_rate",
+DESIGN_VALUE: Final = {"synergy-sdp": "lifted_min_rate", "synergy-stat-sdp": "moment_min_rate",
                        "synergy-robust": "worst_case_min_rate"}
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -31,7 +32,8 @@ from twin.precoding import PrecodingProblem
 from twin.precoding.baselines import PowerOptimisedBaseline
 from twin.precoding.synergy import DEFAULT_EPSILON, SynergyPrecoder
 
-METHODS: Final = ("synergy", "mrt", "zf", "zf-all")  #: --method choices
+METHODS: Final = ("synergy", "synergy-sdp", "mrt", "zf", "zf-all")  #: --method choices
+SYNERGY_METHODS: Final = ("synergy", "synergy-sdp")  #: over the precoding vectors (default) / Algorithm 1 over the lifted SDP
 ESTIMATE_NAMES: Final = ("h_e_est", "a_e_est", "g_e_est")  #: optional estimates of Eve's channels
 POWER_NAMES: Final = ("p_s_w", "p_u_w", "p_b_w")  #: satellite, UAV, BS power limits (W)
 DEFAULT_DELTA: Final = 0.1  #: Eve-CSI error bound used by --robust when the file has no ``delta``
@@ -45,12 +47,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("precode", help="compute precoders for one set of channels", description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("channels", type=Path, metavar="CHANNELS.npz", help="numpy .npz file of channels and power limits")
-    p.add_argument("--method", choices=METHODS, default="synergy", help="precoding policy (default: synergy)")
+    p.add_argument("--method", choices=METHODS, default="synergy",
+                   help="precoding policy (default: synergy, problem P1 solved over the precoding vectors; "
+                        "synergy-sdp is the paper's Algorithm 1 over the lifted SDP, the reference)")
     p.add_argument("--robust", action="store_true",
-                   help=f"synergy only: design for the worst case over Eve's CSI error, with Δ from the file's "
-                        f"'delta' array (default {DEFAULT_DELTA}); runs the SCA from every baseline start")
-    p.add_argument("--epsilon", type=float, default=DEFAULT_EPSILON, metavar="E",
-                   help=f"synergy stopping tolerance on the objective (bit/s/Hz, default {DEFAULT_EPSILON:g})")
+                   help=f"synergy/synergy-sdp only: design for the worst case over Eve's CSI error, with Δ from the file's "
+                        f"'delta' array (default {DEFAULT_DELTA}); runs the lifted SCA from every baseline start")
+    p.add_argument("--epsilon", type=float, default=None, metavar="E",
+                   help=f"SCA stopping tolerance on the objective (bit/s/Hz, default {DEFAULT_EPSILON:g}); "
+                        f"used by synergy-sdp and --robust, ignored with a note by the vector solver")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=precode)
 
@@ -155,14 +160,18 @@ def _pairs(x: np.ndarray) -> list[list[float]]:
 
 
 def precode(args: argparse.Namespace) -> int:
-    if not args.epsilon > 0:
-        raise InputError(f"must be > 0, got {args.epsilon}", field="--epsilon")
-    if args.robust and args.method != "synergy":
-        raise InputError(f"applies to --method synergy only, got {args.method}", field="--robust")
+    epsilon = DEFAULT_EPSILON if args.epsilon is None else args.epsilon
+    if not epsilon > 0:
+        raise InputError(f"must be > 0, got {epsilon}", field="--epsilon")
+    if args.robust and args.method not in SYNERGY_METHODS:
+        raise InputError(f"applies to --method {' or '.join(SYNERGY_METHODS)} only, got {args.method}", field="--robust")
     problem, truth = load_problem(args.channels, args.robust)
+    solver = "sdp" if args.robust or args.method == "synergy-sdp" else "vector"
+    if args.method in SYNERGY_METHODS and solver == "vector" and args.epsilon is not None:
+        print("note: --epsilon is the SCA's tolerance (synergy-sdp, --robust); the vector solver ignores it", file=sys.stderr)
     start = time.perf_counter()
-    if args.method == "synergy":
-        precoder = SynergyPrecoder(robust=args.robust, epsilon=args.epsilon, multi_start=args.robust)
+    if args.method in SYNERGY_METHODS:
+        precoder = SynergyPrecoder(robust=args.robust, epsilon=epsilon, multi_start=args.robust, solver=solver)
     else:
         precoder = PowerOptimisedBaseline(args.method)
     result = precoder.solve(problem)

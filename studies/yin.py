@@ -15,7 +15,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from physical.secrecy import secrecy_rates
+from physical.secrecy import ChannelSet, secrecy_rates
 from physical.snapshot import Snapshot, paper_radio
 from physical.units import dbw_to_watts
 from twin.precoding import PRECODERS, PrecodingProblem
@@ -87,8 +87,8 @@ def tasks(spec: FigureSpec, draws: int, seed: int, methods: Iterable[str] | None
     return out
 
 
-def run_task(task: Task) -> dict:
-    """Solve one task and return a flat row (rates on the TRUE channels, bit/s/Hz)."""
+def task_problem(task: Task) -> tuple[PrecodingProblem, ChannelSet]:
+    """(design problem on Eve's estimates, true channels) of one task's draw."""
     powers = dict(PAPER_POWERS_DBW)
     snapshot = Snapshot(paper_radio(PAPER_ANTENNAS))
     if task.parameter in powers:
@@ -103,6 +103,12 @@ def run_task(task: Task) -> dict:
         design, float(dbw_to_watts(powers["p_s_dbw"])), float(dbw_to_watts(powers["p_u_dbw"])),
         float(dbw_to_watts(powers["p_b_dbw"])), eve_error_bound=task.delta,
     )
+    return problem, truth
+
+
+def run_task(task: Task) -> dict:
+    """Solve one task and return a flat row (rates on the TRUE channels, bit/s/Hz)."""
+    problem, truth = task_problem(task)
     result = PRECODERS[task.method]().solve(problem)
     achieved = secrecy_rates(truth, result.w, result.f, result.v)
     return {

@@ -20,7 +20,7 @@ DEFAULT_SCENARIO = ROOT / "scenarios" / "default.toml"
 
 
 #: per-test timeout (s) of the tests that use :func:`default_run`: the first of them pays for the whole
-#: 10-minute default scenario (600 re-solves of the statistical synergy precoder, ≈ 1.5–2 min on an
+#: 10-minute default scenario (600 re-solves of the statistical synergy precoder, ≈ 15 s on an
 #: idle 2-core machine), the others reuse it
 DEFAULT_RUN_TIMEOUT_S = 900
 

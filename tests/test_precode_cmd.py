@@ -19,7 +19,7 @@ def _vector(pairs) -> np.ndarray:
     return np.array([complex(re, im) for re, im in pairs])
 
 
-@pytest.mark.parametrize("method", ["synergy", "mrt", "zf", "zf-all"])
+@pytest.mark.parametrize("method", ["synergy", "synergy-sdp", "mrt", "zf", "zf-all"])
 def test_json_output_matches_true_channels(tmp_path, capfd, method):
     problem, truth = paper_problem(2, delta=0.1)
     path = write_npz(tmp_path / "ch.npz", truth, estimates=problem.channels)
@@ -42,6 +42,14 @@ def test_robust_and_table_output(tmp_path, capfd):
     assert main(["precode", str(path), "--robust", "--epsilon", "1e-2"]) == 0
     out = capfd.readouterr().out
     assert "synergy-robust" in out and "min" in out and "achieved" in out
+
+
+def test_the_default_vector_method_notes_that_it_ignores_epsilon(tmp_path, capfd):
+    path = write_npz(tmp_path / "ch.npz", paper_channels(5))
+    assert main(["precode", str(path), "--epsilon", "1e-2", "--json"]) == 0
+    captured = capfd.readouterr()
+    assert json.loads(captured.out)["method"] == "synergy"
+    assert "ignores it" in captured.err
 
 
 def test_estimates_default_to_truth(tmp_path, capfd):

@@ -60,6 +60,7 @@ from twin.precoding.base import (
 )
 from twin.precoding.baselines import BASELINE_KINDS, PowerOptimisedBaseline
 from twin.precoding.slnr import StatisticalSlnr
+from twin.precoding.vector_nlp import SLSQP_MAX_ITER as VECTOR_ITERATION_CAP, maximise_min_rate
 
 LN2: Final = float(np.log(2.0))  #: nats per bit
 DEFAULT_EPSILON: Final = 1e-3  #: stop when |φ_i − φ_{i−1}| < ε (bit/s/Hz), Algorithm 1
@@ -75,6 +76,7 @@ EIGEN_FLOOR: Final = 1e-12  #: eigenvalues below this fraction of the largest co
 THETA_MIN: Final = 1e-3  #: smallest θ in the robust bounds (b ≈ 0: transmitter nearly off)
 THETA_MAX: Final = 1e3  #: largest θ in the robust bounds (a ≈ 0: beam nulls Eve's estimate)
 SOLVE_OK: Final = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)  #: cvxpy statuses that return a point
+SOLVERS: Final = ("sdp", "vector")  #: the lifted SCA of Algorithm 1, or SQP over the vectors
 
 
 def project_psd(matrix: np.ndarray, power_w: float) -> np.ndarray:
@@ -291,6 +293,16 @@ class _Design:
         pt = self.point(lifted)
         return float(pt.rates_bits()[self.served].min()), pt
 
+    def project_vectors(self, vectors: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Precoders within the limits: each transmitter's users scaled down together to ≤ P_t, unserved users off."""
+        out = [np.asarray(x, complex) * (limit > 0) for x, limit in zip(vectors, self.user_limits)]
+        for group, limit in zip(self.groups, self.tx_limits):
+            total = sum(float(np.vdot(out[j], out[j]).real) for j in group)
+            if total > limit:
+                for j in group:
+                    out[j] = out[j] * np.sqrt(limit / total) if limit > 0 else out[j] * 0
+        return out
+
     def project(self, matrices: list[np.ndarray]) -> list[np.ndarray]:
         """Feasible lifted matrices: each PSD with trace ≤ P_{t(k)}, then each transmitter's sum scaled to ≤ P_t."""
         out = [project_psd(m, limit) for m, limit in zip(matrices, self.user_limits)]
@@ -354,21 +366,31 @@ class SynergyPrecoder:
             program every iteration; only the benchmark wants that).
         starts: the baselines to start from, by policy name (default: MRT, ZF and ZF-all; for the
             statistical design ZF-all and the statistical SLNR beams, which win almost every time).
+        solver: ``"sdp"``, Algorithm 1 over the lifted matrices (the paper's method, the reference),
+            or ``"vector"``, the same problem solved over the precoding vectors by SQP
+            (``twin.precoding.vector_nlp``; nominal and statistical designs, not robust), from the
+            same starts, with the same verification and statuses.
     """
 
     def __init__(self, robust: bool = False, epsilon: float = DEFAULT_EPSILON,
                  max_iterations: int = DEFAULT_MAX_ITERATIONS, multi_start: bool = False,
-                 reuse_compiled: bool = True, statistical: bool = False, starts: tuple[str, ...] | None = None) -> None:
+                 reuse_compiled: bool = True, statistical: bool = False, starts: tuple[str, ...] | None = None,
+                 solver: str = "sdp") -> None:
         if not epsilon > 0:
             raise ValueError(f"epsilon must be > 0 bit/s/Hz, got {epsilon}")
         if max_iterations < 1:
             raise ValueError(f"max_iterations must be >= 1, got {max_iterations}")
         if robust and statistical:
             raise ValueError("the statistical design carries Eve's error as a covariance; robust=True does not apply")
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+        if robust and solver == "vector":
+            raise ValueError("the robust design needs the lifted program (solver='sdp'): its error-ball bounds are linear in W")
+        self.solver = solver
         self.robust = robust
         self.statistical = statistical
         self.starts = starts
-        self.name = "synergy-robust" if robust else ("synergy-stat" if statistical else "synergy")
+        self.name = "synergy-robust" if robust else ("synergy-stat" if statistical else "synergy") + ("-sdp" if solver == "sdp" else "")
         self.epsilon = epsilon
         self.max_iterations = max_iterations
         self.multi_start = multi_start
@@ -526,6 +548,30 @@ class SynergyPrecoder:
         run.message = f"no convergence within {self.max_iterations} iterations"
         return run
 
+    def _vector(self, base: PrecodingResult, design: _Design, users: Sequence[str]) -> _Run:
+        """Problem P1 over the vectors from the baseline ``base`` (``vector_nlp``); accepted only if the exact objective did not fall."""
+        run = _Run(base=base, best_lifted=_outer_products(base, users))
+        run.best_value, _ = design.objective(run.best_lifted)
+        run.start_value = run.best_value
+        started = time.perf_counter()
+        solved = maximise_min_rate([[np.asarray(m) for m in row] for row in design.moments], design.user_limits, design.groups,
+                                   design.served, design.eves, [base.precoders[u] for u in users])
+        run.conic_s = time.perf_counter() - started
+        run.solver = "slsqp"
+        lifted = [np.outer(x, x.conj()) for x in design.project_vectors(solved.precoders)]
+        value, _ = design.objective(lifted)
+        if not solved.converged and solved.iterations < VECTOR_ITERATION_CAP:  # the cap itself is the stopping rule
+            run.message = f"SLSQP: {solved.message} after {solved.iterations} iterations"
+        if value >= run.best_value:
+            run.best_value, run.best_lifted = value, lifted
+            run.precoders = design.project_vectors(solved.precoders)
+        else:  # projection or rounding lost the gain: the run stays at its start
+            run.precoders = [np.asarray(base.precoders[u], complex) for u in users]
+        # the best objective after each SLSQP iteration, its last entry the exact value of what is returned
+        run.history = list(solved.history[:-1]) + [run.best_value]
+        run.ratios = (np.inf,) * len(users)
+        return run
+
     def _design(self, problem: PrecodingProblem) -> _Design:
         top = problem.topology
         users, eves = len(top.users), len(top.eves)
@@ -553,11 +599,13 @@ class SynergyPrecoder:
                                    planned=evaluate(problem, zeros), wall_s=time.perf_counter() - start,
                                    message="no user can be served: every transmitter is off")
         starts, base_solve_s = self._starts(problem, design)
-        runs = [self._sca(base, design, users) for base in (starts if self.multi_start else starts[:1])]
+        method = self._sca if self.solver == "sdp" else self._vector
+        runs = [method(base, design, users) for base in (starts if self.multi_start else starts[:1])]
         for run in runs:
-            extracted = [principal_precoder(m) for m in run.best_lifted]
-            run.precoders = [x for x, _ in extracted]
-            run.ratios = tuple(r for _, r in extracted)
+            if not run.precoders:  # the lifted runs: rank-one precoders from the principal eigenvectors
+                extracted = [principal_precoder(m) for m in run.best_lifted]
+                run.precoders = [x for x, _ in extracted]
+                run.ratios = tuple(r for _, r in extracted)
             run.achieved = design.objective([np.outer(x, x.conj()) for x in run.precoders])[0]
         run = max(runs, key=lambda r: (bool(r.history), r.achieved))
         precoders = dict(zip(users, run.precoders))
