@@ -205,3 +205,12 @@ def test_drawing_scenarios_keeps_the_instance_s_requests_and_refuses_requests_al
     with pytest.raises(ValueError, match="drawn requests need drawn scenarios"):
         draw_instance(base, DrawSpec(requests=2), np.random.default_rng(1))
 
+
+
+def test_the_documented_instance_sweep_validates(tmp_path):
+    text = (ROOT / "docs" / "sweeps.md").read_text().split("## Instance sweeps")[1]
+    body = text.split("```toml\n")[1].split("```")[0]
+    (tmp_path / "doc.toml").write_text(body)
+    runs = instance_runs(load_sweep(tmp_path / "doc.toml"))
+    assert len(runs) == 3 * 2 * 2 * 3 * 2 * 3
+    assert {r.options.reroute for r in runs} == {"weather", "scenario"} and {r.draw.requests for r in runs} == {2, 4, 8}
