@@ -200,11 +200,10 @@ def load_sweep(path: Path, allow_large: bool = False) -> Sweep:
         if parameters:
             raise InputError("figure sweeps take their parameters from the figure", source=source, field="parameters")
     else:
-        kind_file = sweep.base_path if sweep.kind == "scenario" else sweep.instance_path
-        if not kind_file.is_file():
-            what = "base scenario" if sweep.kind == "scenario" else "instance"
-            raise InputError(f"{what} {section.base or section.instance!r} not found next to the sweep file nor in the shipped library",
-                             source=source, field=f"sweep.{'base' if sweep.kind == 'scenario' else 'instance'}")
+        key, what = ("base", "base scenario") if sweep.kind == "scenario" else ("instance", "instance")
+        if not base_scenario(path, getattr(section, key)).is_file():
+            raise InputError(f"{what} {getattr(section, key)!r} not found next to the sweep file nor in the shipped library",
+                             source=source, field=f"sweep.{key}")
         if not parameters:
             raise InputError(f"a {sweep.kind} sweep needs at least one parameter (a list of one value fixes it)",
                              source=source, field="parameters")
