@@ -214,3 +214,14 @@ def test_the_documented_instance_sweep_validates(tmp_path):
     runs = instance_runs(load_sweep(tmp_path / "doc.toml"))
     assert len(runs) == 3 * 2 * 2 * 3 * 2 * 3
     assert {r.options.reroute for r in runs} == {"weather", "scenario"} and {r.draw.requests for r in runs} == {2, 4, 8}
+
+
+def test_an_instance_without_a_plan_is_a_row_with_its_diagnosis(tmp_path):
+    # no fiber wavelengths at all: a cloudy scenario (satellite and UAV links down) leaves no usable path
+    body = ("[sweep]\ninstance = 'net.toml'\n[parameters]\n'media.fiber.capacity_qkd' = [0]\n"
+            "'media.fiber.ondemand_capacity_qkd' = [0]\n")
+    run, = instance_runs(load_sweep(_write_sweep(tmp_path, body)))
+    row = run_safely(run_instance, run)
+    assert row["status"] == "ok" and row["plan_status"] == "infeasible"
+    assert "cannot be served in scenario" in row["plan_diagnosis"] and "cloudy" in row["plan_diagnosis"]
+    assert np.isnan(row["objective"]) and np.isnan(row["model_columns"]) and row["solve_s"] == 0.0
