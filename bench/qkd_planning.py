@@ -25,14 +25,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from twin.qkd.instance import QkdInstance, Request, Scenario  # noqa: E402
+from twin.qkd.draws import DrawSpec, draw_instance  # noqa: E402
+from twin.qkd.instance import QkdInstance  # noqa: E402
 from twin.qkd.plan import DEFAULT_REROUTE, REROUTE_MODES, PlanOptions  # noqa: E402
 from twin.qkd.planner import solve_plan  # noqa: E402
 
 REQUESTS: Final = (1, 5, 10)  #: request counts
 SCENARIOS: Final = (10, 50, 200)  #: scenario counts
-CLOUDY_PROBABILITY: Final = 0.3  #: chance a drawn scenario is cloudy
-DEMAND_RANGE_BPS: Final = (5e3, 150e3)  #: log-uniform key demand per request (bit/s)
 SEED: Final = 2024  #: generator seed
 TARGET: Final = (10, 200, 1e-2, 10.0)  #: requests, scenarios, gap, seconds of the issue's target (default mode)
 
@@ -40,18 +39,7 @@ TARGET: Final = (10, 200, 1e-2, 10.0)  #: requests, scenarios, gap, seconds of t
 def random_instance(base: QkdInstance, n_requests: int, n_scenarios: int, seed: int = SEED) -> QkdInstance:
     """NSFNET with ``n_requests`` random requests and ``n_scenarios`` random equiprobable scenarios."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(n_requests, n_scenarios)))
-    endpoints = [n.name for n in base.nodes if n.kind in ("ground", "uav")]
-    requests = []
-    for i in range(n_requests):
-        src, dst = rng.choice(len(endpoints), size=2, replace=False)
-        requests.append(Request(f"r{i}", endpoints[src], endpoints[dst]))
-    lo, hi = np.log(DEMAND_RANGE_BPS[0]), np.log(DEMAND_RANGE_BPS[1])
-    scenarios = []
-    for k in range(n_scenarios):
-        weather = "cloudy" if rng.random() < CLOUDY_PROBABILITY else "clear"
-        demand = {r.name: float(np.exp(rng.uniform(lo, hi))) for r in requests}
-        scenarios.append(Scenario(f"s{k}", 1.0 / n_scenarios, weather, demand))
-    return QkdInstance(base.media, base.planning, base.nodes, base.links, tuple(requests), tuple(scenarios), "bench")
+    return draw_instance(base, DrawSpec(n_requests, n_scenarios), rng)
 
 
 def main() -> None:

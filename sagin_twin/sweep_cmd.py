@@ -1,7 +1,9 @@
 """``sagin-twin sweep SWEEP.toml --out DIR [--workers N | --scheduler ADDRESS] [--retry-failed]``.
 
-Runs every point of a sweep file (see ``sweeps/spec.py`` and ``docs/sweeps.md``) on a local process
-pool or an existing dask.distributed cluster, appending each finished run to ``DIR/runs.jsonl``.
+Runs every point of a sweep file (see ``sweeps/spec.py`` and ``docs/sweeps.md``) — simulations of a
+base scenario (``base``), solves of a paper figure (``figure``) or QKD plans of a planning instance
+(``instance``) — on a local process pool or an existing dask.distributed cluster, appending each
+finished run to ``DIR/runs.jsonl``.
 Re-running the same command resumes: finished runs are not recomputed (failed ones only with
 ``--retry-failed``). Writes ``DIR/results.parquet`` (one row per run) and ``DIR/<metric>.png``.
 A second sweep into the same ``DIR`` while one runs is refused (exit 2); a worker process that dies,
@@ -84,27 +86,36 @@ def figure_run_id(task) -> str:
     return f"f{zlib.crc32(payload.encode()):08x}"
 
 
+#: columns of an instance sweep's table besides the metrics: the plan's status and diagnosis
+PLAN_COLUMNS = ["plan_status", "plan_diagnosis"]
+
+
 def _plan(sweep, out: Path, local: bool):
     """(function, tasks, identity rows, x column, group columns) of a sweep."""
     from studies import yin
-    from sweeps.runs import run_figure_task, run_scenario
+    from sweeps.instances import instance_runs
+    from sweeps.runs import run_figure_task, run_instance, run_scenario
     from sweeps.spec import scenario_runs
 
     s = sweep.section
-    if sweep.is_figure:
+    if sweep.kind == "figure":
         spec = yin.FIGURES[s.figure]
         tasks = yin.tasks(spec, s.seeds, s.seed, s.methods or None)
         ids = [{"run_id": figure_run_id(t), "index": i, "value": t.value, "delta": t.delta, "method": t.method, "draw": t.draw}
                for i, t in enumerate(tasks)]
         groups = ["method"] + ([] if spec.parameter == "delta" else ["delta"])
         return run_figure_task, tasks, ids, "value", groups
-    runs = scenario_runs(sweep, out / "runs" if s.keep_logs else None)
-    if local and not s.keep_logs:
-        runs = [dataclasses.replace(r, work_dir=str(out.resolve() / WORK_DIR / r.run_id)) for r in runs]
-    _check_points(sweep, runs)
+    if sweep.kind == "instance":
+        function, runs = run_instance, instance_runs(sweep)
+    else:
+        runs = scenario_runs(sweep, out / "runs" if s.keep_logs else None)
+        if local and not s.keep_logs:
+            runs = [dataclasses.replace(r, work_dir=str(out.resolve() / WORK_DIR / r.run_id)) for r in runs]
+        _check_points(sweep, runs)
+        function = run_scenario
     names = list(sweep.parameters)
     ids = [{"run_id": r.run_id, "index": r.index, **dict(r.overrides), "replicate": r.replicate, "seed": r.seed} for r in runs]
-    return run_scenario, runs, ids, names[0], names[1:]
+    return function, runs, ids, names[0], names[1:]
 
 
 def _check_points(sweep, runs) -> None:
@@ -180,7 +191,7 @@ def _run_and_collect(args: argparse.Namespace, spec, function, tasks: list, ids:
         _remove_empty(args.out / WORK_DIR)
     rows_by_id = {row["run_id"]: row for row in store.rows()}
     rows = [rows_by_id[i["run_id"]] for i in ids if i["run_id"] in rows_by_id]
-    columns = list(ids[0]) + ["status", "error", "wall_s"] + list(spec.metrics)
+    columns = list(ids[0]) + ["status", "error", "wall_s"] + (PLAN_COLUMNS if spec.kind == "instance" else []) + list(spec.metrics)
     return write_table(rows, columns, args.out)
 
 

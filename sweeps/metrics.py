@@ -1,4 +1,4 @@
-"""The metrics a sweep can keep, and how a scenario run's summary becomes one flat row."""
+"""The metrics a sweep can keep, and how a scenario run's summary or a QKD plan becomes one flat row."""
 
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ SCENARIO_METRICS: tuple[str, ...] = tuple(
 )
 #: metrics of one figure solve (rates on the true channels)
 FIGURE_METRICS: tuple[str, ...] = ("rate_su_bps_hz", "rate_au_bps_hz", "rate_gu_bps_hz", "min_rate_bps_hz", "planned_min_rate_bps_hz", "iterations")
+#: metrics of one QKD planning solve (instance sweeps); costs in Table I units; NaN without a plan
+PLAN_COSTS: tuple[str, ...] = ("objective", "first_stage_cost", "expected_second_stage_cost", "mip_gap")
+#: the solver's model size (``PlanResult.size``; NaN when the instance is refused before solving)
+MODEL_SIZE: dict[str, str] = {"model_columns": "columns", "model_rows": "rows", "model_integer_columns": "integer_columns",
+                              "model_nonzeros": "nonzeros", "scenario_classes": "scenario_classes"}
+#: wall times (s): the only instance metrics that differ between two runs of the same sweep
+WALL_TIME_METRICS: tuple[str, ...] = ("solve_s", "build_s")
+INSTANCE_METRICS: tuple[str, ...] = (PLAN_COSTS + ("reserved_qkd", "reserved_km", "expected_unserved_requests")
+                                     + WALL_TIME_METRICS + tuple(MODEL_SIZE))
 
 
 def scenario_metrics(summary: dict) -> dict[str, float]:
@@ -43,4 +52,16 @@ def scenario_metrics(summary: dict) -> dict[str, float]:
     for name in ("total_cost", "first_stage_cost", "second_stage_cost", "unmet_fraction"):
         out[f"qkd_{name}"] = qkd[name] if qkd else math.nan
     out["qkd_crossings_to_empty"] = qkd["crossings_by_state"].get("EMPTY", 0) if qkd else math.nan
+    return out
+
+
+def plan_metrics(result, probabilities: dict[str, float]) -> dict[str, float]:
+    """The instance metrics of a :class:`twin.qkd.plan.PlanResult`; ``probabilities``: scenario name → p_ω."""
+    out = {name: float(getattr(result, name)) for name in PLAN_COSTS}
+    out["reserved_qkd"] = sum(r["qkd"] for r in result.reserved.values()) if result.has_plan else math.nan
+    out["reserved_km"] = sum(r["km"] for r in result.reserved.values()) if result.has_plan else math.nan
+    unserved = sum(probabilities[s] * len(requests) for s, requests in result.unserved.items())
+    out["expected_unserved_requests"] = unserved if result.has_plan else math.nan
+    out["solve_s"], out["build_s"] = result.solve_s, result.build_s
+    out.update({name: result.size.get(key, math.nan) for name, key in MODEL_SIZE.items()})
     return out

@@ -52,6 +52,20 @@ METRIC_TITLES: dict[str, tuple[str, str | None]] = {
     "min_rate_bps_hz": ("Minimum secrecy rate on the true channel", "bit/s/Hz"),
     "planned_min_rate_bps_hz": ("Planned minimum secrecy rate", "bit/s/Hz"),
     "iterations": ("SCA iterations per solve", "count"),
+    "objective": ("QKD plan cost: reservation + expected recourse", "Table I units"),
+    "first_stage_cost": ("QKD reservation (first-stage) cost", "Table I units"),
+    "expected_second_stage_cost": ("QKD expected second-stage (recourse) cost", "Table I units"),
+    "mip_gap": ("Relative MIP gap at the end of the solve", "fraction"),
+    "reserved_qkd": ("Reserved QKD wavelengths, all links", "count"),
+    "reserved_km": ("Reserved key-management wavelengths, all links", "count"),
+    "expected_unserved_requests": ("Requests cut off by the weather, expected over scenarios", "count"),
+    "solve_s": ("Solver wall time per plan (machine-dependent)", "s"),
+    "build_s": ("Model build wall time per plan (machine-dependent)", "s"),
+    "model_columns": ("MILP columns", "count"),
+    "model_rows": ("MILP rows", "count"),
+    "model_integer_columns": ("MILP integer columns", "count"),
+    "model_nonzeros": ("MILP non-zeros", "count"),
+    "scenario_classes": ("Merged scenario classes in the model", "count"),
 }
 
 

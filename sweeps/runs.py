@@ -12,8 +12,10 @@ from scenarios.config import read_toml, scenario_from_table
 from scenarios.execute import execute
 from common.threads import one_blas_thread
 from studies import kaewpuang, twin_value, yin
-from sweeps.metrics import scenario_metrics
+from sweeps.instances import InstanceRun, load_run_instance
+from sweeps.metrics import plan_metrics, scenario_metrics
 from sweeps.spec import ScenarioRun
+from twin.qkd.diagnosis import plan_with_diagnosis
 
 
 def _set_field(table: dict, dotted: str, value: object) -> None:
@@ -66,6 +68,15 @@ def run_figure_task(task: yin.Task | kaewpuang.Task | twin_value.Task) -> dict:
         row = yin.run_task(task)
     row["solver_status"] = row.pop("status")
     return row
+
+
+def run_instance(run: InstanceRun) -> dict:
+    """Plan one QKD instance (its fields set, its draws made) as ``plan-qkd`` does; the plan's status is
+    kept as ``plan_status`` and its diagnosis (why there is no plan, or a note) as ``plan_diagnosis``."""
+    instance = load_run_instance(run)
+    result = plan_with_diagnosis(instance, run.options)
+    return {"plan_status": result.status, "plan_diagnosis": result.diagnosis,
+            **plan_metrics(result, {s.name: s.probability for s in instance.scenarios})}
 
 
 def run_safely(function, task) -> dict:

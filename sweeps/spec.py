@@ -3,14 +3,15 @@
 ```toml
 [sweep]
 base = "../scenarios/default.toml"   # a scenario, relative to this file (else in the shipped library) ...
-# figure = "yin-fig2"                # ... or a paper figure (a solver study)
+# figure = "yin-fig2"                # ... or a paper figure (a solver study) ...
+# instance = "qkd/nsfnet.toml"       # ... or a QKD planning instance (sweeps/instances.py: [draw], [plan])
 seed = 7                             # root of every run's seed
 seeds = 2                            # replicates per point (figure: channel draws per point)
 combine = "cross"                    # "cross": every combination; "zip": the i-th values together
 duration_s = 120.0                   # optional: override run.duration_s
 metrics = ["achieved_min_mean_bps_hz", "gap_min_mean_bps_hz"]
 
-[parameters]                         # dotted scenario fields (scenario sweeps only)
+[parameters]                         # dotted scenario (or instance) fields
 "uav.power_dbw" = [0.0, 5.0, 10.0]
 "links.decision.latency_s" = { start = 0.0, stop = 2.0, num = 5 }
 ```
@@ -23,7 +24,7 @@ import itertools
 import json
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from common.errors import InputError
 from scenarios.config import LIBRARY, Scenario, read_toml
 from scenarios.schema import field_path_error, load_table, spec
 from scenarios.workload import MAX_SWEEP_RUNS, check_count
-from sweeps.metrics import FIGURE_METRICS, SCENARIO_METRICS
+from sweeps.metrics import FIGURE_METRICS, INSTANCE_METRICS, SCENARIO_METRICS
 
 #: scenario fields the sweep engine sets itself, so a parameter may not vary them: field → why
 ENGINE_FIELDS = {"run.seed": "each run's seed is derived from sweep.seed, the point and the replicate; vary sweep.seeds instead"}
@@ -42,8 +43,9 @@ ENGINE_FIELDS = {"run.seed": "each run's seed is derived from sweep.seed, the po
 class SweepSection:
     base: str = spec("", doc="scenario file relative to the sweep file (scenario sweeps)")
     figure: str = spec("", doc="paper figure name, e.g. yin-fig2 (figure sweeps)")
+    instance: str = spec("", doc="QKD planning instance relative to the sweep file (instance sweeps)")
     seed: int = spec(1, min=0, max=2**32 - 1, doc="root of every run's seed")
-    seeds: int = spec(1, min=1, max=100_000, doc="replicates per point (figure sweeps: channel draws per point)")
+    seeds: int = spec(1, min=1, max=100_000, doc="replicates per point (figure sweeps: channel draws per point; instance sweeps: random draws)")
     combine: str = spec("cross", choices=("cross", "zip"), doc="combine parameter lists by cross product or position")
     duration_s: float = spec(0.0, min=0.0, max=7 * 86_400.0, unit="s", doc="override run.duration_s (0 = keep the scenario's)")
     metrics: tuple[str, ...] = spec((), doc="metrics to keep (default: all)")
@@ -59,19 +61,31 @@ class Sweep:
     parameters: dict[str, tuple]
     path: Path
     allow_large: bool = False  #: the runs may exceed the job-size limits (--allow-large)
+    sections: dict[str, dict] = field(default_factory=dict)  #: instance sweeps: the [draw] and [plan] tables
 
     @property
-    def is_figure(self) -> bool:
-        return bool(self.section.figure)
+    def kind(self) -> str:
+        """``scenario``, ``figure`` or ``instance``."""
+        return "figure" if self.section.figure else "instance" if self.section.instance else "scenario"
 
     @property
     def metrics(self) -> tuple[str, ...]:
-        return self.section.metrics or (FIGURE_METRICS if self.is_figure else SCENARIO_METRICS)
+        return self.section.metrics or KIND_METRICS[self.kind]
 
     @property
     def base_path(self) -> Path:
         """The base scenario: relative to the sweep file, else a scenario of the shipped library."""
         return base_scenario(self.path, self.section.base)
+
+    @property
+    def instance_path(self) -> Path:
+        """The QKD planning instance, found like the base scenario."""
+        return base_scenario(self.path, self.section.instance)
+
+
+KIND_METRICS: dict[str, tuple[str, ...]] = {"scenario": SCENARIO_METRICS, "figure": FIGURE_METRICS, "instance": INSTANCE_METRICS}
+#: sweep-section fields that mean something only for some kinds: field → kinds
+KIND_FIELDS: dict[str, tuple[str, ...]] = {"duration_s": ("scenario",), "keep_logs": ("scenario",), "methods": ("figure",)}
 
 
 @dataclass(frozen=True)
@@ -114,7 +128,7 @@ def _values(name: str, raw, source: str) -> tuple:
 
 
 def base_scenario(sweep_path: Path, base: str) -> Path:
-    """``base`` next to the sweep file if it exists there, else in the shipped library (``scenarios/``)."""
+    """``base`` (a scenario or an instance) next to the sweep file if it exists there, else in the shipped library (``scenarios/``)."""
     local = sweep_path.parent / base
     if local.is_file() or Path(base).is_absolute():
         return local
@@ -135,9 +149,9 @@ def figure_solve_count(figure: str, draws: int, methods: tuple[str, ...] | list[
 
 
 def run_count(sweep: Sweep) -> int:
-    """How many runs (scenario sweeps) or solves (figure sweeps) the sweep takes, without listing them."""
+    """How many runs (scenario and instance sweeps) or solves (figure sweeps) the sweep takes, without listing them."""
     s = sweep.section
-    if sweep.is_figure:
+    if sweep.kind == "figure":
         return figure_solve_count(s.figure, s.seeds, s.methods or None)
     lengths = [len(v) for v in sweep.parameters.values()]
     combos = min(lengths) if s.combine == "zip" else math.prod(lengths)
@@ -162,19 +176,23 @@ def load_sweep(path: Path, allow_large: bool = False) -> Sweep:
     path = Path(path)
     source = str(path)
     table = read_toml(path, "sweep")
-    unknown = set(table) - {"sweep", "parameters"}
+    unknown = set(table) - {"sweep", "parameters", "draw", "plan"}
     if unknown:
-        raise InputError("unknown section; allowed: sweep, parameters", source=source, field=sorted(unknown)[0])
+        raise InputError("unknown section; allowed: sweep, parameters (and draw, plan for instance sweeps)", source=source,
+                         field=sorted(unknown)[0])
     if "sweep" not in table:
         raise InputError("missing the [sweep] section", source=source)
     section = load_table(SweepSection, table["sweep"], source, "sweep")
-    if bool(section.base) == bool(section.figure):
-        raise InputError("give exactly one of sweep.base (a scenario) or sweep.figure (a paper figure)", source=source, field="sweep")
+    if sum(map(bool, (section.base, section.figure, section.instance))) != 1:
+        raise InputError("give exactly one of sweep.base (a scenario), sweep.figure (a paper figure) or sweep.instance "
+                         "(a QKD planning instance)", source=source, field="sweep")
     raw_parameters = table.get("parameters", {})
     if not isinstance(raw_parameters, dict):
         raise InputError("must be a table", source=source, field="parameters")
     parameters = {name: _values(name, raw, source) for name, raw in raw_parameters.items()}
-    if section.figure:
+    sweep = Sweep(section, parameters, path, allow_large)
+    _check_kind_fields(sweep, table, source)
+    if sweep.kind == "figure":
         from studies import yin
 
         if section.figure not in yin.FIGURES:
@@ -182,24 +200,52 @@ def load_sweep(path: Path, allow_large: bool = False) -> Sweep:
         if parameters:
             raise InputError("figure sweeps take their parameters from the figure", source=source, field="parameters")
     else:
-        if not base_scenario(path, section.base).is_file():
-            raise InputError(f"base scenario {section.base!r} not found next to the sweep file nor in the shipped library",
-                             source=source, field="sweep.base")
+        key, what = ("base", "base scenario") if sweep.kind == "scenario" else ("instance", "instance")
+        if not base_scenario(path, getattr(section, key)).is_file():
+            raise InputError(f"{what} {getattr(section, key)!r} not found next to the sweep file nor in the shipped library",
+                             source=source, field=f"sweep.{key}")
         if not parameters:
-            raise InputError("a scenario sweep needs at least one parameter", source=source, field="parameters")
-        for name in parameters:
-            _check_parameter(name, section, source)
+            raise InputError(f"a {sweep.kind} sweep needs at least one parameter (a list of one value fixes it)",
+                             source=source, field="parameters")
+        if sweep.kind == "instance":
+            sweep = dataclasses.replace(sweep, sections=_check_instance_parameters(sweep, table, source))
+        else:
+            for name in parameters:
+                _check_parameter(name, section, source)
         if section.combine == "zip" and len({len(v) for v in parameters.values()}) > 1:
             raise InputError("combine = 'zip' needs lists of equal length", source=source, field="parameters")
-    allowed = FIGURE_METRICS if section.figure else SCENARIO_METRICS
+    allowed = KIND_METRICS[sweep.kind]
     unknown_metrics = [m for m in section.metrics if m not in allowed]
     if unknown_metrics:
         raise InputError(f"unknown metric {unknown_metrics[0]!r}; available: {', '.join(allowed)}", source=source, field="sweep.metrics")
-    sweep = Sweep(section, parameters, path, allow_large)
-    unit = "solves" if sweep.is_figure else "runs"
-    hint = "lower sweep.seeds" if sweep.is_figure else "use fewer parameter values or lower sweep.seeds"
+    unit = "solves" if sweep.kind == "figure" else "runs"
+    hint = "lower sweep.seeds" if sweep.kind == "figure" else "use fewer parameter values or lower sweep.seeds"
     check_count(run_count(sweep), MAX_SWEEP_RUNS, unit, source, "sweep", allow_large, hint)
     return sweep
+
+
+def _check_kind_fields(sweep: Sweep, table: dict, source: str) -> None:
+    """Refuse settings that mean nothing for the sweep's kind (they would be silently ignored)."""
+    this = f"this is {'an' if sweep.kind == 'instance' else 'a'} {sweep.kind} sweep"
+    for name, kinds in KIND_FIELDS.items():
+        if sweep.kind not in kinds and name in table["sweep"]:
+            raise InputError(f"only {' and '.join(kinds)} sweeps take {name}; {this}", source=source, field=f"sweep.{name}")
+    for name in ("draw", "plan"):
+        if sweep.kind != "instance" and name in table:
+            raise InputError(f"only instance sweeps take a [{name}] section; {this}", source=source, field=name)
+
+
+def _check_instance_parameters(sweep: Sweep, table: dict, source: str) -> dict[str, dict]:
+    """Validate the instance file, the [draw] and [plan] sections and the parameter names; returns the sections."""
+    from sweeps.instances import check_parameter, load_sections, read_instance
+    from twin.qkd.instance import QkdInstance
+
+    instance_table, _ = read_instance(sweep.instance_path)
+    QkdInstance.from_mapping(instance_table, str(sweep.instance_path))
+    sections = load_sections(table, source)
+    for name in sweep.parameters:
+        check_parameter(name, instance_table, source)
+    return sections
 
 
 def run_seed(sweep_seed: int, overrides: tuple, replicate: int) -> int:

@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from studies import yin  # noqa: E402
-from sweeps.metrics import FIGURE_METRICS, SCENARIO_METRICS  # noqa: E402
+from sweeps.metrics import FIGURE_METRICS, INSTANCE_METRICS, SCENARIO_METRICS  # noqa: E402
 from sweeps.results import axis_label, metric_title, plot_metric  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def test_yin_figures_split_users_into_panels(name):
         plt.close(fig)
 
 
-@pytest.mark.parametrize("metric", SCENARIO_METRICS + FIGURE_METRICS)
+@pytest.mark.parametrize("metric", SCENARIO_METRICS + FIGURE_METRICS + INSTANCE_METRICS)
 def test_every_sweep_metric_has_a_readable_title_and_unit(metric):
     title, unit = metric_title(metric)
     assert "_" not in title and title[0].isupper()

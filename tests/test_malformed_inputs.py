@@ -23,6 +23,7 @@ STORM = ROOT / "scenarios" / "stormy-afternoon.toml"
 TRACE = "traces/storm-afternoon-weather.csv"
 DEMAND = "traces/storm-afternoon-demand.csv"
 NETWORK = "qkd/xinglong.toml"
+INSTANCE = "[sweep]\ninstance = 'qkd/kaewpuang-small.toml'\n[parameters]\n"  #: an instance sweep, its parameters to follow
 
 TLE1 = "1 41731U 16051A   26320.50000000  .00001200  00000-0  55000-4 0  9994"
 TLE2 = "2 41731  97.3650  30.4500 0012000  95.2000 265.0500 15.26000000536005"
@@ -349,6 +350,42 @@ def test_an_error_after_loading_names_the_override_too(tmp_path, capfd):
     ("[sweep]\nfigure = 'yin-fig2'\nseeds = 100000\n", "sweep: 1,500,000 solves is more than the limit of 100,000: lower sweep.seeds"),
     ("[sweep]\nbase = 's.toml'\n[parameters]\n'twin.check_period_s' = [1e-9]\n", "twin.check_period_s: the run would take about 6e+11 simulation steps"),
     ("[sweep]\nbase = 's.toml'\n[parameters]\nx = " + "[" * 5000 + "]" * 5000 + "\n", "sweep.toml: line 4: arrays or inline tables nested more than 32 levels deep"),
+    # instance sweeps (QKD planning instances): fields checked by the instance loader, [draw] and [plan] by theirs
+    (INSTANCE + "'planning.ondemand_factor' = [1.5, -1.0]\n",
+     "(parameters planning.ondemand_factor = -1.0) applied to kaewpuang-small.toml: planning.ondemand_factor: must be a finite number in [0, 1000], got -1.0"),
+    (INSTANCE + "'planning.colour' = [1]\n", "planning.colour: unknown key (allowed: ondemand_factor, utilisation_factor, km_per_qkd_link)"),
+    (INSTANCE + "'links[0].length_km' = [0.0]\n", "links[0].length_km: must be a finite number in (0, 100000] km, got 0.0"),
+    (INSTANCE + "'media.fiber' = [1]\n", "parameters.media.fiber: names the whole table media.fiber; name one of its fields: media.fiber.span_km"),
+    (INSTANCE + "'links' = [1]\n", "parameters.links: names the whole array links; name a field of one entry, e.g. links[0].a"),
+    (INSTANCE + "'links[99].length_km' = [1.0]\n", "parameters.links[99].length_km: links has 15 entries (indices 0 to 14), not 99"),
+    (INSTANCE + "'planning.ondemand_factor.x' = [1]\n", "parameters.planning.ondemand_factor.x: planning.ondemand_factor is a single value"),
+    (INSTANCE.replace("[parameters]", "seeds = 3\n[parameters]") + "'planning.ondemand_factor' = [1.5]\n",
+     "sweep.seeds: 3 replicates of a point without draws would be the same solve 3 times"),
+    (INSTANCE.replace("[parameters]", "[draw]\nrequests = 3\n[parameters]") + "'planning.ondemand_factor' = [1.5]\n",
+     "sweep.toml: draw: requests = 3 needs scenarios > 0"),
+    (INSTANCE.replace("[parameters]", "[draw]\nscenarios = 10000\n[parameters]") + "'draw.requests' = [2, 20]\n",
+     "(parameters draw.requests = 20): draw.scenarios: 200,000 request-scenario pairs is more than the limit of 100,000: draw fewer requests or scenarios, or pass --allow-large"),
+    (INSTANCE.replace("[parameters]", "[draw]\nscenarios = 10\n[parameters]") + "'scenarios[0].probability' = [1.0]\n",
+     "parameters.scenarios[0].probability: draw.scenarios = 10 replaces the instance's scenarios; drop one of the two"),
+    (INSTANCE + "'draw.requests' = [5000]\n", "(parameters draw.requests = 5000): draw.requests: 5000 is out of range; allowed [0, 1000]"),
+    (INSTANCE + "'plan.reroute' = ['fast']\n", "plan.reroute: 'fast' is not allowed; choose one of 'weather', 'scenario'"),
+    (INSTANCE + "'plan.mip_rel_gap' = [1.0]\n", "plan: mip_rel_gap must be below 1, got 1.0"),
+    (INSTANCE + "'plan.colour' = [1]\n", "parameters.plan.colour: unknown key; allowed keys here: reroute, mip_rel_gap, time_limit_s"),
+    (INSTANCE.replace("[parameters]", "[plan]\ntime_limit_s = 0.0\n[parameters]") + "'plan.reroute' = ['weather']\n",
+     "sweep.toml: plan.time_limit_s: 0.0 s is out of range; allowed (0, 86400] s"),
+    (INSTANCE.replace("[parameters]", "duration_s = 5.0\n[parameters]") + "'plan.reroute' = ['weather']\n",
+     "sweep.duration_s: only scenario sweeps take duration_s; this is an instance sweep"),
+    ("[sweep]\nbase = 's.toml'\n[plan]\nreroute = 'weather'\n[parameters]\n'uav.power_dbw' = [1.0]\n",
+     "plan: only instance sweeps take a [plan] section; this is a scenario sweep"),
+    ("[sweep]\ninstance = 'nope.toml'\n[parameters]\n'plan.reroute' = ['weather']\n",
+     "sweep.instance: instance 'nope.toml' not found next to the sweep file nor in the shipped library"),
+    (INSTANCE.replace("[parameters]", "metrics = ['events']\n[parameters]") + "'plan.reroute' = ['weather']\n",
+     "sweep.metrics: unknown metric 'events'; available: objective"),
+    (INSTANCE.replace("[parameters]", "[draw]\nscenarios = 2\n[parameters]") + "'draw.cloudy_probability' = { start = 0.0, stop = 1.0, num = 1000 }\n"
+     "'planning.ondemand_factor' = { start = 1.0, stop = 4.0, num = 1000 }\n",
+     "sweep: 1,000,000 runs is more than the limit of 100,000: use fewer parameter values or lower sweep.seeds, or pass --allow-large"),
+    ("[sweep]\ninstance = 'qkd/kaewpuang-small.toml'\nbase = 's.toml'\n[parameters]\n'plan.reroute' = ['weather']\n",
+     "sweep: give exactly one of sweep.base (a scenario), sweep.figure (a paper figure) or sweep.instance"),
 ])
 def test_bad_sweeps_are_one_line_errors(tmp_path, capfd, body, expected):
     copy_scenario(tmp_path)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from physical.wavelengths import qkd_links_needed
 from common.errors import InputError
 from tests.conftest import ROOT
+from twin.qkd.draws import DrawSpec, draw_instance
 from twin.qkd.instance import QkdInstance, Scenario
 from twin.qkd.metrics import expected_value_scenario, stochastic_metrics
 from twin.qkd.diagnosis import plan_with_diagnosis
@@ -393,25 +394,7 @@ def test_prices_beyond_the_limit_are_refused_up_front(edit):
 
 
 def _random_instance(base: QkdInstance, n_requests: int, n_scenarios: int, seed: int) -> QkdInstance:
-    rng = np.random.default_rng(seed)
-    ends = [n.name for n in base.nodes if n.kind != "satellite"]
-    requests = []
-    for i in range(n_requests):
-        a, b = rng.choice(len(ends), size=2, replace=False)
-        requests.append({"name": f"r{i}", "src": ends[a], "dst": ends[b]})
-    scenarios = [{"probability": 1.0 / n_scenarios, "weather": "cloudy" if rng.random() < 0.3 else "clear",
-                  "demand_bps": {r["name"]: float(np.exp(rng.uniform(np.log(5e3), np.log(150e3)))) for r in requests}}
-                 for _ in range(n_scenarios)]
-    return QkdInstance.from_mapping({
-        "media": {m.name: {"span_km": m.span_km, "key_rate_bps": m.key_rate_bps, "capacity_qkd": m.capacity_qkd,
-                           "capacity_km": m.capacity_km, "ondemand_capacity_qkd": m.ondemand_capacity_qkd,
-                           "ondemand_capacity_km": m.ondemand_capacity_km, "cost": vars(m.cost)}
-                  for m in base.media.values()},
-        "planning": {"ondemand_factor": base.planning.ondemand_factor, "utilisation_factor": base.planning.utilisation_factor},
-        "nodes": [{"name": n.name, "kind": n.kind} for n in base.nodes],
-        "links": [{"a": l.a, "b": l.b, "medium": l.medium, "length_km": l.length_km} for l in base.links],
-        "requests": requests, "scenarios": scenarios,
-    }, "random")
+    return draw_instance(base, DrawSpec(n_requests, n_scenarios), np.random.default_rng(seed))
 
 
 @pytest.mark.parametrize("seed, reroute", [(1, "weather"), (2, "scenario"), (3, "weather")])
