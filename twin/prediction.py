@@ -337,7 +337,7 @@ class ChannelPredictor:
         """The small-scale part of each user channel in a report (unit mean power per element)."""
         tx = report.transmitter
         radio = self._radio(tx)
-        big = large_scale(self.knowledge.radio, self.knowledge.geometry(report.measured_at_s, report.receivers_m, rain_fade_db))
+        big = large_scale(self.knowledge.radio, self.knowledge.geometry(report.measured_at_s, report.receivers_m, rain_fade_db), (tx,))
         out = {}
         for user in self.topology.users:
             h = report.channels[user]
@@ -386,13 +386,13 @@ class ChannelPredictor:
         return measured_by is not None and serving is not None and serving != measured_by
 
     def _large_scale_at(self, report: TransmitterReport, t_s: float, rain_fade_db: float):
-        """The twin's large-scale model of every link at ``t_s`` (s), the receivers moved on from ``report``'s
-        positions at their reported velocities (at the report's own instant: the reported positions)."""
+        """The twin's large-scale model of the links of ``report``'s transmitter at ``t_s`` (s), the receivers moved
+        on from ``report``'s positions at their reported velocities (at the report's own instant: the reported positions)."""
         know = self.knowledge
         tau = max(t_s - report.measured_at_s, 0.0)
         tracks = report.receivers_m if t_s == report.measured_at_s else {
             r: report.receivers_m[r] + report.receivers_velocity_mps.get(r, np.zeros(3)) * tau for r in report.receivers_m}
-        return large_scale(know.radio, know.geometry(t_s, tracks, rain_fade_db))
+        return large_scale(know.radio, know.geometry(t_s, tracks, rain_fade_db), (report.transmitter,))
 
     def _predict(self, report: TransmitterReport, receiver: str, channel: np.ndarray, t1_s: float,
                  big0, big1, is_estimate: bool) -> tuple[np.ndarray, np.ndarray]:
