@@ -179,18 +179,21 @@ class NakagamiFading:
 
     The amplitude is F⁻¹(Φ(x)) with x a real AR(1) N(0, 1) process, so each element's marginal is
     exactly Nakagami(m, Ω): E[|g|²] = Ω. The phase is a :class:`PhaseRandomWalk`; the complex
-    lag correlation is :func:`nakagami_correlation`.
+    lag correlation is :func:`nakagami_correlation`. F⁻¹(q) = sqrt(Ω)·sqrt(P⁻¹(m, q)/m) with P⁻¹ the
+    inverse regularised lower incomplete gamma function (the floats of ``scipy.stats.nakagami.ppf``,
+    without its per-call argument checks).
     """
 
     def __init__(self, size: int, m: float, omega: float, rng: np.random.Generator) -> None:
         self._rng = rng
-        self._dist = stats.nakagami(m, scale=math.sqrt(omega))
+        self._m, self._scale = m, math.sqrt(omega)
         self._x = rng.standard_normal(size)
         self._phase = PhaseRandomWalk(size, rng)
 
     def value(self) -> np.ndarray:
         """Current complex fading vector."""
-        amplitude = self._dist.ppf(np.clip(stats.norm.cdf(self._x), 1e-15, 1 - 1e-15))
+        q = np.clip(special.ndtr(self._x), 1e-15, 1 - 1e-15)
+        amplitude = np.sqrt(1.0 / self._m * special.gammaincinv(self._m, q)) * self._scale
         return amplitude * self._phase.value
 
     def step(self, rho: float) -> np.ndarray:

@@ -42,6 +42,7 @@ CALIBRATION_RANGE: Final = (0.25, 4.0)  #: bounds of the covariance scale learne
 CORRELATION_CLIP: Final = (1e-6, 1.0 - 1e-9)  #: a learned lag correlation is kept inside this range
 EXPECTATION_DRAWS: Final = 256  #: Monte-Carlo draws per judged instant for expected rates
 _EXPECTATION_SEED: Final = 20261127  #: fixed common random numbers of the expectation (a quadrature rule)
+PLATFORM_MEMORY: Final = 64  #: instants whose satellite and transmitter positions the twin's geometry remembers
 
 
 class SatelliteTrack:
@@ -109,12 +110,24 @@ class TwinKnowledge:
     uav_plans: Mapping[str, WaypointTrajectory]
     bs_m: Mapping[str, np.ndarray]
     eve_error_bound: float
+    _platforms: dict = field(default_factory=dict, init=False, repr=False, compare=False)  #: t → :meth:`_platforms_at`
+
+    def _platforms_at(self, t_s: float) -> tuple[np.ndarray, float, dict[str, np.ndarray]]:
+        """(satellite ENU (m), elevation (rad), transmitter positions (m)) at ``t_s`` (s), remembered for the
+        last :data:`PLATFORM_MEMORY` instants (every forecast asks for the same few ticks; read-only arrays)."""
+        out = self._platforms.get(t_s)
+        if out is None:
+            if len(self._platforms) >= PLATFORM_MEMORY:
+                del self._platforms[next(iter(self._platforms))]
+            sat_m, elevation = self.satellite.at(t_s)
+            transmitters_m = {**{name: plan.position_m(t_s) for name, plan in self.uav_plans.items()},
+                              **{name: np.asarray(p, dtype=float) for name, p in self.bs_m.items()}}
+            out = self._platforms[t_s] = (sat_m, elevation, transmitters_m)
+        return out
 
     def geometry(self, t_s: float, receivers_m: Mapping[str, np.ndarray], rain_fade_db: float) -> LinkGeometry:
         """The link geometry at ``t_s`` (s) on the twin's view."""
-        sat_m, elevation = self.satellite.at(t_s)
-        transmitters_m = {**{name: plan.position_m(t_s) for name, plan in self.uav_plans.items()},
-                          **{name: np.asarray(p, dtype=float) for name, p in self.bs_m.items()}}
+        sat_m, elevation, transmitters_m = self._platforms_at(t_s)
         return LinkGeometry(sat_m, elevation, self.beam_centre_m, transmitters_m, dict(receivers_m), rain_fade_db)
 
 
@@ -182,7 +195,7 @@ class Calibration:
     @property
     def scale(self) -> float:
         """Factor applied to this transmitter's predicted covariances."""
-        return float(np.clip(self.ratio, *CALIBRATION_RANGE)) if self.weight > 0 else 1.0
+        return min(max(self.ratio, CALIBRATION_RANGE[0]), CALIBRATION_RANGE[1]) if self.weight > 0 else 1.0
 
     def drain(self) -> float:
         """Mean score since the last call (NaN if none) and reset that list."""
