@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
 from typing import Final, Mapping, Sequence
 
 import numpy as np
@@ -297,7 +298,7 @@ class RadioParameters:
             return JAKES_FACTOR * wavelength_m(self.carrier_freq_hz) / max(relative_speed_mps, self.jakes_min_speed_mps)
         return self.transmitters[transmitter].coherence_s
 
-    @property
+    @cached_property
     def noise_w(self) -> float:
         """Receiver noise power N0 (W)."""
         return noise_power_w(self.bandwidth_hz, self.noise_figure_db)
@@ -379,13 +380,19 @@ def large_scale(params: RadioParameters, geo: LinkGeometry, transmitters: Sequen
     return LargeScale(amplitude, los)
 
 
+@lru_cache(maxsize=64)
+def _rain_factor(rain_fade_db: float) -> float:
+    """β as a power ratio, 10^(−β_dB/10) (–); the weather holds a fade for many ticks."""
+    return float(db_to_linear(-rain_fade_db))
+
+
 def _satellite_amplitudes(params: RadioParameters, geo: LinkGeometry, wavelength: float, scale: float) -> dict[str, float]:
     """sqrt(C_L·b·β / N0) of the satellite's link to each receiver (0 below the minimum elevation) (Yin et al. eq. 1–2)."""
     receivers = list(geo.receivers_m)
     if geo.satellite_elevation_rad < params.sat_min_elevation_rad:
         return dict.fromkeys(receivers, 0.0)
     boresight = _unit(geo.beam_centre_m - geo.satellite_m)
-    rain_factor = float(db_to_linear(-geo.rain_fade_db))
+    rain_factor = _rain_factor(geo.rain_fade_db)
     off_axis, distances = np.empty(len(receivers)), np.empty(len(receivers))
     for i, r in enumerate(receivers):
         to_rx = geo.receivers_m[r] - geo.satellite_m
@@ -486,7 +493,8 @@ class ChannelModel:
         values = np.zeros((len(top.transmitters), len(top.receivers), max(top.antennas.values())), dtype=complex)
         for r, receiver in enumerate(top.receivers):
             for t, (name, tx) in enumerate(p.transmitters.items()):
-                rho = gauss_markov_rho(dt, p.coherence_s(name, geo.link_speed_mps(name, receiver)))
+                speed = geo.link_speed_mps(name, receiver) if p.coherence_model == "jakes" else 0.0  # only Jakes uses it
+                rho = gauss_markov_rho(dt, p.coherence_s(name, speed))
                 fading = self._fading[name, receiver]
                 amplitude = big.amplitude[name, receiver]
                 if tx.kind == "satellite":  # eq. 1–2: h = sqrt(C_L·b·β)·exp(−jθ), θ uniform (a phase random walk)

@@ -255,9 +255,10 @@ class Forecast:
             power = {}
             for user in top.users:
                 x, tx = precoders[user], top.serving[user]
-                for r in receivers:
-                    pair = (tx, r)
-                    power[user, r] = float(np.vdot(x, (_outer(means[pair]) + covs[pair]) @ x).real)
+                m = np.stack([means[tx, r] for r in receivers])  # (R, N): every receiver of the user's transmitter at once
+                received = (m[:, :, None] * m.conj()[:, None, :] + np.stack([covs[tx, r] for r in receivers])) @ x
+                for r, y in zip(receivers, received):
+                    power[user, r] = float(np.vdot(x, y).real)
             eve_total = {e: sum(power[u, e] for u in top.users) + 1.0 for e in top.eves}
             rates = []
             for user in top.users:
