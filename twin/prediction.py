@@ -285,10 +285,14 @@ class Forecast:
         minima = []
         for means, covs in zip(self.means, self.covariances):
             power = {}
-            for tx, r in self._pairs():
-                samples = _draws(means[tx, r], covs[tx, r])
-                for user in top.users_of(tx):
-                    power[user, r] = np.abs(samples.conj() @ precoders[user]) ** 2  # (draws,)
+            for tx in top.transmitters:
+                users = top.users_of(tx)
+                if not users:
+                    continue
+                conj = _stacked_draws([means[tx, r] for r in top.receivers], [covs[tx, r] for r in top.receivers]).conj()
+                for user in users:
+                    received = np.abs(conj @ precoders[user]) ** 2  # (receivers, draws)
+                    power.update(((user, r), row) for r, row in zip(top.receivers, received))
             served = [u for u in top.users if self._reachable(means, covs, u)]
             rates = {}
             eve_total = {e: sum(power[u, e] for u in top.users) + 1.0 for e in top.eves}
@@ -327,22 +331,45 @@ def _eye(n: int) -> np.ndarray:
 _UNIT_DRAWS: dict[int, np.ndarray] = {}
 
 
-def _draws(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """(EXPECTATION_DRAWS, N) samples of CN(mean, cov) from the fixed standard draws.
-
-    The square root of C is taken from its eigendecomposition; for C = v·I with v > 0 (what the
-    predictor hands out) it is sqrt(v)·I, and the draws are scaled directly (the same floats).
-    """
-    n = mean.size
+def _unit_draws(n: int) -> np.ndarray:
+    """The fixed (EXPECTATION_DRAWS, n) standard complex normal draws."""
     if n not in _UNIT_DRAWS:
         rng = np.random.default_rng(np.random.SeedSequence(_EXPECTATION_SEED, spawn_key=(n,)))
         _UNIT_DRAWS[n] = (rng.standard_normal((EXPECTATION_DRAWS, n)) + 1j * rng.standard_normal((EXPECTATION_DRAWS, n))) / math.sqrt(2)
+    return _UNIT_DRAWS[n]
+
+
+def _identity_scale(cov: np.ndarray) -> float | None:
+    """v if ``cov`` is exactly v·I with v ≥ 0 (what the predictor hands out), else None."""
     v = cov[0, 0]
-    if v.imag == 0.0 and v.real > 0.0 and np.array_equal(cov, v.real * _eye(n)):
-        return mean[None, :] + _UNIT_DRAWS[n] * math.sqrt(v.real)
+    if v.imag == 0.0 and v.real >= 0.0 and np.array_equal(cov, v.real * _eye(cov.shape[0])):
+        return v.real
+    return None
+
+
+def _stacked_draws(means: Sequence[np.ndarray], covs: Sequence[np.ndarray]) -> np.ndarray:
+    """(links, EXPECTATION_DRAWS, N): :func:`_draws` of each (mean, cov) pair, in one product when every C is v·I."""
+    scales = [_identity_scale(cov) for cov in covs]
+    if None in scales:
+        return np.stack([_draws(m, c) for m, c in zip(means, covs)])
+    return np.stack(means)[:, None, :] + _unit_draws(means[0].size)[None] * np.sqrt(scales)[:, None, None]
+
+
+def _draws(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """(EXPECTATION_DRAWS, N) samples of CN(mean, cov) from the fixed standard draws.
+
+    The square root of C is taken from its eigendecomposition; for C = v·I with v ≥ 0 (what the
+    predictor hands out) it is sqrt(v)·I, and the draws are scaled directly (the same floats, up to
+    the sign of a zero).
+    """
+    n = mean.size
+    unit = _unit_draws(n)
+    v = _identity_scale(cov)
+    if v is not None:
+        return mean[None, :] + unit * math.sqrt(v)
     vals, vecs = np.linalg.eigh((cov + cov.conj().T) / 2)
     root = (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.conj().T
-    return mean[None, :] + _UNIT_DRAWS[n] @ root.T
+    return mean[None, :] + unit @ root.T
 
 
 class ChannelPredictor:
