@@ -255,8 +255,8 @@ class Forecast:
             power = {}
             for user in top.users:
                 x, tx = precoders[user], top.serving[user]
-                m = np.stack([means[tx, r] for r in receivers])  # (R, N): every receiver of the user's transmitter at once
-                received = (m[:, :, None] * m.conj()[:, None, :] + np.stack([covs[tx, r] for r in receivers])) @ x
+                m = np.array([means[tx, r] for r in receivers])  # (R, N): every receiver of the user's transmitter at once
+                received = (m[:, :, None] * m.conj()[:, None, :] + np.array([covs[tx, r] for r in receivers])) @ x
                 for r, y in zip(receivers, received):
                     power[user, r] = float(np.vdot(x, y).real)
             eve_total = {e: sum(power[u, e] for u in top.users) + 1.0 for e in top.eves}
@@ -352,7 +352,7 @@ def _stacked_draws(means: Sequence[np.ndarray], covs: Sequence[np.ndarray]) -> n
     scales = [_identity_scale(cov) for cov in covs]
     if None in scales:
         return np.stack([_draws(m, c) for m, c in zip(means, covs)])
-    return np.stack(means)[:, None, :] + _unit_draws(means[0].size)[None] * np.sqrt(scales)[:, None, None]
+    return np.array(means)[:, None, :] + _unit_draws(means[0].size)[None] * np.sqrt(scales)[:, None, None]
 
 
 def _draws(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
