@@ -33,6 +33,7 @@ CHECK_COLUMNS_ENV = "SAGIN_TWIN_CHECK_EVENT_COLUMNS"  #: "1" makes every EventLo
 Scalar = int | float | str | bool | None
 
 _write = os.write  #: the one call that puts bytes in a log file (a test swaps it to inject a full disk)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  #: one compact encoder for every row (json.dumps builds one per call)
 
 
 class LogWriteError(OSError):
@@ -182,7 +183,7 @@ class EventLog:
         if self.failure is not None:
             raise self.failure
         try:
-            stream.write(json.dumps(row, separators=(",", ":"), allow_nan=False) + "\n")
+            stream.write(_ENCODER.encode(row) + "\n")
             stream.flush()
         except LogWriteError as exc:
             self.failure = exc

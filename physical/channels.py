@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Final, Mapping
+from functools import cached_property, lru_cache
+from typing import Final, Mapping, Sequence
 
 import numpy as np
 from scipy import special, stats
@@ -35,8 +36,13 @@ BEAM_U_FACTOR: Final = 2.07123  #: u = 2.07123·sin α / sin α_3dB in the ITU s
 ULA_SPACING_WAVELENGTHS: Final = 0.5  #: half-wavelength uniform linear arrays
 
 
+def _norm(vector: np.ndarray) -> float:
+    """‖v‖ of a real 1-D vector: exactly ``np.linalg.norm`` (sqrt of the BLAS dot), without its overhead."""
+    return math.sqrt(vector.dot(vector))
+
+
 def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(vector)
+    norm = _norm(vector)
     return vector / norm if norm > 0 else vector
 
 
@@ -70,16 +76,21 @@ def bs_large_scale_gain(ref_gain: float, distance_m: np.ndarray | float) -> np.n
     return ref_gain * np.asarray(distance_m, dtype=float) ** -4.0
 
 
+_ULA_RAMP: dict[int, np.ndarray] = {}  #: −j2π·(d/λ)·n of each array size (the factor of cos(angle) in the ULA's phases)
+
+
 def ula_response(antennas: int, direction: np.ndarray) -> np.ndarray:
     """Line-of-sight response of a half-wavelength ULA along the east axis toward a unit ``direction``."""
-    cos_angle = float(np.clip(direction[0], -1.0, 1.0))
-    n = np.arange(antennas)
-    return np.exp(-2j * math.pi * ULA_SPACING_WAVELENGTHS * n * cos_angle)
+    cos_angle = min(max(float(direction[0]), -1.0), 1.0)
+    ramp = _ULA_RAMP.get(antennas)
+    if ramp is None:
+        ramp = _ULA_RAMP[antennas] = -2j * math.pi * ULA_SPACING_WAVELENGTHS * np.arange(antennas)
+    return np.exp(ramp * cos_angle)
 
 
 def line_of_sight(antennas: int, wavelength: float, tx_to_rx_m: np.ndarray) -> np.ndarray:
     """Line-of-sight array response with its range phase: e^{−j2πd/λ}·(ULA response), d = ‖tx_to_rx_m‖ (m)."""
-    distance = float(np.linalg.norm(tx_to_rx_m))
+    distance = _norm(tx_to_rx_m)
     return np.exp(-2j * math.pi * distance / wavelength) * ula_response(antennas, _unit(tx_to_rx_m))
 
 
@@ -169,18 +180,21 @@ class NakagamiFading:
 
     The amplitude is F⁻¹(Φ(x)) with x a real AR(1) N(0, 1) process, so each element's marginal is
     exactly Nakagami(m, Ω): E[|g|²] = Ω. The phase is a :class:`PhaseRandomWalk`; the complex
-    lag correlation is :func:`nakagami_correlation`.
+    lag correlation is :func:`nakagami_correlation`. F⁻¹(q) = sqrt(Ω)·sqrt(P⁻¹(m, q)/m) with P⁻¹ the
+    inverse regularised lower incomplete gamma function (the floats of ``scipy.stats.nakagami.ppf``,
+    without its per-call argument checks).
     """
 
     def __init__(self, size: int, m: float, omega: float, rng: np.random.Generator) -> None:
         self._rng = rng
-        self._dist = stats.nakagami(m, scale=math.sqrt(omega))
+        self._m, self._scale = m, math.sqrt(omega)
         self._x = rng.standard_normal(size)
         self._phase = PhaseRandomWalk(size, rng)
 
     def value(self) -> np.ndarray:
         """Current complex fading vector."""
-        amplitude = self._dist.ppf(np.clip(stats.norm.cdf(self._x), 1e-15, 1 - 1e-15))
+        q = np.clip(special.ndtr(self._x), 1e-15, 1 - 1e-15)
+        amplitude = np.sqrt(1.0 / self._m * special.gammaincinv(self._m, q)) * self._scale
         return amplitude * self._phase.value
 
     def step(self, rho: float) -> np.ndarray:
@@ -284,7 +298,7 @@ class RadioParameters:
             return JAKES_FACTOR * wavelength_m(self.carrier_freq_hz) / max(relative_speed_mps, self.jakes_min_speed_mps)
         return self.transmitters[transmitter].coherence_s
 
-    @property
+    @cached_property
     def noise_w(self) -> float:
         """Receiver noise power N0 (W)."""
         return noise_power_w(self.bandwidth_hz, self.noise_figure_db)
@@ -319,8 +333,8 @@ class LinkGeometry:
         rx = np.zeros(3) if self.receivers_velocity_mps is None else np.asarray(self.receivers_velocity_mps.get(receiver, np.zeros(3)))
         moving = self.transmitters_velocity_mps or {}
         if transmitter in moving:
-            return float(np.linalg.norm(np.asarray(moving[transmitter]) - rx))
-        return float(np.linalg.norm(rx))
+            return _norm(np.asarray(moving[transmitter], dtype=float) - rx)
+        return _norm(np.asarray(rx, dtype=float))
 
 
 @dataclass(frozen=True)
@@ -337,33 +351,56 @@ class LargeScale:
     los: dict[tuple[str, str], np.ndarray]
 
 
-def large_scale(params: RadioParameters, geo: LinkGeometry) -> LargeScale:
+def large_scale(params: RadioParameters, geo: LinkGeometry, transmitters: Sequence[str] | None = None) -> LargeScale:
     """Path gains (eq. 1–3), beam gain (eq. 2), rain fade and UAV line of sight for every link of ``geo``.
 
     Shared by the physical channel model and the twin's predictor (which evaluates it on its own
-    view of the geometry: orbit, flight plans and the receivers' reported tracks).
+    view of the geometry: orbit, flight plans and the receivers' reported tracks, one transmitter's
+    links at a time: ``transmitters`` limits the links to theirs; default all). The satellite's
+    gains are evaluated for all receivers at once (the same element-wise floats as one at a time).
     """
     wavelength = wavelength_m(params.carrier_freq_hz)
     scale = 1.0 / math.sqrt(params.noise_w)
-    boresight = _unit(geo.beam_centre_m - geo.satellite_m)
-    sat_on = geo.satellite_elevation_rad >= params.sat_min_elevation_rad
-    rain_factor = float(db_to_linear(-geo.rain_fade_db))
     amplitude, los = {}, {}
-    for r, rx in geo.receivers_m.items():
-        for name, tx in params.transmitters.items():
-            if tx.kind == "satellite":
-                to_rx = rx - geo.satellite_m
-                off_axis = math.acos(float(np.clip(np.dot(boresight, _unit(to_rx)), -1.0, 1.0)))
-                gain = free_space_gain(wavelength, np.linalg.norm(to_rx)) * spot_beam_gain(off_axis, params.sat_beam_3db_rad,
-                                                                                            params.sat_max_gain)
-                amplitude[name, r] = scale * math.sqrt(gain * rain_factor) if sat_on else 0.0
-            elif tx.kind == "uav":
-                uav_vec = rx - geo.transmitters_m[name]
-                amplitude[name, r] = scale * math.sqrt(uav_large_scale_gain(tx.ref_gain, np.linalg.norm(uav_vec)))
+    for name in params.transmitters if transmitters is None else transmitters:
+        tx = params.transmitters[name]
+        if tx.kind == "satellite":
+            amplitude.update(((name, r), a) for r, a in _satellite_amplitudes(params, geo, wavelength, scale).items())
+        elif tx.kind == "uav":
+            uav_m = geo.transmitters_m[name]
+            for r, rx in geo.receivers_m.items():
+                uav_vec = rx - uav_m
+                amplitude[name, r] = scale * math.sqrt(uav_large_scale_gain(tx.ref_gain, _norm(uav_vec)))
                 los[name, r] = line_of_sight(tx.antennas, wavelength, uav_vec)
-            else:
-                amplitude[name, r] = scale * math.sqrt(bs_large_scale_gain(tx.ref_gain, np.linalg.norm(rx - geo.transmitters_m[name])))
+        else:
+            bs_m = geo.transmitters_m[name]
+            distances = np.array([_norm(rx - bs_m) for rx in geo.receivers_m.values()])
+            gains = bs_large_scale_gain(tx.ref_gain, distances).tolist()
+            amplitude.update(((name, r), scale * math.sqrt(gain)) for r, gain in zip(geo.receivers_m, gains))
     return LargeScale(amplitude, los)
+
+
+@lru_cache(maxsize=64)
+def _rain_factor(rain_fade_db: float) -> float:
+    """β as a power ratio, 10^(−β_dB/10) (–); the weather holds a fade for many ticks."""
+    return float(db_to_linear(-rain_fade_db))
+
+
+def _satellite_amplitudes(params: RadioParameters, geo: LinkGeometry, wavelength: float, scale: float) -> dict[str, float]:
+    """sqrt(C_L·b·β / N0) of the satellite's link to each receiver (0 below the minimum elevation) (Yin et al. eq. 1–2)."""
+    receivers = list(geo.receivers_m)
+    if geo.satellite_elevation_rad < params.sat_min_elevation_rad:
+        return dict.fromkeys(receivers, 0.0)
+    boresight = _unit(geo.beam_centre_m - geo.satellite_m)
+    rain_factor = _rain_factor(geo.rain_fade_db)
+    off_axis, distances = np.empty(len(receivers)), np.empty(len(receivers))
+    for i, r in enumerate(receivers):
+        to_rx = geo.receivers_m[r] - geo.satellite_m
+        distance = _norm(to_rx)
+        off_axis[i] = math.acos(min(max(float(boresight.dot(_unit(to_rx))), -1.0), 1.0))
+        distances[i] = distance
+    gains = free_space_gain(wavelength, distances) * spot_beam_gain(off_axis, params.sat_beam_3db_rad, params.sat_max_gain)
+    return {r: scale * math.sqrt(gain * rain_factor) for r, gain in zip(receivers, gains.tolist())}
 
 
 def interference_to_noise(params: RadioParameters, power_w: float, satellites_m: np.ndarray, geocentre_m: np.ndarray,
@@ -456,7 +493,8 @@ class ChannelModel:
         values = np.zeros((len(top.transmitters), len(top.receivers), max(top.antennas.values())), dtype=complex)
         for r, receiver in enumerate(top.receivers):
             for t, (name, tx) in enumerate(p.transmitters.items()):
-                rho = gauss_markov_rho(dt, p.coherence_s(name, geo.link_speed_mps(name, receiver)))
+                speed = geo.link_speed_mps(name, receiver) if p.coherence_model == "jakes" else 0.0  # only Jakes uses it
+                rho = gauss_markov_rho(dt, p.coherence_s(name, speed))
                 fading = self._fading[name, receiver]
                 amplitude = big.amplitude[name, receiver]
                 if tx.kind == "satellite":  # eq. 1–2: h = sqrt(C_L·b·β)·exp(−jθ), θ uniform (a phase random walk)

@@ -30,6 +30,7 @@ MIN_PERIGEE_ALTITUDE_M: Final = 150e3  #: below this the orbit decays within day
 MAX_LEO_APOGEE_ALTITUDE_M: Final = 2_000e3  #: the simulator models LEO only
 MAX_TLE_AGE_DAYS: Final = 30.0  #: SGP4 elements are used at most this far (days) from their epoch, before or after
 EPHEMERIS_MARGIN_S: Final = 86_400.0  #: runs must stay this far (s) inside the shipped ephemeris's span
+GEOMETRY_CHUNK: Final = 4096  #: times per skyfield call of :meth:`LeoOrbit.geometry` (its nutation series is ~700 terms × times)
 
 _DECIMAL: Final = r" *[0-9]+\.[0-9]+"  # right-justified decimal number
 _ASSUMED_POINT: Final = r"[ +-][0-9]{5}[ +-][0-9]"  # ±ddddd±e: 0.ddddd × 10^±e
@@ -358,8 +359,17 @@ class LeoOrbit:
         return run_times(start_utc, offsets_s)
 
     def geometry(self, site: GroundSite, start_utc: datetime, t_s: np.ndarray) -> SiteGeometry:
-        """Vectorised geometry at times ``start_utc + t_s`` (one skyfield call per quantity)."""
+        """Vectorised geometry at times ``start_utc + t_s``: one skyfield call per quantity and chunk of
+        :data:`GEOMETRY_CHUNK` times, so memory does not grow with the run length (every time is
+        computed on its own: the chunks give the same floats as one call)."""
         t_s = np.asarray(t_s, dtype=float)
+        if t_s.size <= GEOMETRY_CHUNK:
+            return self._geometry(site, start_utc, t_s)
+        parts = [self._geometry(site, start_utc, t_s[i:i + GEOMETRY_CHUNK]) for i in range(0, t_s.size, GEOMETRY_CHUNK)]
+        return SiteGeometry(t_s, *(np.concatenate([getattr(p, name) for p in parts])
+                                   for name in ("elevation_rad", "azimuth_rad", "range_m", "sat_sunlit", "sun_elevation_rad")))
+
+    def _geometry(self, site: GroundSite, start_utc: datetime, t_s: np.ndarray) -> SiteGeometry:
         times = self._times(start_utc, t_s)
         topos = site_position(site)
         elevation, azimuth, distance = (self.satellite - topos).at(times).altaz()

@@ -241,3 +241,56 @@ def test_uav_velocity_is_the_derivative_of_its_position():
         numeric = (plan.position_m(t + 1e-4) - plan.position_m(t - 1e-4)) / 2e-4
         assert np.allclose(plan.velocity_mps(t), numeric, atol=1e-6)
     assert np.allclose(plan.velocity_mps(1000.0), 0.0)  # hovering at the last waypoint
+
+
+def test_large_scale_per_link_closed_forms_and_a_transmitter_subset():
+    """Every link of the vectorised large-scale model against eq. 1–3 written out per link; a subset of
+    transmitters gives the same links (the predictor asks for one transmitter's links)."""
+    from dataclasses import replace
+
+    from physical.channels import large_scale
+    from physical.snapshot import paper_radio
+
+    radio = paper_radio(4)
+    geo = _static_geometry((100.0, 50.0, 1.5))
+    geo.receivers_m.update(au=np.array([-80.0, 120.0, 60.0]), e=np.array([180.0, -150.0, 1.5]))
+    big = large_scale(radio, geo)
+    lam, noise = wavelength_m(radio.carrier_freq_hz), radio.noise_w
+    boresight = (geo.beam_centre_m - geo.satellite_m) / math.dist(geo.beam_centre_m, geo.satellite_m)
+    for r, rx in geo.receivers_m.items():
+        to_rx = rx - geo.satellite_m
+        d = math.dist(rx, geo.satellite_m)
+        off_axis = math.acos(min(1.0, float(boresight @ to_rx) / d))
+        u = 2.07123 * math.sin(off_axis) / math.sin(radio.sat_beam_3db_rad)
+        u = max(u, 1e-6)
+        beam = radio.sat_max_gain * (special.jv(1, u) / (2 * u) + 36 * special.jv(3, u) / u**3) ** 2
+        assert big.amplitude["satellite", r] == pytest.approx(math.sqrt((lam / (4 * math.pi * d)) ** 2 * beam / noise), rel=1e-9)
+        uav_d = math.dist(rx, geo.transmitters_m["uav"])
+        assert big.amplitude["uav", r] == pytest.approx(math.sqrt(radio.transmitters["uav"].ref_gain / uav_d**2 / noise), rel=1e-12)
+        cos_angle = (rx - geo.transmitters_m["uav"])[0] / uav_d
+        n = np.arange(radio.transmitters["uav"].antennas)
+        expected_los = np.exp(-2j * math.pi * uav_d / lam) * np.exp(-1j * math.pi * n * cos_angle)
+        assert np.allclose(big.los["uav", r], expected_los, atol=1e-9)
+        bs_d = math.dist(rx, geo.transmitters_m["bs"])
+        assert big.amplitude["bs", r] == pytest.approx(math.sqrt(radio.transmitters["bs"].ref_gain / bs_d**4 / noise), rel=1e-12)
+    for tx in radio.transmitters:
+        alone = large_scale(radio, geo, (tx,))
+        assert set(alone.amplitude) == {(tx, r) for r in geo.receivers_m}
+        assert all(alone.amplitude[k] == big.amplitude[k] for k in alone.amplitude)
+        assert all(np.array_equal(alone.los[k], big.los[k]) for k in alone.los)
+    higher_mask = replace(radio, sat_min_elevation_rad=geo.satellite_elevation_rad + 0.01)
+    below = large_scale(higher_mask, geo, ("satellite",))
+    assert set(below.amplitude.values()) == {0.0}  # below the minimum elevation the satellite does not serve
+
+
+@pytest.mark.parametrize("m, omega", [(2.0, 1.0), (0.6, 2.5), (5.0, 0.3)])
+def test_nakagami_amplitude_is_scipys_quantile_of_the_gaussian_state(m, omega):
+    """The copula amplitude is F⁻¹(Φ(x)) with scipy's own Nakagami quantile (the same floats, no drift)."""
+    from scipy import stats
+
+    fading = NakagamiFading(6, m, omega, np.random.default_rng(5))
+    for _ in range(50):
+        q = np.clip(stats.norm.cdf(fading._x), 1e-15, 1 - 1e-15)
+        expected = stats.nakagami(m, scale=math.sqrt(omega)).ppf(q) * fading._phase.value
+        np.testing.assert_array_equal(fading.value(), expected)
+        fading.step(0.8)

@@ -201,10 +201,8 @@ def test_the_twins_forecast_carries_no_correlation_across_a_predicted_handover()
         report = _report(now, t0, "SAT-A")
         predictor = ChannelPredictor(KNOW)
         big0 = predictor._large_scale_at(report, t0, 0.0)
-        within = predictor._predict(report, "su", report.channels["su"], t0 + 0.5, big0,
-                                    predictor._large_scale_at(report, t0 + 0.5, 0.0), False)  # still SAT-A
-        across = predictor._predict(report, "su", report.channels["su"], HANDOVER_S, big0,
-                                    predictor._large_scale_at(report, HANDOVER_S, 0.0), False)  # SAT-B serves
+        within = predictor._predict(report, t0 + 0.5, big0, predictor._large_scale_at(report, t0 + 0.5, 0.0))["su"]  # still SAT-A
+        across = predictor._predict(report, HANDOVER_S, big0, predictor._large_scale_at(report, HANDOVER_S, 0.0))["su"]  # SAT-B serves
         assert np.abs(within[0]).sum() > 0 and np.all(across[0] == 0)
         model.restart_satellite_fading()  # what the World does at the handover
         later = _satellite_channels(model, HANDOVER_S)

@@ -128,3 +128,19 @@ def test_sun_is_down_at_the_default_night_pass():
     geo = orbit.geometry(site, culmination, np.array([0.0]))
     # 13:45 UTC is 21:45 local time in mid-November at 117.6° E: well after sunset
     assert math.degrees(geo.sun_elevation_rad[0]) < -18.0
+
+
+def test_geometry_in_chunks_is_the_geometry_in_one_call(monkeypatch):
+    """Long runs compute the geometry in chunks of times (memory flat in the run length); every
+    quantity is computed per time, so the chunks must give exactly the floats of one call."""
+    import physical.orbit as orbit_module
+
+    orbit = LeoOrbit.from_tle(TLE)
+    site = GroundSite("Xinglong", 40.3959, 117.5772, 900.0)
+    offsets = np.arange(0.0, 6 * 3600.0, 10.0)
+    whole = orbit.geometry(site, START, offsets)
+    monkeypatch.setattr(orbit_module, "GEOMETRY_CHUNK", 250)  # 2160 times in 9 chunks, the last one short
+    chunked = orbit.geometry(site, START, offsets)
+    for name in ("t_s", "elevation_rad", "azimuth_rad", "range_m", "sat_sunlit", "sun_elevation_rad"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name))
+    assert chunked.elevation_rad.max() > 0 > chunked.elevation_rad.min()  # a pass and the rest of the orbit

@@ -190,3 +190,29 @@ def test_slnr_direction_maximises_the_generalised_rayleigh_quotient(n, seed, lim
 
     others = rng.standard_normal((20, n)) + 1j * rng.standard_normal((20, n))
     assert all(quotient(u) >= quotient(x) * (1 - 1e-9) for x in others)
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 7])
+def test_expectation_draws_of_a_scaled_identity_are_the_eigendecomposition_draws(n):
+    """C = v·I (what the predictor hands out) takes a shortcut; it matches the square root by
+    eigendecomposition, and a general covariance's draws still have that covariance."""
+    from twin.prediction import _UNIT_DRAWS, EXPECTATION_DRAWS, _draws, _stacked_draws
+
+    rng = np.random.default_rng(n)
+    mean = rng.standard_normal(n) + 1j * rng.standard_normal(n)
+    for v in (1e-12, 0.37, 4.0e6):
+        samples = _draws(mean, v * np.eye(n))
+        vals, vecs = np.linalg.eigh(v * np.eye(n) + 0j)
+        root = (vecs * np.sqrt(vals)) @ vecs.conj().T
+        np.testing.assert_allclose(samples, mean[None, :] + _UNIT_DRAWS[n] @ root.T, rtol=1e-12, atol=0.0)
+        assert samples.shape == (EXPECTATION_DRAWS, n)
+    np.testing.assert_array_equal(_draws(mean, np.zeros((n, n), complex)), np.broadcast_to(mean, (EXPECTATION_DRAWS, n)))
+    a = rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))
+    cov = a @ a.conj().T
+    links = [(mean, 0.5 * np.eye(n)), (2 * mean, np.zeros((n, n))), (mean, 3.0 * np.eye(n) + 0j)]
+    for chosen in (links, links + [(mean, cov)]):  # all v·I: one product; a general C: link by link
+        stacked = _stacked_draws([m for m, _ in chosen], [c for _, c in chosen])
+        np.testing.assert_array_equal(stacked, np.stack([_draws(m, c) for m, c in chosen]))
+    samples = _draws(np.zeros(n), cov)
+    empirical = samples.T @ samples.conj() / EXPECTATION_DRAWS
+    assert np.linalg.norm(empirical - cov) < 0.5 * np.linalg.norm(cov)  # 256 fixed draws: a rough quadrature

@@ -42,6 +42,7 @@ CALIBRATION_RANGE: Final = (0.25, 4.0)  #: bounds of the covariance scale learne
 CORRELATION_CLIP: Final = (1e-6, 1.0 - 1e-9)  #: a learned lag correlation is kept inside this range
 EXPECTATION_DRAWS: Final = 256  #: Monte-Carlo draws per judged instant for expected rates
 _EXPECTATION_SEED: Final = 20261127  #: fixed common random numbers of the expectation (a quadrature rule)
+PLATFORM_MEMORY: Final = 64  #: instants whose satellite and transmitter positions the twin's geometry remembers
 
 
 class SatelliteTrack:
@@ -109,12 +110,24 @@ class TwinKnowledge:
     uav_plans: Mapping[str, WaypointTrajectory]
     bs_m: Mapping[str, np.ndarray]
     eve_error_bound: float
+    _platforms: dict = field(default_factory=dict, init=False, repr=False, compare=False)  #: t → :meth:`_platforms_at`
+
+    def _platforms_at(self, t_s: float) -> tuple[np.ndarray, float, dict[str, np.ndarray]]:
+        """(satellite ENU (m), elevation (rad), transmitter positions (m)) at ``t_s`` (s), remembered for the
+        last :data:`PLATFORM_MEMORY` instants (every forecast asks for the same few ticks; read-only arrays)."""
+        out = self._platforms.get(t_s)
+        if out is None:
+            if len(self._platforms) >= PLATFORM_MEMORY:
+                del self._platforms[next(iter(self._platforms))]
+            sat_m, elevation = self.satellite.at(t_s)
+            transmitters_m = {**{name: plan.position_m(t_s) for name, plan in self.uav_plans.items()},
+                              **{name: np.asarray(p, dtype=float) for name, p in self.bs_m.items()}}
+            out = self._platforms[t_s] = (sat_m, elevation, transmitters_m)
+        return out
 
     def geometry(self, t_s: float, receivers_m: Mapping[str, np.ndarray], rain_fade_db: float) -> LinkGeometry:
         """The link geometry at ``t_s`` (s) on the twin's view."""
-        sat_m, elevation = self.satellite.at(t_s)
-        transmitters_m = {**{name: plan.position_m(t_s) for name, plan in self.uav_plans.items()},
-                          **{name: np.asarray(p, dtype=float) for name, p in self.bs_m.items()}}
+        sat_m, elevation, transmitters_m = self._platforms_at(t_s)
         return LinkGeometry(sat_m, elevation, self.beam_centre_m, transmitters_m, dict(receivers_m), rain_fade_db)
 
 
@@ -182,7 +195,7 @@ class Calibration:
     @property
     def scale(self) -> float:
         """Factor applied to this transmitter's predicted covariances."""
-        return float(np.clip(self.ratio, *CALIBRATION_RANGE)) if self.weight > 0 else 1.0
+        return min(max(self.ratio, CALIBRATION_RANGE[0]), CALIBRATION_RANGE[1]) if self.weight > 0 else 1.0
 
     def drain(self) -> float:
         """Mean score since the last call (NaN if none) and reset that list."""
@@ -221,13 +234,13 @@ class Forecast:
         """E[h·hᴴ] = m·mᴴ + C averaged over the judged instants, per (transmitter, receiver)."""
         out = {}
         for pair in self._pairs():
-            out[pair] = sum(np.outer(m[pair], m[pair].conj()) + c[pair] for m, c in zip(self.means, self.covariances)) / len(self.times_s)
+            out[pair] = sum(_outer(m[pair]) + c[pair] for m, c in zip(self.means, self.covariances)) / len(self.times_s)
         return out
 
     def _reachable(self, means: dict, covs: dict, user: str) -> bool:
         """Whether the forecast gives the user's own link a mean or a spread (the user can be served)."""
         pair = (self.topology.serving[user], user)
-        return bool(np.any(means[pair] != 0) or np.trace(covs[pair]).real > 0)
+        return bool((means[pair] != 0).any() or covs[pair].trace().real > 0)
 
     def moment_min_rate(self, precoders: Mapping[str, np.ndarray]) -> float:
         """Min over the servable users of the moment-matched rates (bit/s/Hz), averaged over the instants.
@@ -236,14 +249,16 @@ class Forecast:
         statistical designs maximise; a cheap closed form for trigger checks. ``precoders``: user → x_k.
         """
         top = self.topology
+        receivers = top.receivers
         values = []
         for means, covs in zip(self.means, self.covariances):
             power = {}
             for user in top.users:
-                x = precoders[user]
-                for r in top.receivers:
-                    pair = (top.serving[user], r)
-                    power[user, r] = float(np.real(np.vdot(x, (np.outer(means[pair], means[pair].conj()) + covs[pair]) @ x)))
+                x, tx = precoders[user], top.serving[user]
+                m = np.array([means[tx, r] for r in receivers])  # (R, N): every receiver of the user's transmitter at once
+                received = (m[:, :, None] * m.conj()[:, None, :] + np.array([covs[tx, r] for r in receivers])) @ x
+                for r, y in zip(receivers, received):
+                    power[user, r] = float(np.vdot(x, y).real)
             eve_total = {e: sum(power[u, e] for u in top.users) + 1.0 for e in top.eves}
             rates = []
             for user in top.users:
@@ -270,10 +285,14 @@ class Forecast:
         minima = []
         for means, covs in zip(self.means, self.covariances):
             power = {}
-            for tx, r in self._pairs():
-                samples = _draws(means[tx, r], covs[tx, r])
-                for user in top.users_of(tx):
-                    power[user, r] = np.abs(samples.conj() @ precoders[user]) ** 2  # (draws,)
+            for tx in top.transmitters:
+                users = top.users_of(tx)
+                if not users:
+                    continue
+                conj = _stacked_draws([means[tx, r] for r in top.receivers], [covs[tx, r] for r in top.receivers]).conj()
+                for user in users:
+                    received = np.abs(conj @ precoders[user]) ** 2  # (receivers, draws)
+                    power.update(((user, r), row) for r, row in zip(top.receivers, received))
             served = [u for u in top.users if self._reachable(means, covs, u)]
             rates = {}
             eve_total = {e: sum(power[u, e] for u in top.users) + 1.0 for e in top.eves}
@@ -291,18 +310,66 @@ class Forecast:
         return expected, float(np.mean(np.concatenate(minima))) if minima else math.nan
 
 
+def _outer(mean: np.ndarray) -> np.ndarray:
+    """m·mᴴ (the floats of ``np.outer(m, m.conj())``, without its overhead)."""
+    return mean[:, None] * mean.conj()[None, :]
+
+
+_STILL = np.zeros(3)  #: the velocity of a receiver that reports none (m/s)
+_STILL.flags.writeable = False
+_EYE: dict[int, np.ndarray] = {}  #: read-only identity matrices by size
+
+
+def _eye(n: int) -> np.ndarray:
+    eye = _EYE.get(n)
+    if eye is None:
+        eye = _EYE[n] = np.eye(n)
+        eye.flags.writeable = False
+    return eye
+
+
 _UNIT_DRAWS: dict[int, np.ndarray] = {}
 
 
-def _draws(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """(EXPECTATION_DRAWS, N) samples of CN(mean, cov) from the fixed standard draws."""
-    n = mean.size
+def _unit_draws(n: int) -> np.ndarray:
+    """The fixed (EXPECTATION_DRAWS, n) standard complex normal draws."""
     if n not in _UNIT_DRAWS:
         rng = np.random.default_rng(np.random.SeedSequence(_EXPECTATION_SEED, spawn_key=(n,)))
         _UNIT_DRAWS[n] = (rng.standard_normal((EXPECTATION_DRAWS, n)) + 1j * rng.standard_normal((EXPECTATION_DRAWS, n))) / math.sqrt(2)
+    return _UNIT_DRAWS[n]
+
+
+def _identity_scale(cov: np.ndarray) -> float | None:
+    """v if ``cov`` is exactly v·I with v ≥ 0 (what the predictor hands out), else None."""
+    v = cov[0, 0]
+    if v.imag == 0.0 and v.real >= 0.0 and np.array_equal(cov, v.real * _eye(cov.shape[0])):
+        return v.real
+    return None
+
+
+def _stacked_draws(means: Sequence[np.ndarray], covs: Sequence[np.ndarray]) -> np.ndarray:
+    """(links, EXPECTATION_DRAWS, N): :func:`_draws` of each (mean, cov) pair, in one product when every C is v·I."""
+    scales = [_identity_scale(cov) for cov in covs]
+    if None in scales:
+        return np.stack([_draws(m, c) for m, c in zip(means, covs)])
+    return np.array(means)[:, None, :] + _unit_draws(means[0].size)[None] * np.sqrt(scales)[:, None, None]
+
+
+def _draws(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """(EXPECTATION_DRAWS, N) samples of CN(mean, cov) from the fixed standard draws.
+
+    The square root of C is taken from its eigendecomposition; for C = v·I with v ≥ 0 (what the
+    predictor hands out) it is sqrt(v)·I, and the draws are scaled directly (the same floats, up to
+    the sign of a zero).
+    """
+    n = mean.size
+    unit = _unit_draws(n)
+    v = _identity_scale(cov)
+    if v is not None:
+        return mean[None, :] + unit * math.sqrt(v)
     vals, vecs = np.linalg.eigh((cov + cov.conj().T) / 2)
     root = (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.conj().T
-    return mean[None, :] + _UNIT_DRAWS[n] @ root.T
+    return mean[None, :] + unit @ root.T
 
 
 class ChannelPredictor:
@@ -337,7 +404,7 @@ class ChannelPredictor:
         """The small-scale part of each user channel in a report (unit mean power per element)."""
         tx = report.transmitter
         radio = self._radio(tx)
-        big = large_scale(self.knowledge.radio, self.knowledge.geometry(report.measured_at_s, report.receivers_m, rain_fade_db))
+        big = large_scale(self.knowledge.radio, self.knowledge.geometry(report.measured_at_s, report.receivers_m, rain_fade_db), (tx,))
         out = {}
         for user in self.topology.users:
             h = report.channels[user]
@@ -386,50 +453,59 @@ class ChannelPredictor:
         return measured_by is not None and serving is not None and serving != measured_by
 
     def _large_scale_at(self, report: TransmitterReport, t_s: float, rain_fade_db: float):
-        """The twin's large-scale model of every link at ``t_s`` (s), the receivers moved on from ``report``'s
-        positions at their reported velocities (at the report's own instant: the reported positions)."""
+        """The twin's large-scale model of the links of ``report``'s transmitter at ``t_s`` (s), the receivers moved
+        on from ``report``'s positions at their reported velocities (at the report's own instant: the reported positions)."""
         know = self.knowledge
         tau = max(t_s - report.measured_at_s, 0.0)
         tracks = report.receivers_m if t_s == report.measured_at_s else {
-            r: report.receivers_m[r] + report.receivers_velocity_mps.get(r, np.zeros(3)) * tau for r in report.receivers_m}
-        return large_scale(know.radio, know.geometry(t_s, tracks, rain_fade_db))
+            r: report.receivers_m[r] + report.receivers_velocity_mps.get(r, _STILL) * tau for r in report.receivers_m}
+        return large_scale(know.radio, know.geometry(t_s, tracks, rain_fade_db), (report.transmitter,))
 
-    def _predict(self, report: TransmitterReport, receiver: str, channel: np.ndarray, t1_s: float,
-                 big0, big1, is_estimate: bool) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, error covariance) of one link of ``report`` at ``t1_s`` (s), given the large-scale model
-        ``big0`` at the report's instant and ``big1`` at ``t1_s`` (``_large_scale_at``)."""
+    def _predict(self, report: TransmitterReport, t1_s: float, big0, big1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Receiver → (mean, error covariance) of every link of ``report`` at ``t1_s`` (s) (Eves: from the
+        transmitter's estimates), given the large-scale model ``big0`` at the report's instant and ``big1``
+        at ``t1_s`` (``_large_scale_at``)."""
         tx = report.transmitter
-        radio = self._radio(tx)
-        know = self.knowledge
+        kind = self._radio(tx).kind
         tau = max(t1_s - report.measured_at_s, 0.0)
         fading = self.fading[tx]
-        c = fading.correlation(tau)
-        n = channel.size
-        s0, s1 = big0.amplitude[tx, receiver], big1.amplitude[tx, receiver]
-        if radio.kind == "satellite":
-            if s1 == 0.0:
-                return np.zeros(n, complex), np.zeros((n, n), complex)
-            measured = float(np.sqrt(np.mean(np.abs(channel) ** 2)))
-            if s0 == 0.0 or measured == 0.0 or self.handover_between(report, t1_s):
-                return np.zeros(n, complex), s1**2 * fading.power * np.eye(n)
-            ratio = s1 / s0
-            gain = c * ratio
-            mean = gain * channel
-            variance = (ratio * measured) ** 2 * fading.power * (1.0 - c * c)
-        elif radio.kind == "uav":
-            k1, k2 = rician_weights(radio.rician_k)
-            z0 = (channel / s0 - k1 * big0.los[tx, receiver]) / k2
-            gain = c * s1 / s0
-            mean = s1 * (k1 * big1.los[tx, receiver] + k2 * c * z0)
-            variance = s1**2 * k2**2 * fading.power * (1.0 - c * c)
-        else:
-            gain = c * s1 / s0
-            mean = gain * channel
-            variance = s1**2 * fading.power * (1.0 - c * c)
-        variance *= self.calibration[tx].scale
-        if is_estimate:  # the estimation error ‖Δ‖ = Δ·‖h_e‖ in a uniformly random direction
-            variance += gain**2 * know.eve_error_bound**2 * float(np.vdot(channel, channel).real) / n
-        return mean, variance * np.eye(n)
+        c, power = fading.correlation(tau), fading.power
+        calibration = self.calibration[tx].scale
+        bound = self.knowledge.eve_error_bound
+        k1, k2 = rician_weights(self._radio(tx).rician_k) if kind == "uav" else (0.0, 0.0)
+        handover = kind == "satellite" and self.handover_between(report, t1_s)
+        links = [(r, report.channels[r], False) for r in self.topology.users]
+        links += [(r, report.eve_estimates[r], True) for r in self.topology.eves]
+        out = {}
+        for receiver, channel, is_estimate in links:
+            n = channel.size
+            s0, s1 = big0.amplitude[tx, receiver], big1.amplitude[tx, receiver]
+            if kind == "satellite":
+                if s1 == 0.0:
+                    out[receiver] = np.zeros(n, complex), np.zeros((n, n), complex)
+                    continue
+                measured = float(np.sqrt(np.mean(np.abs(channel) ** 2)))
+                if s0 == 0.0 or measured == 0.0 or handover:
+                    out[receiver] = np.zeros(n, complex), s1**2 * power * _eye(n)
+                    continue
+                ratio = s1 / s0
+                gain = c * ratio
+                mean = gain * channel
+                variance = (ratio * measured) ** 2 * power * (1.0 - c * c)
+            elif kind == "uav":
+                z0 = (channel / s0 - k1 * big0.los[tx, receiver]) / k2
+                gain = c * s1 / s0
+                mean = s1 * (k1 * big1.los[tx, receiver] + k2 * c * z0)
+                variance = s1**2 * k2**2 * power * (1.0 - c * c)
+            else:
+                gain = c * s1 / s0
+                mean = gain * channel
+                variance = s1**2 * power * (1.0 - c * c)
+            variance *= calibration
+            if is_estimate:  # the estimation error ‖Δ‖ = Δ·‖h_e‖ in a uniformly random direction
+                variance += gain**2 * bound**2 * float(np.vdot(channel, channel).real) / n
+            out[receiver] = mean, variance * _eye(n)
+        return out
 
     def forecast(self, reports: Mapping[str, TransmitterReport], rain_fade_db: float, times_s: Sequence[float],
                  made_at_s: float) -> Forecast:
@@ -442,11 +518,9 @@ class ChannelPredictor:
             m_t, c_t = {}, {}
             for tx in top.transmitters:
                 report = reports[tx]
-                big0, big1 = at_report[tx], self._large_scale_at(report, t1, rain_fade_db)
-                for r in top.users:
-                    m_t[tx, r], c_t[tx, r] = self._predict(report, r, report.channels[r], t1, big0, big1, False)
-                for r in top.eves:
-                    m_t[tx, r], c_t[tx, r] = self._predict(report, r, report.eve_estimates[r], t1, big0, big1, True)
+                predicted = self._predict(report, t1, at_report[tx], self._large_scale_at(report, t1, rain_fade_db))
+                for r, (mean, cov) in predicted.items():
+                    m_t[tx, r], c_t[tx, r] = mean, cov
             means.append(m_t)
             covs.append(c_t)
         for tx in top.transmitters:  # remember what to score when the reports of those times arrive
