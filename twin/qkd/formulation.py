@@ -50,6 +50,10 @@ Exact reductions and formulations:
   columns by one θ per link and route group with Benders-style cuts θ ≥ Σ_{c∈S} p_c·(γ−β)·π·(need_c − R)
   generated in a cutting-plane loop (:func:`twin.qkd.solve.run_solver`); it has the same optimum as ``explicit`` and a
   much smaller LP (200 scenarios × 27 links: ≈2.5k instead of ≈6.5k rows).
+- ``free_backups=True`` builds the *free-backup relaxation* instead (used by :mod:`twin.qkd.decomposed`):
+  the recourse route blocks are continuous flows of value 1 − h with z ≥ x − h, so at an integer first
+  stage z = max(0, x − h): a request not hit keeps its route, a hit one is carried nowhere. Every
+  scenario-mode plan maps onto it at no higher cost, so its optimum bounds the scenario-mode one from below.
 The matrix is assembled as a sparse COO → CSC array (:mod:`twin.qkd.lp_builder`) and passed to HiGHS
 directly (no modelling layer).
 
@@ -134,12 +138,15 @@ class MilpModel:
     km_rule: bool  # one KM wavelength per parallel QKD link (Kaewpuang eq. 35), needs per class
     km_coef: np.ndarray  # (C, F, L) KM wavelengths per unit of link use
     served: np.ndarray  # (F, C) bool: request f is routed in class c (False: left unserved, no path up)
+    backups: list[tuple[np.ndarray, np.ndarray, int, np.ndarray]]  # (z, x[f], h, link-use w) per recourse block
+    free_backups: bool  # the free-backup relaxation (module docstring)
 
 
 
-def build_model(instance: QkdInstance, options: PlanOptions) -> MilpModel:
+def build_model(instance: QkdInstance, options: PlanOptions, free_backups: bool = False) -> MilpModel:
     """The deterministic-equivalent MILP of ``instance`` (module docstring) for ``options.reroute`` and
-    ``options.formulation``; every first-stage decision free (see :mod:`twin.qkd.fixings`)."""
+    ``options.formulation``, or with ``free_backups`` its free-backup relaxation; every first-stage
+    decision free (see :mod:`twin.qkd.fixings`)."""
     topo = Topology(instance)
     classes = scenario_classes(instance, topo)
     F, A, L, N = len(instance.requests), topo.n_arcs, topo.n_links, topo.n_nodes
@@ -173,12 +180,13 @@ def build_model(instance: QkdInstance, options: PlanOptions) -> MilpModel:
         ub[blocked] = 0.0
         return ub
 
-    def flow_rows(f: int, cols: np.ndarray) -> None:
+    def flow_rows(f: int, cols: np.ndarray) -> int:
         rhs = np.zeros(N)
         rhs[src[f]] = 1.0
         rhs[dst[f]] = -1.0
         r0 = b.add_rows(N, rhs, rhs)
         b.add_entries(topo.inc_rows + r0, cols[topo.inc_cols], topo.inc_vals)
+        return r0
 
     # first stage: routes x[f, a] with MTZ potentials
     x = np.zeros((F, A), dtype=np.int64)
@@ -212,6 +220,7 @@ def build_model(instance: QkdInstance, options: PlanOptions) -> MilpModel:
             block_key.append(("weather", instance.scenarios[w].weather))
     route_block: dict[tuple[int, int], np.ndarray] = {}
     made: dict[tuple, np.ndarray] = {}
+    hit_of: dict[int, tuple[int, int]] = {}  # first z column → (request, h column)
     for c, key in enumerate(block_key):
         for f in range(F):
             if key is None:
@@ -226,9 +235,12 @@ def build_model(instance: QkdInstance, options: PlanOptions) -> MilpModel:
                 down_links = sorted(down_of_class[c] - always_down)
                 down_arcs = np.array([a for l in down_links for a in (2 * l, 2 * l + 1)], dtype=np.int64)
                 blocked = np.concatenate([always_down_arcs, down_arcs])
-                z = b.add_cols(A, 0.0, 0.0, arc_upper(f, blocked), integer=True)
-                flow_rows(f, z)
+                z = b.add_cols(A, 0.0, 0.0, arc_upper(f, blocked), integer=not free_backups)
                 h = b.add_cols(1, 0.0, 0.0, 1.0)[0]
+                r0 = flow_rows(f, z)
+                if free_backups:  # a flow of value 1 − h: the route if not hit, nothing (a circulation) if hit
+                    b.add_entries([r0 + src[f], r0 + dst[f]], [h, h], [1.0, -1.0])
+                hit_of[int(z[0])] = (f, int(h))
                 # h ≥ x[a] for each down arc; h ≤ Σ_down x
                 r0 = b.add_rows(down_arcs.size, 0.0, np.inf)
                 rows = r0 + np.arange(down_arcs.size)
@@ -349,5 +361,7 @@ def build_model(instance: QkdInstance, options: PlanOptions) -> MilpModel:
     lp, upper, integer, matrix = b.finish()
     if reduced and beta > 0:
         lp.col_cost_ = np.asarray(lp.col_cost_) + np.concatenate([route_cost, np.zeros(b.n_cols - route_cost.size)])
+    backups = [(z, x[hit_of[int(z[0])][0]], hit_of[int(z[0])][1], link_use[int(z[0])])
+               for z in made.values() if int(z[0]) in hit_of]
     return MilpModel(lp, upper, integer, topo, classes, x, r_q, r_k, u_q, o_q, u_k, o_k, group_of_class, reduced,
-                     route_block, pq, pk, int(matrix.nnz), lazy_groups, km_rule, km_coef, served)
+                     route_block, pq, pk, int(matrix.nnz), lazy_groups, km_rule, km_coef, served, backups, free_backups)
