@@ -2,7 +2,8 @@
 
 Lower bound: the free-backup relaxation (:mod:`twin.qkd.formulation`, ``free_backups``) — the
 weather-mode model whose recourse route blocks are continuous flows of value 1 − h with z ≥ x − h,
-so a hit request is carried nowhere in the scenarios that hit it. A scenario-mode plan (x, R, z_ω) maps onto it at no higher
+so a hit request is carried nowhere in the scenarios that hit it (with two path inequalities that
+tighten its LP, see there). A scenario-mode plan (x, R, z_ω) maps onto it at no higher
 cost: max(0, x − h) ≤ z_ω arc by arc and the recourse cost Σ_ω p_ω Σ_l π_l(β·u + γ·o) is
 nondecreasing in the needs. So its dual bound LB ≤ the scenario-mode optimum; it has one block per
 weather pattern instead of one per scenario class (10 × 200 on NSFNET: ≈1k instead of ≈38k binaries).

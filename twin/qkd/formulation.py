@@ -55,6 +55,10 @@ Exact reductions and formulations:
   the recourse route blocks are continuous flows of value 1 − h with z ≥ x − h, so at an integer first
   stage z = max(0, x − h): a request not hit keeps its route, a hit one is carried nowhere. Every
   scenario-mode plan maps onto it at no higher cost, so its optimum bounds the scenario-mode one from below.
+  Two inequalities valid for every simple path tighten its LP (weak otherwise: a cheap fractional
+  detour to a UAV raised h and freed the cloudy flow): h ≤ Σ x over the down arcs whose tail the
+  source reaches on up links (every hit path has such a first down arc), and no return,
+  x[u→v] ≤ Σ_{w≠u} x[v→w] at every node but the request's ends.
 The matrix is assembled as a sparse COO → CSC array (:mod:`twin.qkd.lp_builder`) and passed to HiGHS
 directly (no modelling layer).
 
@@ -189,12 +193,26 @@ def build_model(instance: QkdInstance, options: PlanOptions, free_backups: bool 
         b.add_entries(topo.inc_rows + r0, cols[topo.inc_cols], topo.inc_vals)
         return r0
 
+    def no_return_rows(f: int) -> None:
+        """x[u→v] ≤ Σ_{w≠u} x[v→w] for v ∉ {s_f, d_f}: a simple path leaves each node it passes on another
+        link. Valid for every route; it cuts the relaxation's fractional u→v→u detours (e.g. to a UAV,
+        cheap ones whose hit indicator would free the whole cloudy flow)."""
+        arcs = np.flatnonzero((topo.head != src[f]) & (topo.head != dst[f]))
+        onward = [np.flatnonzero((topo.tail == topo.head[a]) & (topo.head != topo.tail[a])) for a in arcs]
+        r0 = b.add_rows(arcs.size, -np.inf, 0.0)
+        rows = np.concatenate([np.full(1 + o.size, r0 + i) for i, o in enumerate(onward)])
+        cols = np.concatenate([np.concatenate([[a], o]) for a, o in zip(arcs, onward)])
+        vals = np.concatenate([np.concatenate([[1.0], -np.ones(o.size)]) for o in onward])
+        b.add_entries(rows, x[f, cols], vals)
+
     # first stage: routes x[f, a] with MTZ potentials
     x = np.zeros((F, A), dtype=np.int64)
     for f in range(F):
         x[f] = b.add_cols(A, 0.0, 0.0, arc_upper(f, always_down_arcs) if routed[f] else 0.0, integer=True)
         if routed[f]:
             flow_rows(f, x[f])
+        if free_backups and routed[f]:
+            no_return_rows(f)
         t = b.add_cols(N, 0.0, 0.0, N - 1)
         arcs = np.flatnonzero(topo.head != src[f])
         r0 = b.add_rows(arcs.size, 1.0 - N, np.inf)
@@ -247,9 +265,15 @@ def build_model(instance: QkdInstance, options: PlanOptions, free_backups: bool 
                 rows = r0 + np.arange(down_arcs.size)
                 b.add_entries(np.concatenate([rows, rows]), np.concatenate([np.full(down_arcs.size, h), x[f, down_arcs]]),
                               np.concatenate([np.ones(down_arcs.size), -np.ones(down_arcs.size)]))
+                # h ≤ Σ x over the down arcs; in the relaxation only over those a path can enter first (tail
+                # joined to the source by up links), which holds for every simple path and is much tighter
+                first = down_arcs
+                if free_backups:
+                    near = topo.component(int(src[f]), down_of_class[c])
+                    first = down_arcs[np.isin(topo.tail[down_arcs], sorted(near))]
                 r1 = b.add_rows(1, -np.inf, 0.0)
-                b.add_entries(np.full(down_arcs.size + 1, r1), np.concatenate([[h], x[f, down_arcs]]),
-                              np.concatenate([[1.0], -np.ones(down_arcs.size)]))
+                b.add_entries(np.full(first.size + 1, r1), np.concatenate([[h], x[f, first]]),
+                              np.concatenate([[1.0], -np.ones(first.size)]))
                 # z[a] − x[a] + h ≥ 0 on arcs that are up
                 up = np.setdiff1d(np.arange(A), blocked)
                 r2 = b.add_rows(up.size, 0.0, np.inf)
