@@ -143,15 +143,17 @@ class MilpModel:
     km_rule: bool  # one KM wavelength per parallel QKD link (Kaewpuang eq. 35), needs per class
     km_coef: np.ndarray  # (C, F, L) KM wavelengths per unit of link use
     served: np.ndarray  # (F, C) bool: request f is routed in class c (False: left unserved, no path up)
-    backups: list[tuple[np.ndarray, np.ndarray, int, np.ndarray]]  # (z, x[f], h, link-use w) per recourse block
+    backups: list[tuple[int, np.ndarray, int, np.ndarray]]  # (request, z, h, link-use w) per free recourse block
     free_backups: bool  # the free-backup relaxation (module docstring)
 
 
 
-def build_model(instance: QkdInstance, options: PlanOptions, free_backups: bool = False) -> MilpModel:
+def build_model(instance: QkdInstance, options: PlanOptions, free_backups: bool = False,
+                exact_requests: frozenset[int] = frozenset()) -> MilpModel:
     """The deterministic-equivalent MILP of ``instance`` (module docstring) for ``options.reroute`` and
-    ``options.formulation``, or with ``free_backups`` its free-backup relaxation; every first-stage
-    decision free (see :mod:`twin.qkd.fixings`)."""
+    ``options.formulation``, or with ``free_backups`` its free-backup relaxation, in which the requests
+    ``exact_requests`` (indices) keep exact per-class recourse routes; every first-stage decision free
+    (see :mod:`twin.qkd.fixings`)."""
     topo = Topology(instance)
     classes = scenario_classes(instance, topo)
     F, A, L, N = len(instance.requests), topo.n_arcs, topo.n_links, topo.n_nodes
@@ -250,16 +252,18 @@ def build_model(instance: QkdInstance, options: PlanOptions, free_backups: bool 
                     made[("unserved", key, f)] = b.add_cols(A, 0.0, 0.0, 0.0, integer=True)
                 route_block[(f, c)] = made[("unserved", key, f)]
                 continue
-            if (key, f) not in made:
+            free = free_backups and f not in exact_requests
+            own = ("class", c) if free_backups and not free else key  # exact requests: one block per class
+            if (own, f) not in made:
                 down_links = sorted(down_of_class[c] - always_down)
                 down_arcs = np.array([a for l in down_links for a in (2 * l, 2 * l + 1)], dtype=np.int64)
                 blocked = np.concatenate([always_down_arcs, down_arcs])
-                z = b.add_cols(A, 0.0, 0.0, arc_upper(f, blocked), integer=not free_backups)
+                z = b.add_cols(A, 0.0, 0.0, arc_upper(f, blocked), integer=not free)
                 h = b.add_cols(1, 0.0, 0.0, 1.0)[0]
                 r0 = flow_rows(f, z)
-                if free_backups:  # a flow of value 1 − h: the route if not hit, nothing (a circulation) if hit
+                if free:  # a flow of value 1 − h: the route if not hit, nothing (a circulation) if hit
                     b.add_entries([r0 + src[f], r0 + dst[f]], [h, h], [1.0, -1.0])
-                hit_of[int(z[0])] = (f, int(h))
+                    hit_of[int(z[0])] = (f, int(h))
                 # h ≥ x[a] for each down arc; h ≤ Σ_down x
                 r0 = b.add_rows(down_arcs.size, 0.0, np.inf)
                 rows = r0 + np.arange(down_arcs.size)
@@ -280,8 +284,10 @@ def build_model(instance: QkdInstance, options: PlanOptions, free_backups: bool 
                 rows = r2 + np.arange(up.size)
                 b.add_entries(np.concatenate([rows, rows, rows]), np.concatenate([z[up], x[f, up], np.full(up.size, h)]),
                               np.concatenate([np.ones(up.size), -np.ones(up.size), np.ones(up.size)]))
-                made[(key, f)] = z
-            route_block[(f, c)] = made[(key, f)]
+                made[(own, f)] = z
+            route_block[(f, c)] = made[(own, f)]
+    if free_backups and exact_requests:  # classes no longer share all their route blocks
+        block_key = [None if key is None else ("class", c) for c, key in enumerate(block_key)]
 
     # second stage. With γ ≥ β the utilised wavelengths are eliminated: u = need − o, so the cost
     # β·π·need moves onto the route columns and only o ≥ need − R remains (one column and one row
@@ -386,7 +392,7 @@ def build_model(instance: QkdInstance, options: PlanOptions, free_backups: bool 
     lp, upper, integer, matrix = b.finish()
     if reduced and beta > 0:
         lp.col_cost_ = np.asarray(lp.col_cost_) + np.concatenate([route_cost, np.zeros(b.n_cols - route_cost.size)])
-    backups = [(z, x[hit_of[int(z[0])][0]], hit_of[int(z[0])][1], link_use[int(z[0])])
+    backups = [(hit_of[int(z[0])][0], z, hit_of[int(z[0])][1], link_use[int(z[0])])
                for z in made.values() if int(z[0]) in hit_of]
     return MilpModel(lp, upper, integer, topo, classes, x, r_q, r_k, u_q, o_q, u_k, o_k, group_of_class, reduced,
                      route_block, pq, pk, int(matrix.nnz), lazy_groups, km_rule, km_coef, served, backups, free_backups)

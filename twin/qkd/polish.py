@@ -38,8 +38,8 @@ def clean_free_backups(model: MilpModel, values: np.ndarray) -> np.ndarray:
     if not model.free_backups:
         return values
     values = values.copy()
-    for z, x, h, w in model.backups:
-        values[z] = np.maximum(np.round(values[x]) - np.round(values[h]), 0.0)
+    for f, z, h, w in model.backups:
+        values[z] = np.maximum(np.round(values[model.x[f]]) - np.round(values[h]), 0.0)
         values[w] = values[z[0::2]] + values[z[1::2]]
     return values
 
