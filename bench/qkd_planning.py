@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
@@ -56,16 +57,27 @@ def random_instance(base: QkdInstance, n_requests: int, n_scenarios: int, seed: 
     return QkdInstance(base.media, base.planning, base.nodes, base.links, tuple(requests), tuple(scenarios), "bench")
 
 
+def scaled_satellite(base: QkdInstance, scale: float) -> QkdInstance:
+    """``base`` with the satellite medium's component costs multiplied by ``scale``."""
+    if scale == 1.0:
+        return base
+    sat = base.media["satellite"]
+    cost = replace(sat.cost, **{k: v * scale for k, v in vars(sat.cost).items()})
+    return replace(base, media={**base.media, "satellite": replace(sat, cost=cost)})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, nargs="*", default=list(REQUESTS))
     parser.add_argument("--scenarios", type=int, nargs="*", default=list(SCENARIOS))
     parser.add_argument("--modes", nargs="*", default=list(REROUTE_MODES), choices=REROUTE_MODES)
     parser.add_argument("--monolithic", action="store_true", help="also the monolithic scenario-mode MILP")
+    parser.add_argument("--satellite-cost-scale", type=float, default=1.0,
+                        help="multiply the satellite's component costs (e.g. 0.1: routes use it, clouds re-route them)")
     parser.add_argument("--gap", type=float, default=1e-2)
     parser.add_argument("--time-limit", type=float, default=60.0)
     args = parser.parse_args()
-    base = QkdInstance.from_toml(ROOT / "scenarios" / "qkd" / "nsfnet.toml")
+    base = scaled_satellite(QkdInstance.from_toml(ROOT / "scenarios" / "qkd" / "nsfnet.toml"), args.satellite_cost_scale)
     runs = [(mode, SCENARIO_METHODS[0]) for mode in args.modes]
     if args.monolithic and "scenario" in args.modes:
         runs.append(("scenario", "monolithic"))

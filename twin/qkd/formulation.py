@@ -29,7 +29,7 @@ Second stage (per scenario ω):
   weather, k = w(ω); a restriction of ``scenario``, so its optimum is ≥ the exact one, equal when
   every weather pattern's scenarios prefer the same backup). Default: ``weather`` — a handful of
   route blocks instead of one per scenario. ``scenario`` mode is solved by default through its
-  free-backup relaxation (below; :mod:`twin.qkd.decomposed`), this full model being its fallback.
+  free-backup relaxation (below; :mod:`twin.qkd.decomposed`); this full model is the reference.
 - Need on link l: QKD wavelengths Σ_f 3·P_f,l(ω)·use[f,l,ω] with P_f,l(ω) = ceil(k_f(ω)/K_l)
   (P parallel QKD links, 3 wavelengths each) and KM wavelengths Σ_f use[f,l,ω] (one KM wavelength
   per request per used link, Kaewpuang eq. 6) or, with ``[planning] km_per_qkd_link = true``,

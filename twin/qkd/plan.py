@@ -43,7 +43,8 @@ class PlanOptions:
             scenario class and link). Both give the same optimum; ``explicit`` is always used when
             ondemand_factor < utilisation_factor.
         scenario_method: how ``scenario`` mode is solved: ``decomposed`` (default; the free-backup
-            relaxation's bound and exact evaluation of its plans, :mod:`twin.qkd.decomposed`) or
+            relaxation's bound, exact re-routing added for the requests its plans route over links
+            that go down, :mod:`twin.qkd.decomposed`) or
             ``monolithic`` (the full scenario-mode MILP warm-started from the weather-mode plan, the
             reference). Both prove the same gap against the scenario-mode optimum.
     """

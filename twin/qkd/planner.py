@@ -1,11 +1,11 @@
 """The QKD planning pipeline for one instance: formulation → fixings → solve → extraction.
 
 :func:`solve_plan` builds the two-stage stochastic MILP (:mod:`twin.qkd.formulation`), fixes what
-the caller fixed (:mod:`twin.qkd.fixings`), runs HiGHS (:mod:`twin.qkd.solve`; in scenario
-re-routing mode warm-started from the weather-mode plan) and reads the plan back
+the caller fixed (:mod:`twin.qkd.fixings`), runs HiGHS (:mod:`twin.qkd.solve`; the monolithic
+scenario re-routing model warm-started from the weather-mode plan) and reads the plan back
 (:mod:`twin.qkd.extraction`); scenario mode's default method is :mod:`twin.qkd.decomposed`. It does
-not explain a missing plan beyond the solver's status: naming
-the request, link and scenario to blame is the caller's choice (:mod:`twin.qkd.diagnosis`).
+not explain a missing plan beyond the solver's status: naming the request, link and scenario to
+blame is the caller's choice (:mod:`twin.qkd.diagnosis`).
 """
 
 from __future__ import annotations
