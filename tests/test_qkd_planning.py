@@ -520,7 +520,7 @@ def test_default_gap_plan_is_within_the_gap_of_the_exact_optimum(nsfnet):
     assert exact.objective <= default.objective * (1 + 1e-9) <= exact.objective * (1 + 1e-2 + 1e-9)
 
 
-# --- scenario mode out of time: the weather-mode plan it was warm-started from ---------------------
+# --- monolithic scenario mode out of time: the weather-mode plan it was warm-started from ----------
 
 
 @pytest.mark.parametrize("keep_start", [False, True])
@@ -542,7 +542,7 @@ def test_scenario_mode_time_limit_returns_the_weather_plan(nsfnet, monkeypatch, 
         return real_run(model, options, start)
 
     monkeypatch.setattr(planner, "run_solver", run)
-    plan = solve_plan(inst, PlanOptions(reroute="scenario", time_limit_s=5.0))
+    plan = solve_plan(inst, PlanOptions(reroute="scenario", time_limit_s=5.0, scenario_method="monolithic"))
     assert calls == [False, True]  # the weather warm start, then the scenario model
     assert plan.status == "time_limit" and plan.has_plan
     assert plan.reroute == "scenario"
@@ -557,10 +557,11 @@ def test_scenario_mode_time_limit_returns_the_weather_plan(nsfnet, monkeypatch, 
     assert np.all(plan.utilised_qkd + plan.ondemand_qkd >= plan.need_qkd - 1e-6)
 
 
-def test_scenario_mode_tiny_time_limit_still_returns_a_plan_or_says_why(nsfnet):
+@pytest.mark.parametrize("method", ["decomposed", "monolithic"])
+def test_scenario_mode_tiny_time_limit_still_returns_a_plan_or_says_why(nsfnet, method):
     """The real clock: with a tiny limit the result is a plan (time_limit) or a clean failure."""
     inst = _random_instance(nsfnet, 4, 30, 7)
-    plan = solve_plan(inst, PlanOptions(reroute="scenario", time_limit_s=0.05))
+    plan = solve_plan(inst, PlanOptions(reroute="scenario", time_limit_s=0.05, scenario_method=method))
     assert plan.status in ("time_limit", "optimal", "failed")
     if plan.status == "time_limit" and plan.diagnosis:
         assert "weather-mode plan" in plan.diagnosis

@@ -28,7 +28,8 @@ Second stage (per scenario ω):
   ``weather`` (one backup route per request and weather pattern, shared by all scenarios of that
   weather, k = w(ω); a restriction of ``scenario``, so its optimum is ≥ the exact one, equal when
   every weather pattern's scenarios prefer the same backup). Default: ``weather`` — a handful of
-  route blocks instead of one per scenario, seconds instead of minutes on NSFNET × 200 scenarios.
+  route blocks instead of one per scenario. ``scenario`` mode is solved by default through its
+  free-backup relaxation (below; :mod:`twin.qkd.decomposed`); this full model is the reference.
 - Need on link l: QKD wavelengths Σ_f 3·P_f,l(ω)·use[f,l,ω] with P_f,l(ω) = ceil(k_f(ω)/K_l)
   (P parallel QKD links, 3 wavelengths each) and KM wavelengths Σ_f use[f,l,ω] (one KM wavelength
   per request per used link, Kaewpuang eq. 6) or, with ``[planning] km_per_qkd_link = true``,
@@ -50,6 +51,14 @@ Exact reductions and formulations:
   columns by one θ per link and route group with Benders-style cuts θ ≥ Σ_{c∈S} p_c·(γ−β)·π·(need_c − R)
   generated in a cutting-plane loop (:func:`twin.qkd.solve.run_solver`); it has the same optimum as ``explicit`` and a
   much smaller LP (200 scenarios × 27 links: ≈2.5k instead of ≈6.5k rows).
+- ``free_backups=True`` builds the *free-backup relaxation* instead (used by :mod:`twin.qkd.decomposed`):
+  the recourse route blocks are continuous flows of value 1 − h with z ≥ x − h, so at an integer first
+  stage z = max(0, x − h): a request not hit keeps its route, a hit one is carried nowhere. Every
+  scenario-mode plan maps onto it at no higher cost, so its optimum bounds the scenario-mode one from below.
+  Two inequalities valid for every simple path tighten its LP (weak otherwise: a cheap fractional
+  detour to a UAV raised h and freed the cloudy flow): h ≤ Σ x over the down arcs whose tail the
+  source reaches on up links (every hit path has such a first down arc), and no return,
+  x[u→v] ≤ Σ_{w≠u} x[v→w] at every node but the request's ends.
 The matrix is assembled as a sparse COO → CSC array (:mod:`twin.qkd.lp_builder`) and passed to HiGHS
 directly (no modelling layer).
 
@@ -134,12 +143,17 @@ class MilpModel:
     km_rule: bool  # one KM wavelength per parallel QKD link (Kaewpuang eq. 35), needs per class
     km_coef: np.ndarray  # (C, F, L) KM wavelengths per unit of link use
     served: np.ndarray  # (F, C) bool: request f is routed in class c (False: left unserved, no path up)
+    backups: list[tuple[int, np.ndarray, int, np.ndarray]]  # (request, z, h, link-use w) per free recourse block
+    free_backups: bool  # the free-backup relaxation (module docstring)
 
 
 
-def build_model(instance: QkdInstance, options: PlanOptions) -> MilpModel:
+def build_model(instance: QkdInstance, options: PlanOptions, free_backups: bool = False,
+                exact_requests: frozenset[int] = frozenset()) -> MilpModel:
     """The deterministic-equivalent MILP of ``instance`` (module docstring) for ``options.reroute`` and
-    ``options.formulation``; every first-stage decision free (see :mod:`twin.qkd.fixings`)."""
+    ``options.formulation``, or with ``free_backups`` its free-backup relaxation, in which the requests
+    ``exact_requests`` (indices) keep exact per-class recourse routes; every first-stage decision free
+    (see :mod:`twin.qkd.fixings`)."""
     topo = Topology(instance)
     classes = scenario_classes(instance, topo)
     F, A, L, N = len(instance.requests), topo.n_arcs, topo.n_links, topo.n_nodes
@@ -173,12 +187,25 @@ def build_model(instance: QkdInstance, options: PlanOptions) -> MilpModel:
         ub[blocked] = 0.0
         return ub
 
-    def flow_rows(f: int, cols: np.ndarray) -> None:
+    def flow_rows(f: int, cols: np.ndarray) -> int:
         rhs = np.zeros(N)
         rhs[src[f]] = 1.0
         rhs[dst[f]] = -1.0
         r0 = b.add_rows(N, rhs, rhs)
         b.add_entries(topo.inc_rows + r0, cols[topo.inc_cols], topo.inc_vals)
+        return r0
+
+    def no_return_rows(f: int) -> None:
+        """x[u→v] ≤ Σ_{w≠u} x[v→w] for v ∉ {s_f, d_f}: a simple path leaves each node it passes on another
+        link. Valid for every route; it cuts the relaxation's fractional u→v→u detours (e.g. to a UAV,
+        cheap ones whose hit indicator would free the whole cloudy flow)."""
+        arcs = np.flatnonzero((topo.head != src[f]) & (topo.head != dst[f]))
+        onward = [np.flatnonzero((topo.tail == topo.head[a]) & (topo.head != topo.tail[a])) for a in arcs]
+        r0 = b.add_rows(arcs.size, -np.inf, 0.0)
+        rows = np.concatenate([np.full(1 + o.size, r0 + i) for i, o in enumerate(onward)])
+        cols = np.concatenate([np.concatenate([[a], o]) for a, o in zip(arcs, onward)])
+        vals = np.concatenate([np.concatenate([[1.0], -np.ones(o.size)]) for o in onward])
+        b.add_entries(rows, x[f, cols], vals)
 
     # first stage: routes x[f, a] with MTZ potentials
     x = np.zeros((F, A), dtype=np.int64)
@@ -186,6 +213,8 @@ def build_model(instance: QkdInstance, options: PlanOptions) -> MilpModel:
         x[f] = b.add_cols(A, 0.0, 0.0, arc_upper(f, always_down_arcs) if routed[f] else 0.0, integer=True)
         if routed[f]:
             flow_rows(f, x[f])
+        if free_backups and routed[f]:
+            no_return_rows(f)
         t = b.add_cols(N, 0.0, 0.0, N - 1)
         arcs = np.flatnonzero(topo.head != src[f])
         r0 = b.add_rows(arcs.size, 1.0 - N, np.inf)
@@ -212,6 +241,7 @@ def build_model(instance: QkdInstance, options: PlanOptions) -> MilpModel:
             block_key.append(("weather", instance.scenarios[w].weather))
     route_block: dict[tuple[int, int], np.ndarray] = {}
     made: dict[tuple, np.ndarray] = {}
+    hit_of: dict[int, tuple[int, int]] = {}  # first z column → (request, h column)
     for c, key in enumerate(block_key):
         for f in range(F):
             if key is None:
@@ -222,29 +252,42 @@ def build_model(instance: QkdInstance, options: PlanOptions) -> MilpModel:
                     made[("unserved", key, f)] = b.add_cols(A, 0.0, 0.0, 0.0, integer=True)
                 route_block[(f, c)] = made[("unserved", key, f)]
                 continue
-            if (key, f) not in made:
+            free = free_backups and f not in exact_requests
+            own = ("class", c) if free_backups and not free else key  # exact requests: one block per class
+            if (own, f) not in made:
                 down_links = sorted(down_of_class[c] - always_down)
                 down_arcs = np.array([a for l in down_links for a in (2 * l, 2 * l + 1)], dtype=np.int64)
                 blocked = np.concatenate([always_down_arcs, down_arcs])
-                z = b.add_cols(A, 0.0, 0.0, arc_upper(f, blocked), integer=True)
-                flow_rows(f, z)
+                z = b.add_cols(A, 0.0, 0.0, arc_upper(f, blocked), integer=not free)
                 h = b.add_cols(1, 0.0, 0.0, 1.0)[0]
+                r0 = flow_rows(f, z)
+                if free:  # a flow of value 1 − h: the route if not hit, nothing (a circulation) if hit
+                    b.add_entries([r0 + src[f], r0 + dst[f]], [h, h], [1.0, -1.0])
+                    hit_of[int(z[0])] = (f, int(h))
                 # h ≥ x[a] for each down arc; h ≤ Σ_down x
                 r0 = b.add_rows(down_arcs.size, 0.0, np.inf)
                 rows = r0 + np.arange(down_arcs.size)
                 b.add_entries(np.concatenate([rows, rows]), np.concatenate([np.full(down_arcs.size, h), x[f, down_arcs]]),
                               np.concatenate([np.ones(down_arcs.size), -np.ones(down_arcs.size)]))
+                # h ≤ Σ x over the down arcs; in the relaxation only over those a path can enter first (tail
+                # joined to the source by up links), which holds for every simple path and is much tighter
+                first = down_arcs
+                if free_backups:
+                    near = topo.component(int(src[f]), down_of_class[c])
+                    first = down_arcs[np.isin(topo.tail[down_arcs], sorted(near))]
                 r1 = b.add_rows(1, -np.inf, 0.0)
-                b.add_entries(np.full(down_arcs.size + 1, r1), np.concatenate([[h], x[f, down_arcs]]),
-                              np.concatenate([[1.0], -np.ones(down_arcs.size)]))
+                b.add_entries(np.full(first.size + 1, r1), np.concatenate([[h], x[f, first]]),
+                              np.concatenate([[1.0], -np.ones(first.size)]))
                 # z[a] − x[a] + h ≥ 0 on arcs that are up
                 up = np.setdiff1d(np.arange(A), blocked)
                 r2 = b.add_rows(up.size, 0.0, np.inf)
                 rows = r2 + np.arange(up.size)
                 b.add_entries(np.concatenate([rows, rows, rows]), np.concatenate([z[up], x[f, up], np.full(up.size, h)]),
                               np.concatenate([np.ones(up.size), -np.ones(up.size), np.ones(up.size)]))
-                made[(key, f)] = z
-            route_block[(f, c)] = made[(key, f)]
+                made[(own, f)] = z
+            route_block[(f, c)] = made[(own, f)]
+    if free_backups and exact_requests:  # classes no longer share all their route blocks
+        block_key = [None if key is None else ("class", c) for c, key in enumerate(block_key)]
 
     # second stage. With γ ≥ β the utilised wavelengths are eliminated: u = need − o, so the cost
     # β·π·need moves onto the route columns and only o ≥ need − R remains (one column and one row
@@ -349,5 +392,7 @@ def build_model(instance: QkdInstance, options: PlanOptions) -> MilpModel:
     lp, upper, integer, matrix = b.finish()
     if reduced and beta > 0:
         lp.col_cost_ = np.asarray(lp.col_cost_) + np.concatenate([route_cost, np.zeros(b.n_cols - route_cost.size)])
+    backups = [(hit_of[int(z[0])][0], z, hit_of[int(z[0])][1], link_use[int(z[0])])
+               for z in made.values() if int(z[0]) in hit_of]
     return MilpModel(lp, upper, integer, topo, classes, x, r_q, r_k, u_q, o_q, u_k, o_k, group_of_class, reduced,
-                     route_block, pq, pk, int(matrix.nnz), lazy_groups, km_rule, km_coef, served)
+                     route_block, pq, pk, int(matrix.nnz), lazy_groups, km_rule, km_coef, served, backups, free_backups)

@@ -14,6 +14,7 @@ import numpy as np
 
 FORMULATIONS: Final = ("lazy", "explicit")  #: QKD recourse formulations (see PlanOptions)
 REROUTE_MODES: Final = ("weather", "scenario")  #: re-routing modes; the first is the default
+SCENARIO_METHODS: Final = ("decomposed", "monolithic")  #: scenario-mode solution methods; the first is the default
 DEFAULT_REROUTE: Final = "weather"  #: default re-routing mode (one backup route per weather pattern)
 DEFAULT_MIP_REL_GAP: Final = 1e-2  #: default relative MIP gap at which HiGHS stops (–)
 DEFAULT_TIME_LIMIT_S: Final = 60.0  #: default solver time limit (s)
@@ -22,6 +23,10 @@ STATUS_OPTIMAL: Final = "optimal"  #: solved to the requested gap
 STATUS_TIME_LIMIT: Final = "time_limit"  #: stopped by the time limit with a feasible plan
 STATUS_INFEASIBLE: Final = "infeasible"  #: no plan serves every request in every scenario
 STATUS_FAILED: Final = "failed"  #: the solver stopped without a feasible plan for another reason
+#: why a program with a fixed first stage is infeasible
+FIXED_INFEASIBLE: Final = "the fixed first stage cannot serve every scenario"
+#: why a free program is infeasible, before any diagnosis
+FREE_INFEASIBLE: Final = "no first-stage route and reservation serve every scenario"
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,11 @@ class PlanOptions:
             cutting-plane loop, a much smaller LP) or ``explicit`` (one on-demand column and row per
             scenario class and link). Both give the same optimum; ``explicit`` is always used when
             ondemand_factor < utilisation_factor.
+        scenario_method: how ``scenario`` mode is solved: ``decomposed`` (default; the free-backup
+            relaxation's bound, exact re-routing added for the requests its plans route over links
+            that go down, :mod:`twin.qkd.decomposed`) or
+            ``monolithic`` (the full scenario-mode MILP warm-started from the weather-mode plan, the
+            reference). Both prove the same gap against the scenario-mode optimum.
     """
 
     reroute: str = DEFAULT_REROUTE
@@ -44,8 +54,11 @@ class PlanOptions:
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     threads: int = 0
     formulation: str = "lazy"
+    scenario_method: str = SCENARIO_METHODS[0]
 
     def __post_init__(self) -> None:
+        if self.scenario_method not in SCENARIO_METHODS:
+            raise ValueError(f"scenario_method must be one of {SCENARIO_METHODS}, got {self.scenario_method!r}")
         if self.formulation not in FORMULATIONS:
             raise ValueError(f"formulation must be one of {FORMULATIONS}, got {self.formulation!r}")
         if self.reroute not in REROUTE_MODES:
@@ -122,6 +135,16 @@ class PlanResult:
         if self.unserved:
             out["unserved"] = self.unserved
         return out
+
+
+def no_plan(status: str, fixed: bool, reroute: str, solve_s: float, build_s: float, size: dict[str, int],
+            reason: str = "") -> PlanResult:
+    """The result without a plan: ``infeasible`` (reason: the fixed or the free program is infeasible)
+    or ``failed`` with ``reason`` (default: no feasible plan found)."""
+    if status == STATUS_INFEASIBLE:
+        reason = FIXED_INFEASIBLE if fixed else FREE_INFEASIBLE
+    return PlanResult(status, math.nan, math.nan, math.nan, {}, {}, solve_s, build_s=build_s, reroute=reroute,
+                      diagnosis=reason or "the solver stopped with no feasible plan", size=size)
 
 
 def _finite_or_none(x: float) -> float | None:

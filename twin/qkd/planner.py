@@ -1,10 +1,11 @@
 """The QKD planning pipeline for one instance: formulation → fixings → solve → extraction.
 
 :func:`solve_plan` builds the two-stage stochastic MILP (:mod:`twin.qkd.formulation`), fixes what
-the caller fixed (:mod:`twin.qkd.fixings`), runs HiGHS (:mod:`twin.qkd.solve`; in scenario
-re-routing mode warm-started from the weather-mode plan) and reads the plan back
-(:mod:`twin.qkd.extraction`). It does not explain a missing plan beyond the solver's status: naming
-the request, link and scenario to blame is the caller's choice (:mod:`twin.qkd.diagnosis`).
+the caller fixed (:mod:`twin.qkd.fixings`), runs HiGHS (:mod:`twin.qkd.solve`; the monolithic
+scenario re-routing model warm-started from the weather-mode plan) and reads the plan back
+(:mod:`twin.qkd.extraction`); scenario mode's default method is :mod:`twin.qkd.decomposed`. It does
+not explain a missing plan beyond the solver's status: naming the request, link and scenario to
+blame is the caller's choice (:mod:`twin.qkd.diagnosis`).
 """
 
 from __future__ import annotations
@@ -20,17 +21,14 @@ from twin.qkd.extraction import extract_plan
 from twin.qkd.fixings import apply_fixings, start_from_plan
 from twin.qkd.formulation import build_model
 from twin.qkd.instance import QkdInstance
-from twin.qkd.plan import (STATUS_FAILED, STATUS_INFEASIBLE, STATUS_OPTIMAL, STATUS_TIME_LIMIT, PlanOptions,
-                           PlanResult)
+from twin.qkd.decomposed import solve_decomposed
+from twin.qkd.plan import (FREE_INFEASIBLE, STATUS_FAILED, STATUS_INFEASIBLE, STATUS_OPTIMAL,  # noqa: F401 (re-exported)
+                           STATUS_TIME_LIMIT, PlanOptions, PlanResult, no_plan)
 from twin.qkd.solve import run_solver, silent_highs
 
 #: the note on a scenario-mode plan that is its weather-mode warm start
 WARM_START_NOTE: Final = ("time limit reached in scenario mode: this is the weather-mode plan (one backup route per "
                           "weather), feasible for scenario re-routing; its objective is an upper bound")
-#: why a program with a fixed first stage is infeasible
-FIXED_INFEASIBLE: Final = "the fixed first stage cannot serve every scenario"
-#: why a free program is infeasible, before any diagnosis
-FREE_INFEASIBLE: Final = "no first-stage route and reservation serve every scenario"
 
 
 def solve_plan(instance: QkdInstance, options: PlanOptions | None = None, *,
@@ -48,6 +46,8 @@ def solve_plan(instance: QkdInstance, options: PlanOptions | None = None, *,
     every scenario): :func:`twin.qkd.diagnosis.plan_with_diagnosis` refuses it before solving.
     """
     options = options or PlanOptions()
+    if options.reroute == "scenario" and options.scenario_method == "decomposed":
+        return solve_decomposed(instance, options, fix_routes, fix_reserved)
     t_start = time.perf_counter()
     model = build_model(instance, options)
     apply_fixings(model, instance, fix_routes, fix_reserved)
@@ -83,12 +83,8 @@ def solve_plan(instance: QkdInstance, options: PlanOptions | None = None, *,
                        solve_s=time.perf_counter() - t_start - build_s, build_s=build_s,
                        diagnosis=WARM_START_NOTE)
     if label in (STATUS_INFEASIBLE, STATUS_FAILED):
-        if label == STATUS_INFEASIBLE:
-            reason = FIXED_INFEASIBLE if fix_routes or fix_reserved else FREE_INFEASIBLE
-        else:
-            reason = f"HiGHS stopped with status {silent_highs().modelStatusToString(status)} and no feasible plan"
-        return PlanResult(label, math.nan, math.nan, math.nan, {}, {}, solve_s, build_s=build_s,
-                          reroute=options.reroute, diagnosis=reason, size=size)
+        reason = f"HiGHS stopped with status {silent_highs().modelStatusToString(status)} and no feasible plan"
+        return no_plan(label, bool(fix_routes or fix_reserved), options.reroute, solve_s, build_s, size, reason)
     plan = extract_plan(model, instance, out.values, status=label, mip_gap=out.mip_gap, reroute=options.reroute,
                         solve_s=solve_s, build_s=build_s, size=size)
     if label == STATUS_TIME_LIMIT and start is not None and plan.objective >= warm.objective * (1 - 1e-9):

@@ -31,12 +31,26 @@ def best_reservation(price: float, weights: np.ndarray, needs: np.ndarray, lo: f
     return float(candidates[int(np.argmin(costs))])
 
 
+def clean_free_backups(model: MilpModel, values: np.ndarray) -> np.ndarray:
+    """``values`` with every block of the free-backup relaxation at its least value z = max(0, x − h)
+    and its link use w = z(a→b) + z(b→a) (:mod:`twin.qkd.formulation`): the needs only fall, and
+    where no request is hit (h = 0) every block is its first-stage route. Unchanged for other models."""
+    if not model.free_backups:
+        return values
+    values = values.copy()
+    for f, z, h, w in model.backups:
+        values[z] = np.maximum(np.round(values[model.x[f]]) - np.round(values[h]), 0.0)
+        values[w] = values[z[0::2]] + values[z[1::2]]
+    return values
+
+
 def polish(model: MilpModel, raw: np.ndarray) -> np.ndarray | None:
     """The lazy master's point ``raw`` with its routes kept, every reservation re-optimised for those
     routes (per-link newsvendor over the need levels), θ set to the exact recourse and the KM
     on-demand columns to their exact values: a master-feasible point whose cost is the plan's true
-    cost. None if some link's on-demand capacity cannot be met (the routes are infeasible)."""
-    values = raw.copy()
+    cost (in the free-backup relaxation, once :func:`clean_free_backups` has emptied the hit blocks).
+    None if some link's on-demand capacity cannot be met (the routes are infeasible)."""
+    values = clean_free_backups(model, raw)
     rounded = np.round(values)
     values = np.where(model.integer & (np.abs(rounded - values) <= INTEGRALITY_TOLERANCE), rounded, values)
     cost = np.asarray(model.lp.col_cost_)

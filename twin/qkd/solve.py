@@ -58,6 +58,7 @@ class Outcome:
     rounds: int
     solve_s: float
     rows: int
+    bound: float = -math.inf  # a lower bound on the model's optimum (HiGHS's dual bound; −inf if none)
 
 
 def run_solver(model: MilpModel, options: PlanOptions, start: dict[int, float] | None = None) -> Outcome:
@@ -89,7 +90,7 @@ def run_solver(model: MilpModel, options: PlanOptions, start: dict[int, float] |
         info = h.getInfo()
         values = np.asarray(h.getSolution().col_value) if info.primal_solution_status == 2 else None
         return Outcome(h.getModelStatus(), values, float(info.mip_gap), True, 0, time.perf_counter() - t0,
-                        int(h.getNumRow()))
+                       int(h.getNumRow()), _finite_bound(info.mip_dual_bound))
 
     def remaining() -> float:
         return max(options.time_limit_s - (time.perf_counter() - t0), 1e-3)
@@ -197,4 +198,9 @@ def run_solver(model: MilpModel, options: PlanOptions, start: dict[int, float] |
     if best_values is None and status == highspy.HighsModelStatus.kOptimal:
         status = highspy.HighsModelStatus.kTimeLimit  # cut loop ended without a capacity-feasible plan
     return Outcome(status, best_values, max(gap, 0.0), converged, rounds, time.perf_counter() - t0,
-                    int(h.getNumRow()))
+                   int(h.getNumRow()), lower)
+
+
+def _finite_bound(bound: float) -> float:
+    """HiGHS's dual bound, −inf when it has none (it reports ±inf or nan then)."""
+    return float(bound) if math.isfinite(bound) else -math.inf

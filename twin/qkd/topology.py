@@ -48,11 +48,13 @@ class Topology:
 
     def reachable(self, src: int, dst: int, down: frozenset[int]) -> bool:
         """True if a path of links not in ``down`` joins nodes ``src`` and ``dst``."""
+        return dst in self.component(src, down)
+
+    def component(self, src: int, down: frozenset[int]) -> set[int]:
+        """The nodes a path of links not in ``down`` joins to node ``src`` (breadth first)."""
         seen, queue = {src}, deque([src])
         while queue:
             v = queue.popleft()
-            if v == dst:
-                return True
             for l in np.flatnonzero((self.tail[0::2] == v) | (self.head[0::2] == v)):
                 if int(l) in down:
                     continue
@@ -60,5 +62,4 @@ class Topology:
                 if w not in seen:
                     seen.add(w)
                     queue.append(w)
-        return False
-
+        return seen
