@@ -79,6 +79,11 @@ class LineFile:
 
 def _scalar(name: str, value: Any) -> Scalar:
     """A JSON-safe scalar; non-finite floats become null. Rejects arrays (use ``EventLog.array``)."""
+    kind = type(value)
+    if kind is float:  # the common cases first, by exact type (a row has tens of fields, a day 100,000 rows)
+        return value if math.isfinite(value) else None
+    if kind is str or kind is int or value is None:
+        return value
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):

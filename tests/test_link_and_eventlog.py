@@ -86,6 +86,15 @@ def test_rows_are_flat_sequenced_and_nan_becomes_null():
     assert rows[1]["seq"] == 1 and rows[1]["achieved_su_bps_hz"] == 1.25
 
 
+@pytest.mark.parametrize("value, expected", [
+    (1.5, 1.5), (math.inf, None), (-math.inf, None), (math.nan, None), (np.float32(0.25), 0.25), (np.float64(math.nan), None),
+    (3, 3), (np.int64(-7), -7), (True, True), (np.bool_(False), False), ("x", "x"), (None, None)])
+def test_each_scalar_type_is_written_as_json_would_read_it_back(value, expected):
+    from eventlog.writer import _scalar
+    out = _scalar("f", value)
+    assert out == expected and type(out) is type(expected)  # a bool stays a bool, numpy scalars become Python's
+
+
 def test_undeclared_kinds_and_array_fields_are_refused():
     log, _ = _memory_log()
     with pytest.raises(KeyError, match="undeclared"):

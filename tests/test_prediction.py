@@ -216,3 +216,25 @@ def test_expectation_draws_of_a_scaled_identity_are_the_eigendecomposition_draws
     samples = _draws(np.zeros(n), cov)
     empirical = samples.T @ samples.conj() / EXPECTATION_DRAWS
     assert np.linalg.norm(empirical - cov) < 0.5 * np.linalg.norm(cov)  # 256 fixed draws: a rough quadrature
+
+
+def test_a_forecast_after_learning_from_a_report_is_the_forecast_of_a_predictor_that_never_saw_it_learn(trials):
+    """Learning and forecasting share the large-scale model at the report's instant; under another rain fade, or for
+    another report of the same transmitter, it is computed anew (compared with a predictor that did not learn)."""
+    _, reports, _, _ = trials[0]
+    t0 = next(iter(reports.values())).measured_at_s
+    learned = ChannelPredictor(KNOW)
+    for report in reports.values():
+        learned.observe(report, 0.0)
+    for rain_db in (0.0, 6.0):
+        fresh = ChannelPredictor(KNOW).forecast(reports, rain_db, (t0 + 1.0,), t0)
+        again = learned.forecast(reports, rain_db, (t0 + 1.0,), t0)
+        for pair, mean in fresh.means[0].items():
+            np.testing.assert_array_equal(again.means[0][pair], mean)
+            np.testing.assert_array_equal(again.covariances[0][pair], fresh.covariances[0][pair])
+    # the shared model follows the rain fade (which cancels in the forecasts' ratios above)
+    report = reports["satellite"]
+    clear = learned._large_scale_at_report(report, 0.0).amplitude["satellite", "su"]
+    faded = learned._large_scale_at_report(report, 6.0).amplitude["satellite", "su"]
+    assert faded == learned._large_scale_at(report, t0, 6.0).amplitude["satellite", "su"]
+    assert faded == pytest.approx(clear * 10 ** (-6.0 / 20))

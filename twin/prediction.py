@@ -395,6 +395,7 @@ class ChannelPredictor:
         self.calibration = {tx: Calibration() for tx in self.topology.transmitters}
         self._previous: dict[str, tuple[float, dict[str, np.ndarray], str | None]] = {}  # tx → (t, normalised user fading, satellite)
         self._pending: dict[tuple[str, float], dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        self._at_report: dict[str, tuple[TransmitterReport, float, object]] = {}  # tx → (report, rain fade, model)
 
     def _radio(self, transmitter: str) -> TransmitterRadio:
         return self.knowledge.radio.transmitters[transmitter]
@@ -404,7 +405,7 @@ class ChannelPredictor:
         """The small-scale part of each user channel in a report (unit mean power per element)."""
         tx = report.transmitter
         radio = self._radio(tx)
-        big = large_scale(self.knowledge.radio, self.knowledge.geometry(report.measured_at_s, report.receivers_m, rain_fade_db), (tx,))
+        big = self._large_scale_at_report(report, rain_fade_db)
         out = {}
         for user in self.topology.users:
             h = report.channels[user]
@@ -461,6 +462,15 @@ class ChannelPredictor:
             r: report.receivers_m[r] + report.receivers_velocity_mps.get(r, _STILL) * tau for r in report.receivers_m}
         return large_scale(know.radio, know.geometry(t_s, tracks, rain_fade_db), (report.transmitter,))
 
+    def _large_scale_at_report(self, report: TransmitterReport, rain_fade_db: float):
+        """:meth:`_large_scale_at` ``report``'s own instant, computed once per report and rain fade (learning from
+        the report and every forecast made from it share it)."""
+        cached = self._at_report.get(report.transmitter)
+        if cached is None or cached[0] is not report or cached[1] != rain_fade_db:
+            cached = self._at_report[report.transmitter] = (
+                report, rain_fade_db, self._large_scale_at(report, report.measured_at_s, rain_fade_db))
+        return cached[2]
+
     def _predict(self, report: TransmitterReport, t1_s: float, big0, big1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Receiver → (mean, error covariance) of every link of ``report`` at ``t1_s`` (s) (Eves: from the
         transmitter's estimates), given the large-scale model ``big0`` at the report's instant and ``big1``
@@ -513,7 +523,7 @@ class ChannelPredictor:
         top = self.topology
         means, covs = [], []
         # the large-scale model once per report and instant, shared by that transmitter's links
-        at_report = {tx: self._large_scale_at(reports[tx], reports[tx].measured_at_s, rain_fade_db) for tx in top.transmitters}
+        at_report = {tx: self._large_scale_at_report(reports[tx], rain_fade_db) for tx in top.transmitters}
         for t1 in times_s:
             m_t, c_t = {}, {}
             for tx in top.transmitters:
