@@ -10,11 +10,12 @@ from pathlib import Path
 from scenarios.build import prepare
 from scenarios.config import read_toml, scenario_from_table
 from scenarios.execute import execute
+from common.errors import InputError
 from common.threads import one_blas_thread
 from studies import kaewpuang, twin_value, yin
 from sweeps.instances import InstanceRun, load_run_instance
 from sweeps.metrics import plan_metrics, scenario_metrics
-from sweeps.spec import ScenarioRun
+from sweeps.spec import ScenarioRun, scenario_digest
 from twin.qkd.diagnosis import plan_with_diagnosis
 
 
@@ -30,6 +31,9 @@ def _set_field(table: dict, dotted: str, value: object) -> None:
 def run_scenario(run: ScenarioRun) -> dict:
     """Run the base scenario with the run's overrides and seed; return its metrics."""
     base = Path(run.base)
+    if run.digest and scenario_digest(base) != run.digest:
+        raise InputError(f"the base scenario or a file it names differs from the one the sweep started with (crc32 "
+                         f"{scenario_digest(base)}, expected {run.digest}): give every worker the same files", source=str(base))
     table = read_toml(base)
     for field, value in run.overrides:
         _set_field(table, field, value)

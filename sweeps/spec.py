@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import InputError
+from common.input_files import read_text
 from scenarios.config import LIBRARY, Scenario, read_toml
 from scenarios.schema import field_path_error, load_table, spec
 from scenarios.workload import MAX_SWEEP_RUNS, check_count
@@ -101,11 +102,24 @@ class ScenarioRun:
     log_dir: str = ""
     allow_large: bool = False  #: not part of the run's identity
     work_dir: str = ""  #: scratch folder for the log of a run whose log is not kept ("" = a temporary folder)
+    digest: str = ""  #: :func:`scenario_digest` of the base when the sweep started (an edited base is a different run)
 
     @property
     def run_id(self) -> str:
-        payload = json.dumps([self.base, list(self.overrides), self.replicate, self.seed, self.duration_s])
+        payload = json.dumps([self.base, self.digest, list(self.overrides), self.replicate, self.seed, self.duration_s])
         return f"r{zlib.crc32(payload.encode()):08x}"
+
+
+def scenario_digest(base: Path) -> str:
+    """crc32 (hex) of a base scenario's text and of every file it names (TLE, catalogue, traces, QKD network): a
+    sweep resumed after any of them was edited runs again instead of keeping the old results."""
+    from scenarios.config import load_scenario
+
+    base = Path(base)
+    crc = zlib.crc32(read_text(base, "scenario").encode())
+    for field in sorted(load_scenario(base, allow_large=True).input_files.items()):
+        crc = zlib.crc32(Path(field[1]["path"]).read_bytes(), crc)
+    return f"{crc:08x}"
 
 
 def _values(name: str, raw, source: str) -> tuple:
@@ -266,11 +280,12 @@ def scenario_runs(sweep: Sweep, log_root: Path | None = None) -> list[ScenarioRu
     """Every run of a scenario sweep, in a fixed order."""
     s = sweep.section
     base = str(sweep.base_path.resolve())
+    digest = scenario_digest(Path(base))
     runs = []
     for point in points(sweep):
         for replicate in range(s.seeds):
             run = ScenarioRun(len(runs), base, point, replicate, run_seed(s.seed, point, replicate), s.duration_s,
-                              allow_large=sweep.allow_large)
+                              allow_large=sweep.allow_large, digest=digest)
             if log_root is not None:
                 run = dataclasses.replace(run, log_dir=str(log_root / run.run_id))
             runs.append(run)

@@ -158,3 +158,32 @@ def test_figure_sweep_runs_on_the_engine(tmp_path):
     table = _results(tmp_path / "out")
     assert len(table) == 5 * 3 * 2 and set(table["method"]) == {"mrt-full"}
     assert (tmp_path / "out" / "min_rate_bps_hz.png").is_file()
+
+
+def test_editing_the_base_scenario_or_a_file_it_names_makes_every_run_a_new_one(tmp_path):
+    """A resumed sweep keys finished runs by run_id: an edited base or input file must not reuse old results."""
+    path = _sweep_file(tmp_path, SMALL)
+    before = [r.run_id for r in scenario_runs(load_sweep(path))]
+    assert [r.run_id for r in scenario_runs(load_sweep(path))] == before  # nothing edited: the same runs
+    network = tmp_path / "qkd" / "xinglong.toml"  # the QKD network the copied default names
+    network.write_text(network.read_text() + "\n# edited\n")
+    after_network = [r.run_id for r in scenario_runs(load_sweep(path))]
+    base = tmp_path / "s.toml"
+    base.write_text(base.read_text() + "\n# edited\n")
+    after_base = [r.run_id for r in scenario_runs(load_sweep(path))]
+    assert set(before).isdisjoint(after_network) and set(after_network).isdisjoint(after_base)
+    assert len(set(after_base)) == len(after_base)
+
+
+def test_a_run_whose_base_scenario_changed_since_the_sweep_started_is_refused(tmp_path):
+    from common.errors import InputError
+    from sweeps.runs import run_scenario
+
+    path = _sweep_file(tmp_path, SMALL)
+    run = scenario_runs(load_sweep(path))[0]
+    base = tmp_path / "s.toml"
+    text = base.read_text()
+    assert "power_dbw = 5.0" in text
+    base.write_text(text.replace("power_dbw = 5.0", "power_dbw = 6.0", 1))
+    with pytest.raises(InputError, match="differs from the one the sweep started with"):
+        run_scenario(run)
