@@ -86,8 +86,8 @@ def figure_run_id(task) -> str:
     return f"f{zlib.crc32(payload.encode()):08x}"
 
 
-#: columns of an instance sweep's table besides the metrics: the plan's status and diagnosis
-PLAN_COLUMNS = ["plan_status", "plan_diagnosis"]
+#: columns of a sweep's table besides the metrics, by kind: what the solver said of each solve or plan
+SOLVER_COLUMNS = {"figure": ["solver_status"], "instance": ["plan_status", "plan_diagnosis"]}
 
 
 def _plan(sweep, out: Path, local: bool):
@@ -191,7 +191,7 @@ def _run_and_collect(args: argparse.Namespace, spec, function, tasks: list, ids:
         _remove_empty(args.out / WORK_DIR)
     rows_by_id = {row["run_id"]: row for row in store.rows()}
     rows = [rows_by_id[i["run_id"]] for i in ids if i["run_id"] in rows_by_id]
-    columns = list(ids[0]) + ["status", "error", "wall_s"] + (PLAN_COLUMNS if spec.kind == "instance" else []) + list(spec.metrics)
+    columns = list(ids[0]) + ["status", "error", "wall_s"] + SOLVER_COLUMNS.get(spec.kind, []) + list(spec.metrics)
     return write_table(rows, columns, args.out)
 
 

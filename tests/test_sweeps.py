@@ -157,6 +157,7 @@ def test_figure_sweep_runs_on_the_engine(tmp_path):
     assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "2"]) == 0
     table = _results(tmp_path / "out")
     assert len(table) == 5 * 3 * 2 and set(table["method"]) == {"mrt-full"}
+    assert set(table["solver_status"]) == {"ok"}  # each solve's own status reaches the table (mrt-full cannot fail)
     assert (tmp_path / "out" / "min_rate_bps_hz.png").is_file()
 
 
