@@ -275,8 +275,9 @@ class Forecast:
     def expected_rates(self, precoders: Mapping[str, np.ndarray]) -> tuple[dict[str, float], float]:
         """(E[R_k] per served user, E[min_k R_k]) over the forecast distribution (bit/s/Hz).
 
-        Channels are drawn as m + C^½·ξ from a fixed set of standard complex normal ξ (common random
-        numbers, :data:`EXPECTATION_DRAWS` per instant); rates are the clipped secrecy rates of
+        Channels are drawn as m + C^½·ξ from fixed standard complex normal ξ, independent between
+        links as the true fading is (common random numbers across instants and solves,
+        :data:`EXPECTATION_DRAWS` per instant); rates are the clipped secrecy rates of
         Yin et al. eq. 14–16 against the strongest Eve and the min runs over the users the forecast
         can serve. ``precoders``: user → x_k.
         """
@@ -289,7 +290,9 @@ class Forecast:
                 users = top.users_of(tx)
                 if not users:
                     continue
-                conj = _stacked_draws([means[tx, r] for r in top.receivers], [covs[tx, r] for r in top.receivers]).conj()
+                first = top.transmitters.index(tx) * len(top.receivers)  # each (transmitter, receiver) link its own draws
+                conj = _stacked_draws([means[tx, r] for r in top.receivers], [covs[tx, r] for r in top.receivers],
+                                      range(first, first + len(top.receivers))).conj()
                 for user in users:
                     received = np.abs(conj @ precoders[user]) ** 2  # (receivers, draws)
                     power.update(((user, r), row) for r, row in zip(top.receivers, received))
@@ -328,15 +331,16 @@ def _eye(n: int) -> np.ndarray:
     return eye
 
 
-_UNIT_DRAWS: dict[int, np.ndarray] = {}
+_UNIT_DRAWS: dict[tuple[int, int], np.ndarray] = {}
 
 
-def _unit_draws(n: int) -> np.ndarray:
-    """The fixed (EXPECTATION_DRAWS, n) standard complex normal draws."""
-    if n not in _UNIT_DRAWS:
-        rng = np.random.default_rng(np.random.SeedSequence(_EXPECTATION_SEED, spawn_key=(n,)))
-        _UNIT_DRAWS[n] = (rng.standard_normal((EXPECTATION_DRAWS, n)) + 1j * rng.standard_normal((EXPECTATION_DRAWS, n))) / math.sqrt(2)
-    return _UNIT_DRAWS[n]
+def _unit_draws(n: int, link: int = 0) -> np.ndarray:
+    """The fixed (EXPECTATION_DRAWS, n) standard complex normal draws of link number ``link`` (independent between links)."""
+    key = (n, link)
+    if key not in _UNIT_DRAWS:
+        rng = np.random.default_rng(np.random.SeedSequence(_EXPECTATION_SEED, spawn_key=key))
+        _UNIT_DRAWS[key] = (rng.standard_normal((EXPECTATION_DRAWS, n)) + 1j * rng.standard_normal((EXPECTATION_DRAWS, n))) / math.sqrt(2)
+    return _UNIT_DRAWS[key]
 
 
 def _identity_scale(cov: np.ndarray) -> float | None:
@@ -347,23 +351,24 @@ def _identity_scale(cov: np.ndarray) -> float | None:
     return None
 
 
-def _stacked_draws(means: Sequence[np.ndarray], covs: Sequence[np.ndarray]) -> np.ndarray:
-    """(links, EXPECTATION_DRAWS, N): :func:`_draws` of each (mean, cov) pair, in one product when every C is v·I."""
+def _stacked_draws(means: Sequence[np.ndarray], covs: Sequence[np.ndarray], links: Sequence[int]) -> np.ndarray:
+    """(links, EXPECTATION_DRAWS, N): :func:`_draws` of each (mean, cov, link), in one product when every C is v·I."""
     scales = [_identity_scale(cov) for cov in covs]
     if None in scales:
-        return np.stack([_draws(m, c) for m, c in zip(means, covs)])
-    return np.array(means)[:, None, :] + _unit_draws(means[0].size)[None] * np.sqrt(scales)[:, None, None]
+        return np.stack([_draws(m, c, link) for m, c, link in zip(means, covs, links)])
+    unit = np.stack([_unit_draws(means[0].size, link) for link in links])
+    return np.array(means)[:, None, :] + unit * np.sqrt(scales)[:, None, None]
 
 
-def _draws(mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """(EXPECTATION_DRAWS, N) samples of CN(mean, cov) from the fixed standard draws.
+def _draws(mean: np.ndarray, cov: np.ndarray, link: int = 0) -> np.ndarray:
+    """(EXPECTATION_DRAWS, N) samples of CN(mean, cov) from link ``link``'s fixed standard draws.
 
     The square root of C is taken from its eigendecomposition; for C = v·I with v ≥ 0 (what the
     predictor hands out) it is sqrt(v)·I, and the draws are scaled directly (the same floats, up to
     the sign of a zero).
     """
     n = mean.size
-    unit = _unit_draws(n)
+    unit = _unit_draws(n, link)
     v = _identity_scale(cov)
     if v is not None:
         return mean[None, :] + unit * math.sqrt(v)
