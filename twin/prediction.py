@@ -343,6 +343,19 @@ def _unit_draws(n: int, link: int = 0) -> np.ndarray:
     return _UNIT_DRAWS[key]
 
 
+_STACKED_UNIT_DRAWS: dict[tuple[int, tuple[int, ...]], np.ndarray] = {}
+
+
+def _stacked_unit_draws(n: int, links: tuple[int, ...]) -> np.ndarray:
+    """(links, EXPECTATION_DRAWS, n): :func:`_unit_draws` of each link, stacked once (read-only)."""
+    key = (n, links)
+    if key not in _STACKED_UNIT_DRAWS:
+        stacked = np.stack([_unit_draws(n, link) for link in links])
+        stacked.flags.writeable = False
+        _STACKED_UNIT_DRAWS[key] = stacked
+    return _STACKED_UNIT_DRAWS[key]
+
+
 def _identity_scale(cov: np.ndarray) -> float | None:
     """v if ``cov`` is exactly v·I with v ≥ 0 (what the predictor hands out), else None."""
     v = cov[0, 0]
@@ -356,7 +369,7 @@ def _stacked_draws(means: Sequence[np.ndarray], covs: Sequence[np.ndarray], link
     scales = [_identity_scale(cov) for cov in covs]
     if None in scales:
         return np.stack([_draws(m, c, link) for m, c, link in zip(means, covs, links)])
-    unit = np.stack([_unit_draws(means[0].size, link) for link in links])
+    unit = _stacked_unit_draws(means[0].size, tuple(links))
     return np.array(means)[:, None, :] + unit * np.sqrt(scales)[:, None, None]
 
 
