@@ -122,7 +122,7 @@ def _check_points(sweep, runs) -> None:
     """Validate every point's scenario before anything runs, so a typo fails fast with its field."""
     from scenarios.build import prepare
     from scenarios.config import read_toml, scenario_from_table
-    from sweeps.runs import _set_field
+    from sweeps.fields import set_field
 
     seen = set()
     for run in runs:
@@ -132,11 +132,11 @@ def _check_points(sweep, runs) -> None:
         table = read_toml(Path(run.base))
         for field, value in run.overrides:
             try:
-                _set_field(table, field, value)
+                set_field(table, field, value)
             except ValueError as exc:
                 raise InputError(str(exc), source=str(sweep.path), field=f"parameters.{field}") from None
         if run.duration_s:
-            _set_field(table, "run.duration_s", run.duration_s)
+            set_field(table, "run.duration_s", run.duration_s)
         label = f"{sweep.path} (parameters {', '.join(f'{k} = {v!r}' for k, v in run.overrides)}) applied to {Path(run.base).name}"
         scenario_from_table(table, Path(run.base), source=label, allow_large=run.allow_large)
     prepare(scenario_from_table(read_toml(Path(runs[0].base)), Path(runs[0].base), allow_large=runs[0].allow_large))

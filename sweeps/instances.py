@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from common.input_files import parse_toml, read_text
 from scenarios.config import LIBRARY
 from scenarios.schema import field_path_error, load_table, spec
 from scenarios.workload import check_count
+from sweeps.fields import SEGMENT, set_field
 from sweeps.spec import points, run_seed
 from twin.qkd.draws import CLOUDY_PROBABILITY, DEMAND_RANGE_BPS, DrawSpec, draw_instance, endpoints
 from twin.qkd.instance import QkdInstance
@@ -43,7 +43,6 @@ from twin.qkd.plan import DEFAULT_MIP_REL_GAP, DEFAULT_REROUTE, DEFAULT_TIME_LIM
 
 FILE_KIND = "QKD network"  #: the instance file's kind for the guarded reader (size cap)
 MAX_DRAWN_PAIRS = 100_000  #: largest drawn instance (requests × scenarios) accepted without --allow-large
-_SEGMENT = re.compile(r"^(?P<key>[A-Za-z0-9_-]+)(?:\[(?P<index>[0-9]+)\])?$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,44 +117,11 @@ class InstanceRun:
         return tuple((k, v) for k, v in self.overrides if k.split(".")[0] not in SECTIONS)
 
 
-def set_field(table: dict, dotted: str, value: object) -> None:
-    """Set ``dotted`` (``planning.ondemand_factor``, ``links[3].length_km``) in a parsed instance; missing
-    tables are created, array entries must exist. Raises ValueError saying what does not fit."""
-    keys = dotted.split(".")
-    node: object = table
-    for depth, part in enumerate(keys):
-        match = _SEGMENT.match(part)
-        if not match:
-            raise ValueError(f"{part!r} is not a key or key[index]; write e.g. planning.ondemand_factor or links[0].length_km")
-        key, index = match["key"], match["index"]
-        here, parent = ".".join(keys[:depth] + [key]), ".".join(keys[:depth])
-        if isinstance(node, list):
-            raise ValueError(f"{parent} is an array of tables; name one entry, e.g. {parent}[0].{key}")
-        if not isinstance(node, dict):
-            raise ValueError(f"{parent} is a single value; it has no field {key!r}")
-        last = depth == len(keys) - 1
-        if index is None:
-            if last:
-                node[key] = value
-                return
-            node = node.setdefault(key, {})
-            continue
-        array = node.get(key)
-        if not isinstance(array, list):
-            raise ValueError(f"{here} is not an array of the instance")
-        if int(index) >= len(array):
-            raise ValueError(f"{here} has {len(array)} entries (indices 0 to {len(array) - 1}), not {index}")
-        if last:
-            array[int(index)] = value
-            return
-        node = array[int(index)]
-
-
 def _whole_table_error(table: dict, dotted: str) -> str | None:
     """Why ``dotted`` names a table or an array rather than one field of the instance, or None."""
     node: object = table
     for part in dotted.split("."):
-        match = _SEGMENT.match(part)
+        match = SEGMENT.match(part)
         node = node.get(match["key"]) if isinstance(node, dict) else None
         if match["index"] is not None and isinstance(node, list):
             node = node[int(match["index"])]
@@ -244,7 +210,7 @@ def _check_replaced(draw: DrawSection, fields, label: str) -> None:
     """No parameter may set a field of the requests or scenarios the point's draws replace."""
     for name, _ in fields:
         for table, count in (("requests", draw.requests), ("scenarios", draw.scenarios)):
-            if count and _SEGMENT.match(name.split(".")[0])["key"] == table:
+            if count and SEGMENT.match(name.split(".")[0])["key"] == table:
                 raise InputError(f"draw.{table} = {count} replaces the instance's {table}; drop one of the two",
                                  source=label, field=f"parameters.{name}")
 

@@ -13,19 +13,11 @@ from scenarios.execute import execute
 from common.errors import InputError
 from common.threads import one_blas_thread
 from studies import kaewpuang, twin_value, yin
+from sweeps.fields import set_field
 from sweeps.instances import InstanceRun, load_run_instance
 from sweeps.metrics import plan_metrics, scenario_metrics
 from sweeps.spec import ScenarioRun, scenario_digest
 from twin.qkd.diagnosis import plan_with_diagnosis
-
-
-def _set_field(table: dict, dotted: str, value: object) -> None:
-    keys = dotted.split(".")
-    for key in keys[:-1]:
-        table = table.setdefault(key, {})
-        if not isinstance(table, dict):
-            raise ValueError(f"{dotted}: {key} is not a table")
-    table[keys[-1]] = value
 
 
 def run_scenario(run: ScenarioRun) -> dict:
@@ -36,10 +28,10 @@ def run_scenario(run: ScenarioRun) -> dict:
                          f"{scenario_digest(base)}, expected {run.digest}): give every worker the same files", source=str(base))
     table = read_toml(base)
     for field, value in run.overrides:
-        _set_field(table, field, value)
-    _set_field(table, "run.seed", run.seed)
+        set_field(table, field, value)
+    set_field(table, "run.seed", run.seed)
     if run.duration_s:
-        _set_field(table, "run.duration_s", run.duration_s)
+        set_field(table, "run.duration_s", run.duration_s)
     label = f"{base} with " + ", ".join(f"{k} = {v!r}" for k, v in run.overrides)
     prepared = prepare(scenario_from_table(table, base, source=label, allow_large=run.allow_large))
     if run.log_dir:
