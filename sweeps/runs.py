@@ -23,9 +23,10 @@ from twin.qkd.diagnosis import plan_with_diagnosis
 def run_scenario(run: ScenarioRun) -> dict:
     """Run the base scenario with the run's overrides and seed; return its metrics."""
     base = Path(run.base)
-    if run.digest and scenario_digest(base) != run.digest:
+    digest = scenario_digest(base) if run.digest else ""
+    if digest != run.digest:
         raise InputError(f"the base scenario or a file it names differs from the one the sweep started with (crc32 "
-                         f"{scenario_digest(base)}, expected {run.digest}): give every worker the same files", source=str(base))
+                         f"{digest}, expected {run.digest}): give every worker the same files", source=str(base))
     table = read_toml(base)
     for field, value in run.overrides:
         set_field(table, field, value)

@@ -117,8 +117,8 @@ def scenario_digest(base: Path) -> str:
 
     base = Path(base)
     crc = zlib.crc32(read_text(base, "scenario").encode())
-    for field in sorted(load_scenario(base, allow_large=True).input_files.items()):
-        crc = zlib.crc32(Path(field[1]["path"]).read_bytes(), crc)
+    for _, entry in sorted(load_scenario(base, allow_large=True).input_files.items()):
+        crc = zlib.crc32(Path(entry["path"]).read_bytes(), crc)
     return f"{crc:08x}"
 
 

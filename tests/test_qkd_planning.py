@@ -19,7 +19,8 @@ from twin.qkd.instance import QkdInstance, Scenario
 from twin.qkd.metrics import expected_value_scenario, stochastic_metrics
 from twin.qkd.diagnosis import plan_with_diagnosis
 from twin.qkd.plan import PlanOptions
-from twin.qkd.planner import FREE_INFEASIBLE, solve_plan
+from twin.qkd.plan import FREE_INFEASIBLE
+from twin.qkd.planner import solve_plan
 from twin.qkd.pricing import component_counts, km_wavelength_price, qkd_wavelength_price
 
 NSFNET = ROOT / "scenarios" / "qkd" / "nsfnet.toml"

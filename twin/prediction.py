@@ -31,7 +31,7 @@ from typing import Final, Mapping, Sequence
 import numpy as np
 
 from physical.channel_matrix import ChannelMatrix, Topology
-from physical.channels import LinkGeometry, RadioParameters, TransmitterRadio, large_scale, rician_weights
+from physical.channels import LargeScale, LinkGeometry, RadioParameters, TransmitterRadio, large_scale, rician_weights
 from physical.mobility import WaypointTrajectory
 from physical.reports import TransmitterReport
 
@@ -286,11 +286,11 @@ class Forecast:
         minima = []
         for means, covs in zip(self.means, self.covariances):
             power = {}
-            for tx in top.transmitters:
+            for t, tx in enumerate(top.transmitters):
                 users = top.users_of(tx)
                 if not users:
                     continue
-                first = top.transmitters.index(tx) * len(top.receivers)  # each (transmitter, receiver) link its own draws
+                first = t * len(top.receivers)  # each (transmitter, receiver) link its own draws
                 conj = _stacked_draws([means[tx, r] for r in top.receivers], [covs[tx, r] for r in top.receivers],
                                       range(first, first + len(top.receivers))).conj()
                 for user in users:
@@ -413,7 +413,7 @@ class ChannelPredictor:
         self.calibration = {tx: Calibration() for tx in self.topology.transmitters}
         self._previous: dict[str, tuple[float, dict[str, np.ndarray], str | None]] = {}  # tx → (t, normalised user fading, satellite)
         self._pending: dict[tuple[str, float], dict[str, tuple[np.ndarray, np.ndarray]]] = {}
-        self._at_report: dict[str, tuple[TransmitterReport, float, object]] = {}  # tx → (report, rain fade, model)
+        self._at_report: dict[str, tuple[TransmitterReport, float, LargeScale]] = {}  # tx → (report, rain fade, model)
 
     def _radio(self, transmitter: str) -> TransmitterRadio:
         return self.knowledge.radio.transmitters[transmitter]

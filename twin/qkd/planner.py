@@ -22,8 +22,8 @@ from twin.qkd.fixings import apply_fixings, start_from_plan
 from twin.qkd.formulation import build_model
 from twin.qkd.instance import QkdInstance
 from twin.qkd.decomposed import solve_decomposed
-from twin.qkd.plan import (FREE_INFEASIBLE, STATUS_FAILED, STATUS_INFEASIBLE, STATUS_OPTIMAL,  # noqa: F401 (re-exported)
-                           STATUS_TIME_LIMIT, PlanOptions, PlanResult, no_plan)
+from twin.qkd.plan import (STATUS_FAILED, STATUS_INFEASIBLE, STATUS_OPTIMAL, STATUS_TIME_LIMIT, PlanOptions,
+                           PlanResult, no_plan)
 from twin.qkd.solve import run_solver, silent_highs
 
 #: the note on a scenario-mode plan that is its weather-mode warm start
